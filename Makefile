@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh clone:
+#   make build   .venv, the project and its kernel, then the example site into output/
+#   make test    the same set-up (plus Chromium for page tests), then the whole test suite
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-stamp
+
+.PHONY: build test golden bench clean browser
+
+build: $(STAMP)
+	$(VENV)/bin/nbpress build
+
+test: $(STAMP) browser
+	$(PY) -m pytest
+
+# Rewrite the golden files of the end-to-end tests from a fresh build (review the diff!).
+golden: $(STAMP)
+	$(PY) -m tests.golden
+
+clean:
+	rm -rf output .nbpress-cache
+
+# Re-installs only when pyproject.toml changed.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[example,test]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nbpress)" >/dev/null
+	touch $(STAMP)
+
+# Debian's Chromium for the page tests (playwright drives it; it downloads no browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
+	  else echo "the page tests need Chromium: sudo apt-get install chromium"; exit 1; fi; }

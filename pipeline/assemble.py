@@ -1,0 +1,291 @@
+"""Stage 5: pages into the site: layout, links and files, listings, stylesheet, atomic commit."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from html import unescape
+from typing import Any
+
+from . import __version__
+from .config import SiteConfig
+from .links import Asset, LinkResolver, relative_url
+from .model import DateLike, Exported, Page
+from .outdir import Staging, read_manifest
+from .pages import json_safe
+
+_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+SITE_TEMPLATES = Path(__file__).parent / "templates" / "site"
+RESERVED = {"assets"}          # output folders nbpress writes itself
+DATE_LABELS = {"date": "Published", "created": "Created", "edited": "Edited"}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A page as a listing shows it."""
+
+    source: str
+    url: str
+    title: str
+    section: str | None
+    date: str | None        # ISO
+    abstract: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"source": self.source, "url": self.url, "title": self.title,
+                "section": self.section, "date": self.date, "abstract": self.abstract}
+
+
+class SiteWriter:
+    """Writes one build into a staging folder; `commit()` makes it the output folder."""
+
+    def __init__(self, config: SiteConfig, resolver: LinkResolver, build_time: dt.datetime):
+        self.config = config
+        self.resolver = resolver
+        self.build_time = build_time
+        self.previous = read_manifest(config.output).get("pages", {})
+        self.staging = Staging(config.output)
+        self.env = _environment()
+        self.entries: dict[str, Entry] = {}
+        self.files: dict[str, list[str]] = {}
+        self.sections = _section_order(config, [])
+
+    def plan(self, pages: list[Page]) -> None:
+        """Tell the writer every page of the build first: listings and nav need them all."""
+        self.sections = _section_order(self.config, [p.section for p in pages])
+        for page in pages:
+            self.entries[self._rel(page)] = _entry(page, self._rel(page))
+
+    def add_page(self, page: Page, exported: Exported) -> list[str]:
+        """Render and write one page with its figures and the files it refers to."""
+        rewritten = self.resolver.rewrite(page, exported.body, set(exported.files))
+        assets = list(rewritten.assets)
+        image = None
+        if page.featured_image:
+            featured = self.resolver.asset(page, page.featured_image)
+            assets.append(featured)
+            image = featured.target
+        html = self._render_page(page, rewritten.html, image)
+        folder = f"{page.slug}/" if page.slug else ""
+        written = [f"{folder}index.html"]
+        self.staging.write(written[0], html)
+        for name, data in exported.files.items():
+            self.staging.write(folder + name, data)
+            written.append(folder + name)
+        written += self._copy(assets)
+        self.files[self._rel(page)] = written
+        return list(rewritten.warnings)
+
+    def keep_previous(self, page_rel: str) -> bool:
+        """A page failed: publish its last good version, if the previous build made one."""
+        old = self.previous.get(page_rel)
+        if not old or not self.staging.carry(old.get("files", [])):
+            self.entries.pop(page_rel, None)
+            return False
+        self.files[page_rel] = old["files"]
+        self.entries[page_rel] = Entry(**old["entry"])
+        return True
+
+    def drop(self, page_rel: str) -> None:
+        self.entries.pop(page_rel, None)
+
+    def commit(self) -> None:
+        """Listings, stylesheet, 404 and sitemap; then swap the staging folder in."""
+        from .export import code_stylesheet
+
+        self._write_listings()
+        css = (SITE_TEMPLATES / "site.css").read_text(encoding="utf-8")
+        self.staging.write("assets/site.css", css + "\n/* code */\n" + code_stylesheet())
+        self.staging.write("404.html", self._render("404.html.j2", None, "/",
+                                                    title="Page not found", root=_site_root(self.config)))
+        if self.config.base_url:
+            self.staging.write("sitemap.xml", self._sitemap())
+        pages = {rel: {"files": self.files[rel], "entry": e.as_json()}
+                 for rel, e in self.entries.items() if rel in self.files}
+        self.staging.commit({"nbpress": __version__, "built": self.build_time.isoformat(),
+                             "pages": pages})
+
+    def abort(self) -> None:
+        self.staging.abort()
+
+    # -- pages -------------------------------------------------------------------------------
+
+    def _rel(self, page: Page) -> str:
+        return page.source.path.relative_to(self.config.root).as_posix()
+
+    def _render_page(self, page: Page, body: str, image: str | None) -> str:
+        dates = [_date_view(field, getattr(page, field)) for field in ("date", "created", "edited")
+                 if getattr(page, field) is not None]
+        data = {"title": page.title, "url": page.url, "source": self._rel(page),
+                "frontmatter": json_safe(dict(page.meta))}
+        listing = self._sections_for(page.slug)
+        return self._render(
+            "page.html.j2", page, page.url, title=page.title, page=page, body=body, dates=dates, image=image,
+            page_json=json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
+            sections=listing, show_section_headings=page.slug == "")
+
+    def _copy(self, assets: list[Asset]) -> list[str]:
+        for asset in assets:
+            self.staging.copy(asset.source, asset.target)
+        return [a.target for a in assets]
+
+    # -- listings ----------------------------------------------------------------------------
+
+    def _write_listings(self) -> None:
+        slugs = {e.url for e in self.entries.values()}
+        if "/" not in slugs:
+            self.staging.write("index.html", self._render(
+                "listing.html.j2", None, "/", title=self.config.title, heading=self.config.title,
+                intro=self.config.description, sections=self._sections_for(""),
+                show_section_headings=True))
+        for name in self.sections:
+            if f"/{name}/" not in slugs:
+                self.staging.write(f"{name}/index.html", self._render(
+                    "listing.html.j2", None, f"/{name}/", title=section_title(name),
+                    heading=section_title(name), intro="", sections=self._sections_for(name),
+                    show_section_headings=False))
+
+    def _sections_for(self, slug: str) -> list[dict[str, Any]]:
+        """The listing shown on the home page (every section) or on a section's own page."""
+        names = self.sections if slug == "" else [slug] if slug in self.sections else []
+        return [self._section_view(name, slug) for name in names]
+
+    def _section_view(self, name: str, from_slug: str) -> dict[str, Any]:
+        entries = sorted((e for e in self.entries.values() if e.section == name),
+                         key=lambda e: (e.date or "", e.title), reverse=True)
+        return {"name": name, "title": section_title(name),
+                "href": relative_url(f"{name}/", from_slug),
+                "entries": [{"title": e.title, "href": relative_url(e.url.strip("/") + "/"
+                                                                    if e.url != "/" else "", from_slug),
+                             "date": _date_view("date", _parse_iso(e.date)) if e.date else None,
+                             "abstract": e.abstract} for e in entries]}
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def _render(self, template: str, described: Page | None, url: str, *, title: str,
+                root: str | None = None, image: str | None = None, **context: Any) -> str:
+        """Render a template in the site layout; `described` is the page the head describes."""
+        slug = url.strip("/")
+        head = self._head(described, url, title, image, context.get("body", ""))
+        return self.env.get_template(template).render(
+            site=self.config, head=head, version=__version__,
+            nav=self._nav(slug), root=root or relative_url("", slug), **context)
+
+    def _head(self, page: Page | None, url: str, title: str, image: str | None,
+              body: str = "") -> dict[str, Any]:
+        site = self.config
+        description = (page and (page.abstract or _text(page.meta.get("description"))
+                                 or excerpt(body))) or site.description
+        times = []
+        if page is not None:
+            published = page.date or page.created
+            if published is not None:
+                times.append(("article:published_time", published.isoformat()))
+            if page.edited is not None:
+                times.append(("article:modified_time", page.edited.isoformat()))
+        return {
+            "title": title if page is None or page.slug == "" else f"{title} | {site.title}",
+            "og_title": title,
+            "og_type": "article" if page is not None and page.slug else "website",
+            "description": description,
+            "url": absolute_url(site, url),
+            "image": absolute_url(site, image) if image else None,
+            "times": times,
+        }
+
+    def _nav(self, slug: str) -> list[dict[str, Any]]:
+        if self.config.nav is not None:
+            links = [(link.title, link.url) for link in self.config.nav]
+        else:
+            links = [("Home", "/")] + [(section_title(s), f"/{s}/") for s in self.sections]
+            links += sorted((e.title, e.url) for e in self.entries.values()
+                            if e.section is None and e.url != "/")
+        current = f"/{slug}/" if slug else "/"
+        return [{"title": title, "href": _nav_href(url, slug),
+                 "active": url == current or (url != "/" and url.startswith("/")
+                                              and current.startswith(url))}
+                for title, url in links]
+
+    def _sitemap(self) -> str:
+        urls = sorted({"/", *(f"/{s}/" for s in self.sections),
+                       *(e.url for rel, e in self.entries.items() if rel in self.files)})
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+        lines += [f"<url><loc>{_xml(absolute_url(self.config, u))}</loc></url>" for u in urls]
+        return "\n".join(lines + ["</urlset>", ""])
+
+
+def excerpt(html: str, limit: int = 160) -> str:
+    """The text of the first paragraph of `html`, cut at a word near `limit` characters."""
+    match = _PARAGRAPH.search(html)
+    text = " ".join(_TAGS.sub("", match.group(1)).split()) if match else ""
+    text = unescape(text)
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def section_title(name: str) -> str:
+    return name.replace("-", " ").replace("_", " ").title()
+
+
+def absolute_url(site: SiteConfig, path: str | None) -> str | None:
+    """The public URL of an output path, when the site has a base_url."""
+    if not site.base_url or path is None:
+        return None
+    return site.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _site_root(site: SiteConfig) -> str:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(site.base_url).path.rstrip("/") + "/") if site.base_url else "/"
+
+
+def _nav_href(url: str, slug: str) -> str:
+    return relative_url(url.strip("/") + "/" if url != "/" else "", slug) \
+        if url.startswith("/") else url
+
+
+def _section_order(config: SiteConfig, found: list[str | None]) -> list[str]:
+    present = sorted({s for s in found if s})
+    if config.sections is None:
+        return present
+    return [s for s in config.sections if s in present] + [s for s in present
+                                                           if s not in config.sections]
+
+
+def _entry(page: Page, rel: str) -> Entry:
+    when = page.sort_date
+    return Entry(source=rel, url=page.url, title=page.title, section=page.section,
+                 date=when.isoformat() if when is not None else None, abstract=page.abstract)
+
+
+def _date_view(field: str, value: DateLike) -> dict[str, str]:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return {"field": field, "label": DATE_LABELS[field], "iso": value.isoformat(),
+            "human": f"{day.day} {day:%B %Y}"}
+
+
+def _parse_iso(text: str) -> DateLike:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return dt.datetime.fromisoformat(text)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(SITE_TEMPLATES),
+                              autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=False, keep_trailing_newline=True)

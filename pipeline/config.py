@@ -1,0 +1,164 @@
+"""Site settings: `[tool.nbpress]` in the site's pyproject.toml, validated all at once."""
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+CONFIG_FILE = "pyproject.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """Everything a build needs to know about the site. Paths are absolute."""
+
+    root: Path
+    title: str = "My site"
+    description: str = ""
+    author: str = ""
+    base_url: str = ""              # "https://example.org/" ; "" builds a site of relative links
+    language: str = "en"
+    nav: tuple[NavLink, ...] | None = None   # None: Home, one link a section, top-level pages
+    sections: tuple[str, ...] | None = None  # order of sections on the home page; None: by name
+    content_dir: str = "content"
+    notebooks_dir: str = "notebooks"
+    output_dir: str = "output"
+    kernel: str = "python3"         # for pages that name no kernel
+    timeout: int = 300              # seconds a cell may run
+    config_file: Path | None = None  # the pyproject.toml the settings came from
+
+    @property
+    def content(self) -> Path:
+        return self.root / self.content_dir
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / self.notebooks_dir
+
+    @property
+    def output(self) -> Path:
+        return self.root / self.output_dir
+
+    def __repr__(self) -> str:
+        return f"SiteConfig({self.root}, title={self.title!r})"
+
+
+# key -> (python type(s), description for errors)
+_SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "title": (str, "a string"),
+    "description": (str, "a string"),
+    "author": (str, "a string"),
+    "base_url": (str, "a URL string"),
+    "language": (str, "a language code such as \"en\""),
+    "content_dir": (str, "a folder name"),
+    "notebooks_dir": (str, "a folder name"),
+    "output_dir": (str, "a folder name"),
+    "kernel": (str, "a kernel name such as \"python3\""),
+    "timeout": (int, "a whole number of seconds"),
+}
+KNOWN_KEYS = (*_SCALARS, "nav", "sections")
+
+
+def find_site_root(start: Path) -> tuple[Path, Path | None]:
+    """Walk up from `start` to the folder whose pyproject.toml has [tool.nbpress].
+
+    Without one, the nearest folder holding a `content/` folder is the site; else `start`.
+    """
+    start = start.resolve()
+    candidates = (start, *start.parents)
+    for folder in candidates:
+        file = folder / CONFIG_FILE
+        if file.is_file() and "nbpress" in _read_toml(file).get("tool", {}):
+            return folder, file
+    for folder in candidates:
+        if (folder / "content").is_dir():
+            return folder, None
+    return start, None
+
+
+def load_config(start: Path | str = ".") -> SiteConfig:
+    """Find the site from `start` and read its settings; raise ConfigError naming every problem."""
+    root, file = find_site_root(Path(start))
+    table = _read_toml(file).get("tool", {}).get("nbpress", {}) if file else {}
+    return config_from_table(root, table, file)
+
+
+def config_from_table(root: Path, table: dict[str, Any], file: Path | None = None) -> SiteConfig:
+    where = file or root / CONFIG_FILE
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "nav":
+            nav = _nav(value, problems)
+            if nav is not None:
+                values["nav"] = nav
+        elif key == "sections":
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                values["sections"] = tuple(value)
+            else:
+                problems.append("[tool.nbpress] sections must be a list of folder names")
+        elif key in _SCALARS:
+            kind, what = _SCALARS[key]
+            if isinstance(value, kind) and not isinstance(value, bool):
+                values[key] = value
+            else:
+                problems.append(f"[tool.nbpress] {key} must be {what}, not {value!r}")
+        else:
+            problems.append(f"[tool.nbpress] has an unknown key {key!r}{_did_you_mean(key, KNOWN_KEYS)}")
+    if problems:
+        raise ConfigError("the site settings are not valid", where, detail="\n".join(problems),
+                          hint=f"known keys: {', '.join(KNOWN_KEYS)}")
+    config = SiteConfig(root=root.resolve(), config_file=file, **values)
+    _check_folders(config, where)
+    return config
+
+
+def _nav(value: Any, problems: list[str]) -> tuple[NavLink, ...] | None:
+    ok = isinstance(value, list) and all(
+        isinstance(item, dict) and set(item) == {"title", "url"}
+        and all(isinstance(v, str) for v in item.values()) for item in value)
+    if not ok:
+        problems.append('[tool.nbpress] nav must be a list of {title = "...", url = "..."} tables')
+        return None
+    return tuple(NavLink(item["title"], item["url"]) for item in value)
+
+
+def _check_folders(config: SiteConfig, where: Path) -> None:
+    out = config.output.resolve()
+    for name, folder in (("content_dir", config.content), ("notebooks_dir", config.notebooks)):
+        folder = folder.resolve()
+        if out == folder or out in folder.parents or folder in out.parents:
+            raise ConfigError(f"output_dir {config.output_dir!r} overlaps {name} "
+                              f"{getattr(config, name)!r}", where,
+                              hint="give the output its own folder, e.g. output_dir = \"output\"")
+    if out == config.root or config.root not in out.parents:
+        raise ConfigError(f"output_dir {config.output_dir!r} must be a folder inside the site", where,
+                          hint="use a folder name such as \"output\"")
+
+
+def _did_you_mean(key: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _read_toml(file: Path | None) -> dict[str, Any]:
+    if file is None:
+        return {}
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"is not valid TOML: {exc}", file,
+                          hint="correct the TOML syntax at the position named") from None
+    except UnicodeDecodeError:
+        raise ConfigError("is not UTF-8 text", file, hint="save the file as UTF-8") from None
+

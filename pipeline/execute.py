@@ -1,0 +1,118 @@
+"""Stage 3: run a page's code with papermill. The only papermill importer.
+
+Pages without code never reach this module, so they never start a kernel.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .config import SiteConfig
+from .errors import ExecutionError
+from .model import Page
+from .pairing import cell_line, kernel_language
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", re.MULTILINE)
+TRACEBACK_LINES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What the site passes to every page it runs."""
+
+    build_time: str         # ISO 8601, the same for every page of a build
+    base_url: str
+
+    def parameters(self) -> dict[str, Any]:
+        return {"nbpress_build_time": self.build_time, "nbpress_base_url": self.base_url}
+
+
+def execute(nb, page: Page, config: SiteConfig, context: RunContext) -> tuple[Any, list[str]]:
+    """Run `nb` in the page's folder; return the executed notebook and warnings for the page."""
+    import papermill
+
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)   # we report errors ourselves
+    nb.metadata.setdefault("kernelspec", _default_kernelspec(config))
+    kernel = nb.metadata["kernelspec"].get("name") or config.kernel
+    started: list[str] = []
+    try:
+        executed = papermill.execute_notebook(
+            nb, None,
+            parameters={**context.parameters(), **page.params},
+            kernel_name=kernel,
+            cwd=str(page.source.path.parent),
+            progress_bar=False,
+            execution_timeout=config.timeout,
+            on_cell_start=lambda cell, cell_index: started.append(cell.source),
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+    except Exception as exc:   # papermill, nbclient and jupyter_client raise many kinds
+        raise _execution_error(exc, nb, page, config, started[-1] if started else None) from None
+    # papermill records the input notebook object itself as `input_path`: keep the path only.
+    executed.metadata.papermill["input_path"] = nb.metadata["nbpress"]["source"]
+    return executed, _unknown_params(nb, page, config)
+
+
+def _default_kernelspec(config: SiteConfig) -> dict[str, str]:
+    language = "python" if config.kernel.startswith("python") else config.kernel
+    return {"name": config.kernel, "language": language, "display_name": config.kernel}
+
+
+def _execution_error(exc: Exception, nb, page: Page, config: SiteConfig,
+                     running: str | None) -> ExecutionError:
+    kind = type(exc).__name__
+    source = getattr(exc, "source", None) or running
+    where = _locate(nb, page, source)
+    path = page.source.path
+    line = cell_line(page, nb, where[0]) if where else None
+    cell = f"code cell {where[1]}" if where else "a code cell"
+    if kind == "PapermillExecutionError":
+        tb = "\n".join(_ANSI.sub("", t) for t in exc.traceback).strip().splitlines()
+        return ExecutionError(f"{cell} raised {exc.ename}: {exc.evalue}", path, line=line,
+                              detail="\n".join(tb[-TRACEBACK_LINES:]),
+                              hint="fix the code of that cell and run the page in Jupyter to "
+                                   "check it; the other pages were built")
+    if kind == "CellTimeoutError":
+        return ExecutionError(f"{cell} ran longer than the {config.timeout} s timeout", path,
+                              line=line, hint="make the cell faster, or raise `timeout` in "
+                                              "[tool.nbpress] of pyproject.toml")
+    if kind == "DeadKernelError":
+        return ExecutionError(f"the kernel died while running {cell}", path, line=line,
+                              hint="the code crashed the Python process or ran out of "
+                                   "memory; run the page in Jupyter to see where")
+    if kind == "NoSuchKernel":
+        return ExecutionError(f"no kernel named {exc.args[0]!r} is installed", path,
+                              hint="install it (python -m ipykernel install --sys-prefix) "
+                                   "or set kernelspec.name in the page's jupyter: header")
+    return ExecutionError(f"the page could not be run ({kind}: {exc})", path, line=line,
+                          hint="run the page in Jupyter to see the problem")
+
+
+def _locate(nb, page: Page, source: str | None) -> tuple[int, int] | None:
+    """(index in nb, 1-based number among the page's code cells) of the cell with `source`."""
+    if source is None:
+        return None
+    number = 0
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        number += 1
+        if cell.source == source:
+            return index, number
+    return None
+
+
+def _unknown_params(nb, page: Page, config: SiteConfig) -> list[str]:
+    """Warn about page params that the `parameters` cell does not define (likely a typo)."""
+    if not page.params or kernel_language(nb, config) != "python":
+        return []
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        return [f"{page.source.path}: has params but no cell tagged 'parameters'; "
+                "the values were injected at the top of the notebook"]
+    defined = set(_ASSIGNED.findall(cell.source))
+    return [f"{page.source.path}: param {name!r} is not set in the 'parameters' cell "
+            "(a typo?)" for name in page.params if name not in defined]

@@ -1,0 +1,141 @@
+"""Links and files a page refers to: resolved, checked, and rewritten for the output.
+
+Relative references resolve against the page's own folder; site-absolute ones (`/media/x.jpg`)
+against the content folder. A reference must stay inside the site's source folders.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .config import SiteConfig
+from .errors import LinkError
+from .model import Page
+
+_ATTR = re.compile(r"""(\b(?:src|href|poster)\s*=\s*)(["'])([^"']*)\2""", re.IGNORECASE)
+PAGE_SUFFIXES = (".md", ".ipynb")
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A file to copy: `source` on disk to `target`, a posix path inside the output."""
+
+    source: Path
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rewritten:
+    html: str
+    assets: tuple[Asset, ...]
+    warnings: tuple[str, ...]
+
+
+def relative_url(target: str, from_slug: str) -> str:
+    """A URL for output path `target` ("images/a.png", or a slug with a trailing "/")."""
+    trailing = "/" if target.endswith("/") or target == "" else ""
+    rel = posixpath.relpath(target.rstrip("/") or ".", from_slug or ".")
+    if rel == ".":
+        return "./"
+    return rel + trailing
+
+
+class LinkResolver:
+    """Knows the site's pages and source folders; resolves what one page refers to."""
+
+    def __init__(self, config: SiteConfig, pages: list[Page], unpublished: set[Path]):
+        self.roots = (config.content.resolve(), config.notebooks.resolve())
+        self.content = self.roots[0]
+        self.pages = {p.source.path.resolve(): p for p in pages}
+        self.unpublished = {p.resolve() for p in unpublished}
+
+    def rewrite(self, page: Page, html: str, local: set[str] = frozenset()) -> Rewritten:
+        """Rewrite every src/href of `html`; `local` names files the page itself produced."""
+        assets: dict[str, Asset] = {}
+        problems: list[str] = []
+        warnings: list[str] = []
+
+        def replace(match: re.Match[str]) -> str:
+            prefix, quote, url = match.groups()
+            new = self._one(page, url, local, assets, problems, warnings)
+            return f"{prefix}{quote}{new}{quote}"
+
+        out = _ATTR.sub(replace, html)
+        if problems:
+            raise LinkError(problems[0] if len(problems) == 1 else
+                            f"{len(problems)} references cannot be resolved",
+                            page.source.path,
+                            detail=None if len(problems) == 1 else "\n".join(problems),
+                            hint="correct the path (relative to the page's folder, or "
+                                 "starting with / for the content folder), or add the file")
+        return Rewritten(out, tuple(assets.values()), tuple(warnings))
+
+    def asset(self, page: Page, ref: str) -> Asset:
+        """One file reference (e.g. featuredImage) as an Asset, or a LinkError."""
+        problems: list[str] = []
+        found = self._file(page, ref, problems)
+        if found is None:
+            raise LinkError(problems[0], page.source.path,
+                            hint="correct the path or add the file")
+        return found
+
+    def _one(self, page, url, local, assets, problems, warnings) -> str:
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc or not parts.path or url.startswith("#"):
+            return url
+        if parts.path in local:
+            return url
+        suffix = ("?" + parts.query if parts.query else "") + (
+            "#" + parts.fragment if parts.fragment else "")
+        if parts.path.endswith(PAGE_SUFFIXES):
+            target = self._page(page, parts.path, problems, warnings)
+            return url if target is None else relative_url(target, page.slug) + suffix
+        asset = self._file(page, parts.path, problems)
+        if asset is None:
+            return url
+        assets[asset.target] = asset
+        return relative_url(asset.target, page.slug) + suffix
+
+    def _locate(self, page: Page, ref: str, problems: list[str]) -> Path | None:
+        path = unquote(ref)
+        base = self.content if path.startswith("/") else page.source.path.parent
+        candidate = (base / path.lstrip("/")).resolve()
+        if not any(candidate == r or r in candidate.parents for r in self.roots):
+            problems.append(f"{ref!r} points outside the site's content folder")
+            return None
+        return candidate
+
+    def _file(self, page: Page, ref: str, problems: list[str]) -> Asset | None:
+        candidate = self._locate(page, ref, problems)
+        if candidate is None:
+            return None
+        if not candidate.is_file():
+            problems.append(f"{ref!r} refers to a file that does not exist "
+                            f"({_short(candidate, self.roots)})")
+            return None
+        root = next(r for r in self.roots if r in candidate.parents)
+        return Asset(candidate, candidate.relative_to(root).as_posix())
+
+    def _page(self, page, ref, problems, warnings) -> str | None:
+        candidate = self._locate(page, ref, problems)
+        if candidate is None:
+            return None
+        twin = self.pages.get(candidate)
+        if twin is not None:
+            return f"{twin.slug}/" if twin.slug else ""
+        if candidate in self.unpublished:
+            warnings.append(f"{page.source.path}: links to {ref!r}, "
+                            "a page not published in this build (a draft, or it failed)")
+            return None
+        problems.append(f"{ref!r} links to a page that does not exist")
+        return None
+
+
+def _short(path: Path, roots: tuple[Path, ...]) -> str:
+    for root in roots:
+        if root in path.parents:
+            return f"{root.name}/{path.relative_to(root).as_posix()}"
+    return str(path)

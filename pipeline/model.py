@@ -1,0 +1,114 @@
+"""What flows between the stages: small frozen values, no I/O."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import NbpressError
+
+DateLike = dt.date | dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A file that may become a page: `content/X.md`, or `notebooks/X.ipynb` with no twin."""
+
+    path: Path          # absolute
+    rel: str            # relative to its own folder (content/ or notebooks/), posix, no suffix
+    kind: str           # "md" or "ipynb"
+
+    def __repr__(self) -> str:
+        return f"Source({self.rel}.{self.kind})"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page with its frontmatter read and validated. `meta` is the frontmatter as written."""
+
+    source: Source
+    text: str                       # the file as read (md), or "" for a notebook
+    body_line: int                  # 1-based line where the body starts in the file
+    meta: Mapping[str, Any]         # every key, untouched
+    title: str
+    slug: str                       # "aws", "projects/x", "" for the home page
+    draft: bool = False
+    created: DateLike | None = None
+    edited: DateLike | None = None
+    date: DateLike | None = None
+    abstract: str | None = None
+    featured_image: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        """Site-absolute URL path with a trailing slash: "/aws/"."""
+        return f"/{self.slug}/" if self.slug else "/"
+
+    @property
+    def section(self) -> str | None:
+        """The first folder of the source path: "experiences", "projects", "blog"; None at the top."""
+        head, sep, _ = self.source.rel.partition("/")
+        return head if sep else None
+
+    @property
+    def sort_date(self) -> DateLike | None:
+        return self.date or self.created or self.edited
+
+    def __repr__(self) -> str:
+        return f"Page({self.source.rel!r}, slug={self.slug!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """A page's article HTML (cells only) and the files its outputs produced."""
+
+    body: str
+    files: Mapping[str, bytes]      # figure file name -> bytes, written beside index.html
+
+    def __repr__(self) -> str:
+        return f"Exported({len(self.body)} chars, files={len(self.files)})"
+
+
+class Outcome(enum.Enum):
+    BUILT = "built"
+    SKIPPED = "skipped"     # a draft, left out
+    FAILED = "failed"       # not published; an older good version may have been kept
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    source: Source
+    outcome: Outcome
+    executed: bool = False
+    error: NbpressError | None = None
+    kept_previous: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"PageResult({self.source.rel!r}, {self.outcome.value})"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    output: Path
+    results: tuple[PageResult, ...]
+    errors: tuple[NbpressError, ...] = ()   # site-wide problems (duplicate slugs, config)
+    seconds: float = 0.0
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome is outcome)
+
+    @property
+    def failed(self) -> tuple[PageResult, ...]:
+        return tuple(r for r in self.results if r.outcome is Outcome.FAILED)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.errors
+
+    def __repr__(self) -> str:
+        return (f"BuildReport(built={self.count(Outcome.BUILT)}, "
+                f"skipped={self.count(Outcome.SKIPPED)}, failed={self.count(Outcome.FAILED)})")

@@ -1,0 +1,95 @@
+"""The output folder: built whole in a staging folder beside it, then swapped in.
+
+A build that fails half-way leaves the previous site as it was; files of pages that no longer
+exist disappear with the old folder. Nothing is written outside the output folder.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .errors import OutputError
+
+MARKER = ".nbpress.json"      # in the output folder: what the last build made, and that it is ours
+
+
+class Staging:
+    """A private folder that becomes the output folder on `commit()`."""
+
+    def __init__(self, output: Path):
+        self.output = output
+        self.dir = output.parent / f".{output.name}.staging"
+        self._old = output.parent / f".{output.name}.old"
+        recover(output)
+        _check_ours(output)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+
+    def path(self, rel: str) -> Path:
+        target = (self.dir / rel).resolve()
+        if target != self.dir.resolve() and self.dir.resolve() not in target.parents:
+            raise OutputError(f"refusing to write {rel!r}: it is outside the output folder",
+                              self.output)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def write(self, rel: str, data: str | bytes) -> None:
+        target = self.path(rel)
+        if isinstance(data, str):
+            target.write_text(data, encoding="utf-8")
+        else:
+            target.write_bytes(data)
+
+    def copy(self, source: Path, rel: str) -> None:
+        target = self.path(rel)
+        if not target.exists():
+            shutil.copyfile(source, target)
+
+    def carry(self, rels: list[str]) -> bool:
+        """Copy files of the previous build into this one (a page whose rebuild failed)."""
+        sources = [self.output / r for r in rels]
+        if not sources or not all(s.is_file() for s in sources):
+            return False
+        for source, rel in zip(sources, rels):
+            self.copy(source, rel)
+        return True
+
+    def commit(self, manifest: dict[str, Any]) -> None:
+        self.write(MARKER, json.dumps(manifest, indent=1, sort_keys=True))
+        shutil.rmtree(self._old, ignore_errors=True)
+        if self.output.exists():
+            os.replace(self.output, self._old)
+        os.replace(self.dir, self.output)
+        shutil.rmtree(self._old, ignore_errors=True)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_manifest(output: Path) -> dict[str, Any]:
+    """What the previous build wrote, or {} when there is none or it cannot be read."""
+    try:
+        data = json.loads((output / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def recover(output: Path) -> None:
+    """Put back the previous site if a build stopped between the two renames of a commit."""
+    old = output.parent / f".{output.name}.old"
+    if old.is_dir() and not output.exists():
+        os.replace(old, output)
+
+
+def _check_ours(output: Path) -> None:
+    if output.is_dir() and any(output.iterdir()) and not (output / MARKER).is_file():
+        raise OutputError("the output folder holds files that nbpress did not write", output,
+                          hint="move them away or set output_dir in [tool.nbpress] to a new "
+                               "folder; nbpress replaces its output folder on every build")
+    if output.exists() and not output.is_dir():
+        raise OutputError("the output path is a file, not a folder", output,
+                          hint="remove it or set output_dir in [tool.nbpress]")

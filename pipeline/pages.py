@@ -1,0 +1,215 @@
+"""Stage 1b: read a page's frontmatter and body, validate the fields nbpress uses.
+
+The only module that imports python-frontmatter. Every other key is kept as written.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import PageError
+from .model import Page, Source
+
+KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract",
+                "featuredImage", "params")
+DATE_FIELDS = ("created", "edited", "date")
+_SLUG_PART = re.compile(r"^[^\x00-\x1f/\\?#%<>\"|*:]+$")
+
+
+def read_source(source: Source) -> Page:
+    """Read a Markdown page or a notebook without a Markdown twin into a validated Page."""
+    if source.kind == "ipynb":
+        return _read_notebook(source)
+    text = decode(source.path.read_bytes(), source.path)
+    meta, body_line = parse_frontmatter(text, source.path)
+    return make_page(source, text, body_line, meta)
+
+
+def decode(data: bytes, path: Path) -> str:
+    """UTF-8 text (a BOM is dropped), or an error naming the line of the first bad byte."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise PageError(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                        path, line=line,
+                        hint="save the file with UTF-8 encoding (in most editors: "
+                             "'Save with encoding' > UTF-8)") from None
+    return text.removeprefix("\ufeff")
+
+
+def parse_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], int]:
+    """The frontmatter mapping and the 1-based line where the body starts."""
+    import frontmatter
+    import yaml
+
+    if not text.startswith("---"):
+        return {}, 1
+    try:
+        meta, _ = frontmatter.parse(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1   # +1 for "---", +1 for 1-based
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PageError(f"invalid YAML in the frontmatter: {problem}", path, line=line,
+                        hint="correct the YAML between the two '---' lines; quote values "
+                             "that contain ': ' or start with a special character") from None
+    if not isinstance(meta, dict):
+        raise PageError("the frontmatter is not a mapping of keys to values", path, line=2,
+                        hint="write the frontmatter as 'key: value' lines")
+    end = re.search(r"^(---|\.\.\.)\s*$", text[3:], re.MULTILINE)
+    body_line = text.count("\n", 0, 3 + end.end()) + 2 if end else 1
+    return meta, body_line
+
+
+def make_page(source: Source, text: str, body_line: int, meta: Mapping[str, Any]) -> Page:
+    """Validate the fields nbpress uses; keep `meta` whole."""
+    check = _Checker(source.path, text)
+    for key in meta:
+        check.unknown(key)
+    fields: dict[str, Any] = {
+        "title": check.string(meta, "title") or _title_from_body(text, source),
+        "slug": check.slug(meta.get("slug"), source),
+        "draft": check.boolean(meta, "draft"),
+        "abstract": check.string(meta, "abstract"),
+        "featured_image": check.string(meta, "featuredImage"),
+        "params": check.params(meta),
+    }
+    for key in DATE_FIELDS:
+        fields[key] = check.date(meta, key)
+    return Page(source=source, text=text, body_line=body_line, meta=meta, **fields)
+
+
+class _Checker:
+    """Field checks that raise a PageError naming the file and the line of the key."""
+
+    def __init__(self, path: Path, text: str):
+        self.path, self.text = path, text
+
+    def line_of(self, key: str) -> int | None:
+        match = re.search(rf"^{re.escape(key)}\s*:", self.text, re.MULTILINE)
+        return self.text.count("\n", 0, match.start()) + 1 if match else None
+
+    def fail(self, key: str, message: str, hint: str) -> PageError:
+        return PageError(message, self.path, line=self.line_of(key), hint=hint)
+
+    def unknown(self, key: Any) -> None:
+        if not isinstance(key, str) or key in KNOWN_FIELDS:
+            return
+        close = difflib.get_close_matches(key, KNOWN_FIELDS, n=1, cutoff=0.8)
+        if close and close[0] != key:
+            raise self.fail(key, f"unknown field {key!r}: did you mean {close[0]!r}?",
+                            f"rename it to {close[0]!r}, or give your own key a name "
+                            f"further from nbpress's fields ({', '.join(KNOWN_FIELDS)})")
+
+    def string(self, meta: Mapping[str, Any], key: str) -> str | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            raise self.fail(key, f"field {key!r} must be text, not {type(value).__name__}",
+                            f"write {key}: \"...\" as one quoted string")
+        return value
+
+    def boolean(self, meta: Mapping[str, Any], key: str) -> bool:
+        value = meta.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"field {key!r} must be true or false, not {value!r}",
+                            f"write {key}: true or {key}: false")
+        return value
+
+    def date(self, meta: Mapping[str, Any], key: str) -> dt.date | dt.datetime | None:
+        value = meta.get(key)
+        if value is None or isinstance(value, (dt.date, dt.datetime)):
+            return value
+        if isinstance(value, str):
+            parsed = parse_date(value)
+            if parsed is not None:
+                return parsed
+        raise self.fail(key, f"field {key!r} is not a date: {value!r}",
+                        f"write {key}: \"2024-02-24\" (or with a time: \"2024-02-24T09:30:00\")")
+
+    def slug(self, value: Any, source: Source) -> str:
+        if value is None:
+            return slug_from_path(source.rel)
+        if not isinstance(value, str):
+            raise self.fail("slug", f"field 'slug' must be text, not {value!r}",
+                            "write slug: /my-page")
+        parts = [p for p in value.strip().strip("/").split("/") if p]
+        if any(p in (".", "..") or not _SLUG_PART.match(p) for p in parts):
+            raise self.fail("slug", f"slug {value!r} would leave the output folder or is not a "
+                            "valid URL path", "use letters, digits and '-' between '/', "
+                            "e.g. slug: /projects/my-page")
+        return "/".join(parts)
+
+    def params(self, meta: Mapping[str, Any]) -> dict[str, Any]:
+        value = meta.get("params", {})
+        hint = "write params: as a mapping of names to values, e.g.\nparams:\n  top_n: 5"
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail("params", "field 'params' must be a mapping", hint)
+        bad = [k for k in value if not (isinstance(k, str) and k.isidentifier())]
+        if bad:
+            raise self.fail("params", f"params names must be Python names, not {bad[0]!r}", hint)
+        return {k: json_safe(v) for k, v in value.items()}
+
+
+def parse_date(value: str) -> dt.date | dt.datetime | None:
+    text = value.strip()
+    for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    return None
+
+
+def json_safe(value: Any) -> Any:
+    """Frontmatter values as JSON values: dates become ISO strings."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def slug_from_path(rel: str) -> str:
+    parts = rel.split("/")
+    if parts[-1] in ("index", "README"):
+        parts = parts[:-1]
+    return "/".join(re.sub(r"\s+", "-", p.strip()).lower() for p in parts)
+
+
+def _title_from_body(text: str, source: Source) -> str:
+    match = re.search(r"^#\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
+    if match:
+        return match.group(1).strip().strip('"')
+    return source.path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
+
+
+def _read_notebook(source: Source) -> Page:
+    """A notebook with no Markdown twin: frontmatter from metadata.nbpress or a leading raw cell."""
+    try:
+        nb = json.loads(decode(source.path.read_bytes(), source.path))
+    except json.JSONDecodeError as exc:
+        raise PageError(f"is not a valid notebook (JSON error: {exc.msg})", source.path,
+                        line=exc.lineno, hint="open and save it again in Jupyter") from None
+    meta = dict(nb.get("metadata", {}).get("nbpress", {}).get("frontmatter", {}))
+    cells = nb.get("cells", [])
+    first = "".join(cells[0].get("source", "")) if cells else ""
+    if cells and cells[0].get("cell_type") == "raw" and first.startswith("---"):
+        meta = {**parse_frontmatter(first, source.path)[0], **meta}
+    heading_text = "\n".join("".join(c.get("source", "")) for c in cells
+                             if c.get("cell_type") == "markdown")
+    page = make_page(source, "", 1, meta)
+    return page if "title" in meta else replace(page, title=_title_from_body(heading_text, source))

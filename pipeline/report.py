@@ -1,0 +1,79 @@
+"""What a build tells its user: progress while it runs, then problems and a summary (rich)."""
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.markup import escape
+
+from .errors import NbpressError
+from .model import BuildReport, Outcome, PageResult
+
+
+class Reporter:
+    def __init__(self, quiet: bool = False, console: Console | None = None):
+        self.console = console or Console(stderr=True, highlight=False)
+        self.quiet = quiet
+
+    @contextlib.contextmanager
+    def progress(self) -> Iterator[Callable[[PageResult], None]]:
+        if self.quiet or not self.console.is_terminal:
+            yield lambda result: None
+            return
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                      console=self.console, transient=True) as bar:
+            task = bar.add_task("building pages")
+
+            def on_page(result: PageResult) -> None:
+                bar.update(task, advance=1, description=f"built {result.source.rel}")
+            yield on_page
+
+    def fatal(self, error: NbpressError) -> None:
+        self._error(error, "error")
+
+    def summary(self, report: BuildReport, root: Path) -> None:
+        for result in report.results:
+            for warning in result.warnings:
+                self.console.print(f"[yellow]warning[/] {escape(_short(warning, root))}")
+        for result in report.failed:
+            self._error(result.error, "failed",
+                        "kept the last good version of the page" if result.kept_previous else None)
+        built, failed = report.count(Outcome.BUILT), report.count(Outcome.FAILED)
+        skipped = report.count(Outcome.SKIPPED)
+        executed = sum(1 for r in report.results if r.executed)
+        colour = "red" if failed else "green"
+        where = _short(str(report.output), root)
+        self.console.print(
+            f"[{colour}]{built} page{'s' * (built != 1)} built[/] ({executed} executed), "
+            f"{skipped} skipped (draft{'s' * (skipped != 1)}), "
+            f"[{'red' if failed else 'default'}]{failed} failed[/] "
+            f"in {report.seconds:.1f} s -> {escape(where)}/")
+
+    def _error(self, error: NbpressError | None, label: str, note: str | None = None) -> None:
+        if error is None:
+            return
+        root = Path.cwd()
+        where = _short(error.where(), root) if error.path else ""
+        self.console.print(f"[bold red]{label}[/] [bold]{escape(where)}[/]: {escape(error.message)}")
+        if error.detail:
+            self.console.print(f"[dim]{escape(_indent(error.detail))}[/]")
+        if error.hint:
+            self.console.print(f"  [cyan]fix:[/] {escape(error.hint)}")
+        if note:
+            self.console.print(f"  [dim]{note}[/]")
+
+
+def _short(text: str, root: Path) -> str:
+    prefix = str(root) + "/"
+    return text.replace(prefix, "")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
