@@ -99,7 +99,8 @@ class SiteWriter:
         self._write_listings()
         css = (SITE_TEMPLATES / "site.css").read_text(encoding="utf-8")
         self.staging.write("assets/site.css", css + "\n/* code */\n" + code_stylesheet())
-        self.staging.write("404.html", self._render("404.html.j2", None, "/",
+        self.staging.copy(SITE_TEMPLATES / "favicon.svg", "assets/favicon.svg")
+        self.staging.write("404.html", self._render("404.html.j2", None, "/404.html",
                                                     title="Page not found", root=_site_root(self.config)))
         if self.config.base_url:
             self.staging.write("sitemap.xml", self._sitemap())
@@ -172,7 +173,7 @@ class SiteWriter:
         head = self._head(described, url, title, image, context.get("body", ""))
         return self.env.get_template(template).render(
             site=self.config, head=head, version=__version__,
-            nav=self._nav(slug), root=root or relative_url("", slug), **context)
+            nav=self._nav(slug, root), root=root or relative_url("", slug), **context)
 
     def _head(self, page: Page | None, url: str, title: str, image: str | None,
               body: str = "") -> dict[str, Any]:
@@ -191,12 +192,13 @@ class SiteWriter:
             "og_title": title,
             "og_type": "article" if page is not None and page.slug else "website",
             "description": description,
-            "url": absolute_url(site, url),
+            "url": absolute_url(site, url) if url.endswith("/") else None,
             "image": absolute_url(site, image) if image else None,
             "times": times,
         }
 
-    def _nav(self, slug: str) -> list[dict[str, Any]]:
+    def _nav(self, slug: str, root: str | None = None) -> list[dict[str, Any]]:
+        """The header links; relative to the page, or under `root` for pages served anywhere."""
         if self.config.nav is not None:
             links = [(link.title, link.url) for link in self.config.nav]
         else:
@@ -204,7 +206,8 @@ class SiteWriter:
             links += sorted((e.title, e.url) for e in self.entries.values()
                             if e.section is None and e.url != "/")
         current = f"/{slug}/" if slug else "/"
-        return [{"title": title, "href": _nav_href(url, slug),
+        return [{"title": title,
+                 "href": root + url.lstrip("/") if root and url.startswith("/") else _nav_href(url, slug),
                  "active": url == current or (url != "/" and url.startswith("/")
                                               and current.startswith(url))}
                 for title, url in links]

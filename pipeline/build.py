@@ -61,6 +61,8 @@ def read_pages(sources: list[Source]) -> tuple[list[Page], list[tuple[Source, Nb
             pages.append(read_source(source))
         except NbpressError as error:
             failures.append((source, error))
+        except Exception as exc:    # one unreadable page must not stop the others
+            failures.append((source, _unexpected(exc, source)))
     return pages, failures
 
 
@@ -93,10 +95,7 @@ def build_page(page: Page, config: SiteConfig, context: RunContext, exporter: Ex
     except NbpressError as error:
         return _failed(writer, config, page.source, error)
     except Exception as exc:   # a bug or a library failure must not stop the other pages
-        error = NbpressError(f"could not be built ({type(exc).__name__}: {exc})",
-                             page.source.path, hint="this looks like a bug in nbpress; please "
-                             "report it with the page attached")
-        return _failed(writer, config, page.source, error)
+        return _failed(writer, config, page.source, _unexpected(exc, page.source))
 
 
 def needs_execution(page: Page, nb) -> bool:
@@ -110,6 +109,12 @@ def _failed(writer: SiteWriter, config: SiteConfig, source: Source,
             error: NbpressError) -> PageResult:
     kept = writer.keep_previous(source.path.relative_to(config.root).as_posix())
     return PageResult(source, Outcome.FAILED, error=error, kept_previous=kept)
+
+
+def _unexpected(exc: Exception, source: Source) -> NbpressError:
+    return NbpressError(f"could not be built ({type(exc).__name__}: {exc})", source.path,
+                        hint="this looks like a bug in nbpress; please report it with the "
+                             "page attached")
 
 
 def _clash(page: Page, group: list[Page]) -> PageError:

@@ -115,6 +115,9 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
                 problems.append(f"[tool.nbpress] {key} must be {what}, not {value!r}")
         else:
             problems.append(f"[tool.nbpress] has an unknown key {key!r}{_did_you_mean(key, KNOWN_KEYS)}")
+    if values.get("timeout", 1) <= 0:
+        problems.append(f"[tool.nbpress] timeout must be a positive number of seconds, "
+                        f"not {values.pop('timeout')}")
     if problems:
         raise ConfigError("the site settings are not valid", where, detail="\n".join(problems),
                           hint=f"known keys: {', '.join(KNOWN_KEYS)}")

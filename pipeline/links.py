@@ -9,7 +9,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from .config import SiteConfig
 from .errors import LinkError
@@ -40,7 +40,7 @@ def relative_url(target: str, from_slug: str) -> str:
     rel = posixpath.relpath(target.rstrip("/") or ".", from_slug or ".")
     if rel == ".":
         return "./"
-    return rel + trailing
+    return quote(rel) + trailing
 
 
 class LinkResolver:
@@ -84,7 +84,8 @@ class LinkResolver:
 
     def _one(self, page, url, local, assets, problems, warnings) -> str:
         parts = urlsplit(url)
-        if parts.scheme or parts.netloc or not parts.path or url.startswith("#"):
+        if (parts.scheme or parts.netloc or not parts.path or url.startswith("#")
+                or parts.path.endswith("/")):     # a URL of the site, not a file
             return url
         if parts.path in local:
             return url

@@ -18,6 +18,7 @@ from .model import Page, Source
 KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract",
                 "featuredImage", "params")
 DATE_FIELDS = ("created", "edited", "date")
+_DATE_VALUE = re.compile(r":\s*(\d{4}-\d\d?-\d\d?(?:[T ][\d:.]+)?)\s*(?:#.*)?$")
 _SLUG_PART = re.compile(r"^[^\x00-\x1f/\\?#%<>\"|*:]+$")
 
 
@@ -50,21 +51,51 @@ def parse_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], int]:
 
     if not text.startswith("---"):
         return {}, 1
+    handler = frontmatter.YAMLHandler()
     try:
-        meta, _ = frontmatter.parse(text)
+        block, _ = handler.split(text)
+    except ValueError:
+        raise PageError("the frontmatter has no closing '---' line", path, line=1,
+                        hint="end the frontmatter with a line of three dashes: ---") from None
+    try:
+        meta = handler.load(block)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1   # +1 for "---", +1 for 1-based
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PageError(f"invalid YAML in the frontmatter: {problem}", path, line=line,
-                        hint="correct the YAML between the two '---' lines; quote values "
-                             "that contain ': ' or start with a special character") from None
+        raise _yaml_error(exc, path) from None
+    except ValueError as exc:       # an impossible date such as 2024-13-01
+        raise PageError(f"invalid date in the frontmatter: {exc}", path,
+                        line=_impossible_date_line(block),
+                        hint="check the dates: they must exist, written as \"2024-02-24\"") from None
+    if meta is None:
+        meta = {}
     if not isinstance(meta, dict):
         raise PageError("the frontmatter is not a mapping of keys to values", path, line=2,
                         hint="write the frontmatter as 'key: value' lines")
     end = re.search(r"^(---|\.\.\.)\s*$", text[3:], re.MULTILINE)
     body_line = text.count("\n", 0, 3 + end.end()) + 2 if end else 1
     return meta, body_line
+
+
+def _impossible_date_line(block: str) -> int | None:
+    """The file line of the first unquoted YYYY-MM-DD value that is not a real date."""
+    for number, line in enumerate(block.splitlines()):
+        match = _DATE_VALUE.search(line)
+        if match and parse_date(match.group(1)) is None:
+            return number + 1        # the block starts after the first '---' line
+    return None
+
+
+def _yaml_error(exc, path: Path) -> PageError:
+    """The YAML error at its line in the file (the YAML text starts on the '---' line)."""
+    problem = getattr(exc, "problem", None) or str(exc)
+    mark = getattr(exc, "problem_mark", None)
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    if context and start is not None:    # an unclosed [ or " : point at where it opened
+        problem = f"{problem} ({context} that starts on line {start.line + 1})"
+        line = start.line + 1
+    return PageError(f"invalid YAML in the frontmatter: {problem}", path, line=line,
+                     hint="correct the YAML between the two '---' lines; quote values that "
+                          "contain ': ' or start with a special character")
 
 
 def make_page(source: Source, text: str, body_line: int, meta: Mapping[str, Any]) -> Page:

@@ -5,6 +5,7 @@ The author's file is never written here.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from .config import SiteConfig
@@ -20,6 +21,8 @@ _CONTAINERS = ("div", "style", "script", "section", "figure", "table", "details"
                "article", "blockquote", "pre", "ul", "ol", "center", "svg", "header", "footer")
 _TAG = re.compile(r"<(/?)(" + "|".join(_CONTAINERS) + r")\b[^>]*?(/?)>", re.IGNORECASE)
 _MAGIC = re.compile(r"^%%(\w+)\n?")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+RUNNABLE_ALIASES = {"python": ("python3",)}
 
 
 def to_notebook(page: Page, config: SiteConfig):
@@ -32,7 +35,7 @@ def to_notebook(page: Page, config: SiteConfig):
         nb = jupytext.reads(page.text, fmt=MD_FORMAT)
     _mark_frontmatter_cell(nb)
     nb.cells = _merge_split_html(nb.cells)
-    _kernel_language_only(nb, config)
+    _kernel_language_only(nb, page, config)
     nb.metadata[META_KEY] = {
         "source": page.source.path.relative_to(config.root).as_posix(),
         "slug": page.slug,
@@ -59,21 +62,54 @@ def kernel_language(nb, config: SiteConfig) -> str:
 
 
 def cell_line(page: Page, nb, index: int) -> int | None:
-    """The 1-based line in the Markdown file where cell `index` starts, when it can be found."""
-    if not page.text:
-        return None
-    pos = 0
-    for i, cell in enumerate(nb.cells[: index + 1]):
-        if "injected-parameters" in cell.metadata.get("tags", []):
+    """The 1-based line in the Markdown file where code cell `index` starts, if it has one."""
+    fence = code_fences(page.text, nb).get(index)
+    return fence.line + 1 if fence else None
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    line: int           # 1-based line of the opening fence
+    language: str       # the first word of its info string ("python", "bash", "")
+
+
+def code_fences(text: str, nb) -> dict[int, Fence]:
+    """Map each code cell of `nb` (read from Markdown `text`) to the fence it came from.
+
+    Fences are matched in order by content, so the same code in the prose cannot fool it.
+    """
+    blocks = _fenced_blocks(text) if text else []
+    found: dict[int, Fence] = {}
+    position = 0
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "injected-parameters" in cell.metadata.get("tags", []):
             continue
-        first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
-        found = page.text.find(first, pos) if first else -1
-        if found < 0:
+        code = _MAGIC.sub("", cell.source, count=1).strip("\n")
+        for k in range(position, len(blocks)):
+            fence, body = blocks[k]
+            if body.strip("\n") in (code, cell.source.strip("\n")):
+                found[index] = fence
+                position = k + 1
+                break
+    return found
+
+
+def _fenced_blocks(text: str) -> list[tuple[Fence, str]]:
+    """Every fenced block of `text`: its opening fence and its content."""
+    blocks, lines, k = [], text.splitlines(), 0
+    while k < len(lines):
+        opening = _FENCE.match(lines[k])
+        if not opening:
+            k += 1
             continue
-        pos = found + len(first)
-        if i == index:
-            return page.text.count("\n", 0, found) + 1
-    return None
+        marker, info = opening.group(1), opening.group(2).strip()
+        end = next((j for j in range(k + 1, len(lines))
+                    if lines[j].strip().startswith(marker) and not lines[j].strip(marker[0]).strip()),
+                   len(lines))
+        language = info.split()[0] if info else ""
+        blocks.append((Fence(k + 1, language), "\n".join(lines[k + 1:end])))
+        k = end + 1
+    return blocks
 
 
 def _mark_frontmatter_cell(nb) -> None:
@@ -109,30 +145,21 @@ def open_containers(html: str) -> int:
     return max(depth, 0)
 
 
-def _kernel_language_only(nb, config: SiteConfig) -> None:
-    """Only code in the kernel's language runs; other fences (bash, js, ...) stay shown code."""
+def _kernel_language_only(nb, page: Page, config: SiteConfig) -> None:
+    """Only fences in the kernel's language run; others (bash, js, html...) are shown code.
+
+    jupytext makes a code cell of any fence in a language it knows (`%%bash` in a python
+    notebook): the fence's own info string in the Markdown says what the author meant.
+    """
+    if page.source.kind != "md":
+        return
     language = kernel_language(nb, config)
-    languages = _fence_languages()
-    main = nb.metadata.get("jupytext", {}).get("main_language", language)
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
+    runnable = {language, *RUNNABLE_ALIASES.get(language, ())}
+    for index, fence in code_fences(page.text, nb).items():
+        if fence.language.lower() in runnable:
             continue
-        magic = _MAGIC.match(cell.source)
-        if magic and magic.group(1) in languages and magic.group(1).lower() != language:
-            fence_lang, code = magic.group(1), cell.source[magic.end():]
-        elif not magic and main != language:
-            fence_lang, code = main, cell.source
-        else:
-            continue
-        nb.cells[i] = _markdown_cell(f"```{fence_lang}\n{code}\n```")
-
-
-def _fence_languages() -> set[str]:
-    """The fence languages jupytext turns into code cells (`%%bash` when not the main one)."""
-    import jupytext.languages
-
-    return set(getattr(jupytext.languages, "_JUPYTER_LANGUAGES_LOWER_AND_UPPER",
-                       {"bash", "sh", "R", "js", "javascript", "html", "sql", "julia"}))
+        code = _MAGIC.sub("", nb.cells[index].source, count=1)
+        nb.cells[index] = _markdown_cell(f"```{fence.language}\n{code}\n```")
 
 
 def _markdown_cell(source: str):

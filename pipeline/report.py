@@ -15,7 +15,7 @@ from .model import BuildReport, Outcome, PageResult
 
 class Reporter:
     def __init__(self, quiet: bool = False, console: Console | None = None):
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.quiet = quiet
 
     @contextlib.contextmanager

@@ -1,0 +1,72 @@
+"""Shared fixtures. Read-only inputs (the repo's example site, ../shared/corpora) are always
+copied to a temporary folder before a build: tests never write into the repository."""
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+CORPORA = SHARED / "corpora"
+SEED = SHARED / "seed" / "aws.md"
+
+
+def copy_example_site(dest: Path) -> Path:
+    """The repo's example site (content/, notebooks/, settings) in a writable folder."""
+    shutil.copytree(REPO / "content", dest / "content")
+    (dest / "notebooks").mkdir()
+    settings = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    dest.joinpath("pyproject.toml").write_text(
+        settings[settings.index("[tool.nbpress]"):], encoding="utf-8")
+    return dest
+
+
+@pytest.fixture
+def example_site(tmp_path: Path) -> Path:
+    return copy_example_site(tmp_path / "site")
+
+
+class SiteMaker:
+    """Writes a small site under a temporary folder: pages given as text."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "content").mkdir(parents=True, exist_ok=True)
+
+    def page(self, rel: str, text: str) -> Path:
+        path = self.root / "content" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def file(self, rel: str, data: bytes | str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+        return path
+
+    def settings(self, toml: str) -> None:
+        (self.root / "pyproject.toml").write_text(textwrap.dedent(toml), encoding="utf-8")
+
+    def config(self):
+        from pipeline.config import load_config
+
+        return load_config(self.root)
+
+    def build(self, **options):
+        from pipeline.build import BuildOptions, build_site
+
+        return build_site(self.config(), BuildOptions(**options))
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> SiteMaker:
+    return SiteMaker(tmp_path / "site")
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cf000000030101001a9b8c2b0000000049454e44ae426082")

@@ -1,0 +1,89 @@
+"""Stage 4 with the real nbconvert: our template, tags, figures, raw HTML kept whole."""
+from __future__ import annotations
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
+
+from pipeline.export import Exporter
+from pipeline.model import Source
+from pipeline.pages import read_source
+from pipeline.pairing import to_notebook
+from tests.conftest import PNG_1PX
+import base64
+
+EXPORTER = Exporter()
+
+
+def export_md(site, text):
+    path = site.page("x.md", text)
+    page = read_source(Source(path, "x", "md"))
+    return EXPORTER.export(to_notebook(page, site.config()))
+
+
+def test_frontmatter_cell_is_never_visible(site):
+    body = export_md(site, '---\ntitle: "T"\nsecret_key: visible?\n---\n\nHello.\n').body
+    assert "secret_key" not in body and "---" not in body and "<p>Hello.</p>" in body
+
+
+def test_style_with_two_blank_lines_stays_one_element(site):
+    body = export_md(site, "---\ntitle: t\n---\n\n<style>\n  p { color: red; }\n\n\n  h3 { color: blue; }\n</style>\n\n"
+                           "<div class=\"box\">\n\nfirst\n\n\nsecond\n\n</div>\n").body
+    assert body.count("<style>") == 1 and "h3 { color: blue; }\n</style>" in body
+    assert "<p>h3" not in body                     # the second half is not a paragraph
+    inner = body[body.index('<div class="box">'):]
+    assert inner.index("<p>first</p>") < inner.index("<p>second</p>") < inner.index("</div>")
+
+
+def test_tags_remove_and_hide(site):
+    nb = new_notebook(cells=[
+        new_code_cell("gone = 1", metadata={"tags": ["remove-cell"]}),
+        new_code_cell("shown_output()", metadata={"tags": ["remove-input"]},
+                      outputs=[new_output("stream", name="stdout", text="OUTPUT-ONLY\n")]),
+        new_code_cell("folded()", metadata={"tags": ["hide-input"]}),
+        new_code_cell("no_output()", metadata={"tags": ["remove-output"]},
+                      outputs=[new_output("stream", name="stdout", text="HIDDEN\n")]),
+    ])
+    body = EXPORTER.export(nb).body
+    assert "gone" not in body
+    assert "OUTPUT-ONLY" in body and "shown_output" not in body
+    assert "<details" in body and "folded" in body
+    assert "no_output" in body and "HIDDEN" not in body
+
+
+def test_figures_become_files(site):
+    png = base64.b64encode(PNG_1PX).decode()
+    nb = new_notebook(cells=[new_markdown_cell("# Plot"), new_code_cell(
+        "plot()", outputs=[new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})])])
+    exported = EXPORTER.export(nb)
+    (name, data), = exported.files.items()
+    assert data == PNG_1PX and f'src="{name}"' in exported.body and "base64" not in exported.body
+
+
+def test_raw_html_cell_is_kept_and_other_raw_cells_dropped():
+    nb = new_notebook(cells=[new_raw_cell("<b>raw html</b>", metadata={"raw_mimetype": "text/html"}),
+                             new_raw_cell("plain raw text")])
+    body = EXPORTER.export(nb).body
+    assert "<b>raw html</b>" in body and "plain raw text" not in body
+
+
+def test_no_prompts_and_no_inline_css():
+    nb = new_notebook(cells=[new_code_cell("1 + 1", execution_count=1, outputs=[
+        new_output("execute_result", data={"text/plain": "2"}, execution_count=1)])])
+    body = EXPORTER.export(nb).body
+    assert "In&nbsp;[" not in body and "Out[" not in body and "<style" not in body
+    assert ">2<" in body or ">2\n" in body
+
+
+def test_notebook_without_twin_is_published_with_its_outputs(site):
+    nb = new_notebook(cells=[
+        new_raw_cell("---\ntitle: From a notebook\ndate: 2024-03-01\n---"),
+        new_markdown_cell("Intro text."),
+        new_code_cell("print('stored')", outputs=[new_output("stream", name="stdout", text="STORED OUTPUT\n")]),
+    ], metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "P"}})
+    (site.root / "notebooks").mkdir()
+    nbformat.write(nb, site.root / "notebooks" / "nb.ipynb")
+    report = site.build()
+    assert report.ok and not report.results[0].executed
+    html = (site.root / "output/nb/index.html").read_text(encoding="utf-8")
+    assert "<title>From a notebook" in html and "STORED OUTPUT" in html
+    assert 'datetime="2024-03-01"' in html and "title: From" not in html

@@ -1,0 +1,235 @@
+"""References in a page: resolved against the page or content/, checked, and rewritten."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from pipeline.errors import LinkError
+from pipeline.links import LinkResolver, relative_url
+from pipeline.model import Source
+from pipeline.pages import read_source
+from tests.conftest import PNG_1PX, SEED
+
+
+def read(config, rel: str):
+    return read_source(Source(config.content / rel, rel.rsplit(".", 1)[0], "md"))
+
+
+@pytest.fixture
+def world(site):
+    """The seed page in experiences/, its image, a media file, a blog post and a draft."""
+    seed = site.root / "content" / "experiences" / "aws.md"
+    seed.parent.mkdir(parents=True)
+    shutil.copyfile(SEED, seed)
+    site.file("content/images/aws.png", PNG_1PX)
+    site.file("content/media/x.jpg", b"jpg")
+    site.page("blog/post.md", "---\ntitle: Post\n---\n")
+    site.page("blog/draft.md", "---\ntitle: Draft\ndraft: true\n---\n")
+    site.page("index.md", "---\ntitle: Home\n---\n")
+    config = site.config()
+    pages = {rel: read(config, f"{rel}.md")
+             for rel in ("experiences/aws", "blog/post", "blog/draft", "index")}
+    published = [p for p in pages.values() if not p.draft]
+    resolver = LinkResolver(config, published, {pages["blog/draft"].source.path})
+    return resolver, pages, config
+
+
+def rewrite(world, html: str, page: str = "experiences/aws", local=frozenset()):
+    resolver, pages, _ = world
+    return resolver.rewrite(pages[page], html, local)
+
+
+def link_error(world, html: str, page: str = "experiences/aws") -> LinkError:
+    resolver, pages, _ = world
+    with pytest.raises(LinkError) as info:
+        resolver.rewrite(pages[page], html)
+    assert info.value.path == pages[page].source.path
+    assert info.value.hint
+    return info.value
+
+
+# --- files ---------------------------------------------------------------------------------
+
+def test_a_relative_image_rewrites_to_a_url_relative_to_the_page_slug(world):
+    out = rewrite(world, '<img alt="badge" src="../images/aws.png">')
+
+    assert out.html == '<img alt="badge" src="../images/aws.png">'
+    assert [a.target for a in out.assets] == ["images/aws.png"]
+    assert out.assets[0].source == world[2].content.resolve() / "images" / "aws.png"
+    assert out.warnings == ()
+
+
+def test_the_same_image_from_a_deeper_slug_gets_a_longer_url(world):
+    out = rewrite(world, '<img src="../images/aws.png">', page="blog/post")
+
+    assert out.html == '<img src="../../images/aws.png">'
+
+
+def test_a_site_absolute_reference_resolves_against_content(world):
+    out = rewrite(world, '<img src="/media/x.jpg">', page="blog/post")
+
+    assert out.html == '<img src="../../media/x.jpg">'
+    assert [a.target for a in out.assets] == ["media/x.jpg"]
+
+
+def test_single_quoted_and_poster_and_href_attributes_are_rewritten(world):
+    out = rewrite(world, "<video poster='/media/x.jpg'></video><a href=\"../images/aws.png\">i</a>")
+
+    assert out.html == "<video poster='../media/x.jpg'></video><a href=\"../images/aws.png\">i</a>"
+    assert sorted(a.target for a in out.assets) == ["images/aws.png", "media/x.jpg"]
+
+
+def test_a_file_referenced_twice_is_one_asset(world):
+    out = rewrite(world, '<img src="../images/aws.png"><img src="/images/aws.png">')
+
+    assert len(out.assets) == 1
+
+
+def test_query_and_fragment_are_preserved(world):
+    out = rewrite(world, '<img src="../images/aws.png?v=2#top">')
+
+    assert out.html == '<img src="../images/aws.png?v=2#top">'
+    assert [a.target for a in out.assets] == ["images/aws.png"]
+
+
+def test_a_percent_encoded_reference_finds_the_file(world, site):
+    site.file("content/media/my image.png", PNG_1PX)
+
+    out = rewrite(world, '<img src="/media/my%20image.png">')
+
+    assert [a.target for a in out.assets] == ["media/my image.png"]
+
+
+def test_a_rewritten_url_keeps_its_percent_encoding(world, site):
+    site.file("content/media/a#1.png", PNG_1PX)
+
+    out = rewrite(world, '<img src="/media/a%231.png">')
+
+    assert out.html == '<img src="../media/a%231.png">'
+
+
+@pytest.mark.parametrize("ref", ["../../../etc/passwd", "/../x.png", "../../pyproject.toml",
+                                 "/../../outside.png"])
+def test_a_reference_outside_content_is_an_error_naming_the_page(world, ref):
+    error = link_error(world, f'<img src="{ref}">')
+
+    assert repr(ref) in error.message
+    assert "outside" in error.message
+
+
+def test_a_missing_file_is_an_error_naming_the_reference(world):
+    error = link_error(world, '<img src="../images/missing.png">')
+
+    assert "'../images/missing.png'" in error.message
+    assert "does not exist" in error.message
+    assert "content/images/missing.png" in error.message
+
+
+def test_several_problems_are_all_listed(world):
+    error = link_error(world, '<img src="../images/missing.png"><a href="/../x.png">x</a>'
+                              '<a href="../blog/nope.md">n</a><img src="../images/aws.png">')
+
+    assert error.message.startswith("3 references")
+    lines = error.detail.splitlines()
+    assert len(lines) == 3
+    assert "'../images/missing.png'" in lines[0]
+    assert "'/../x.png'" in lines[1]
+    assert "'../blog/nope.md'" in lines[2]
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.org/a.png", "http://example.org/", "//cdn.example.org/x.js",
+    "mailto:peter@example.org", "tel:+441234", "#section", "data:image/png;base64,iVBORw0KGgo=",
+    "?page=2",
+])
+def test_external_urls_anchors_and_data_uris_are_untouched(world, url):
+    html = f'<a href="{url}">x</a>'
+
+    out = rewrite(world, html)
+
+    assert out.html == html
+    assert out.assets == ()
+
+
+def test_files_the_page_produced_itself_are_untouched(world):
+    html = '<img src="output_3_1.png"><img src="fig.svg">'
+
+    out = rewrite(world, html, local={"output_3_1.png", "fig.svg"})
+
+    assert out.html == html
+    assert out.assets == ()
+
+
+def test_asset_resolves_one_reference(world):
+    resolver, pages, config = world
+
+    asset = resolver.asset(pages["experiences/aws"], "../images/aws.png")
+
+    assert asset.target == "images/aws.png"
+    assert asset.source == config.content.resolve() / "images" / "aws.png"
+
+
+def test_asset_of_a_missing_file_is_an_error(world):
+    resolver, pages, _ = world
+
+    with pytest.raises(LinkError) as info:
+        resolver.asset(pages["blog/post"], "card.png")
+
+    assert info.value.path == pages["blog/post"].source.path
+    assert "'card.png'" in info.value.message
+    assert info.value.hint
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+def test_a_link_to_another_pages_markdown_becomes_its_url(world):
+    out = rewrite(world, '<a href="../blog/post.md">post</a>')
+
+    assert out.html == '<a href="../blog/post/">post</a>'
+    assert out.assets == ()
+
+
+def test_a_page_link_keeps_its_fragment(world):
+    out = rewrite(world, '<a href="/blog/post.md#part-2">post</a>')
+
+    assert out.html == '<a href="../blog/post/#part-2">post</a>'
+
+
+def test_a_link_to_the_home_page_and_to_itself(world):
+    out = rewrite(world, '<a href="../index.md">home</a><a href="aws.md">me</a>')
+
+    assert out.html == '<a href="../">home</a><a href="./">me</a>'
+
+
+def test_a_link_to_an_unpublished_page_is_a_warning_not_an_error(world):
+    out = rewrite(world, '<a href="../blog/draft.md">draft</a>')
+
+    assert out.html == '<a href="../blog/draft.md">draft</a>'
+    assert len(out.warnings) == 1
+    assert "'../blog/draft.md'" in out.warnings[0]
+    assert "not published" in out.warnings[0]
+
+
+def test_a_link_to_a_missing_page_is_an_error(world):
+    error = link_error(world, '<a href="../blog/gone.md">gone</a>')
+
+    assert "'../blog/gone.md'" in error.message
+    assert "does not exist" in error.message
+
+
+# --- relative_url --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target, from_slug, expected", [
+    ("", "aws", "../"),
+    ("", "", "./"),
+    ("images/a.png", "", "images/a.png"),
+    ("images/a.png", "aws", "../images/a.png"),
+    ("projects/x/", "blog/y", "../../projects/x/"),
+    ("aws/", "aws", "./"),
+    ("blog/", "", "blog/"),
+    ("blog/post/", "blog", "post/"),
+    ("aws/fig.png", "aws", "fig.png"),
+])
+def test_relative_url(target, from_slug, expected):
+    assert relative_url(target, from_slug) == expected
