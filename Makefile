@@ -13,6 +13,10 @@ build: $(STAMP)
 test: $(STAMP) browser
 	$(PY) -m pytest
 
+# Whole-process build timings (see BENCHMARKS.md); a benchmark, not a test.
+bench: $(STAMP)
+	$(PY) scripts/bench.py
+
 # Rewrite the golden files of the end-to-end tests from a fresh build (review the diff!).
 golden: $(STAMP)
 	$(PY) -m tests.golden

@@ -87,3 +87,18 @@ def test_notebook_without_twin_is_published_with_its_outputs(site):
     html = (site.root / "output/nb/index.html").read_text(encoding="utf-8")
     assert "<title>From a notebook" in html and "STORED OUTPUT" in html
     assert 'datetime="2024-03-01"' in html and "title: From" not in html
+
+
+def test_author_div_around_a_code_cell_still_encloses_it(site):
+    site.page("w.md", '---\ntitle: "W"\n---\n\n<div class="wrap">\n\nIntro.\n\n```python\nprint("in the box")\n```\n\nAfter.\n\n</div>\n\nOutside.\n')
+    assert site.build().ok
+    html = (site.root / "output/w/index.html").read_text(encoding="utf-8")
+    body = html[html.index('<div class="wrap">'):]
+    depth, closed_at = 0, None
+    for match in __import__("re").finditer(r"<(/?)div\b", body):
+        depth += -1 if match.group(1) else 1
+        if depth == 0:
+            closed_at = match.start()
+            break
+    wrap = body[:closed_at]
+    assert "in the box" in wrap and "<p>After.</p>" in wrap and "Outside." not in wrap
