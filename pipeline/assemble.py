@@ -89,9 +89,6 @@ class SiteWriter:
         self.entries[page_rel] = Entry(**old["entry"])
         return True
 
-    def drop(self, page_rel: str) -> None:
-        self.entries.pop(page_rel, None)
-
     def commit(self) -> None:
         """Listings, stylesheet, 404 and sitemap; then swap the staging folder in."""
         from .export import code_stylesheet
@@ -159,8 +156,7 @@ class SiteWriter:
                          key=lambda e: (e.date or "", e.title), reverse=True)
         return {"name": name, "title": section_title(name),
                 "href": relative_url(f"{name}/", from_slug),
-                "entries": [{"title": e.title, "href": relative_url(e.url.strip("/") + "/"
-                                                                    if e.url != "/" else "", from_slug),
+                "entries": [{"title": e.title, "href": relative_url(_target(e.url), from_slug),
                              "date": _date_view("date", _parse_iso(e.date)) if e.date else None,
                              "abstract": e.abstract} for e in entries]}
 
@@ -246,9 +242,14 @@ def _site_root(site: SiteConfig) -> str:
     return (urlsplit(site.base_url).path.rstrip("/") + "/") if site.base_url else "/"
 
 
+def _target(url: str) -> str:
+    """A site URL as an output path for relative_url: "/aws/" -> "aws/", "/" -> ""."""
+    path = url.strip("/")
+    return f"{path}/" if path else ""
+
+
 def _nav_href(url: str, slug: str) -> str:
-    return relative_url(url.strip("/") + "/" if url != "/" else "", slug) \
-        if url.startswith("/") else url
+    return relative_url(_target(url), slug) if url.startswith("/") else url
 
 
 def _section_order(config: SiteConfig, found: list[str | None]) -> list[str]:
