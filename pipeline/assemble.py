@@ -13,8 +13,10 @@ from . import __version__
 from .config import SiteConfig
 from .links import Asset, LinkResolver, relative_url
 from .model import DateLike, Exported, Page
-from .outdir import Staging, read_manifest
+from .outdir import Staging
 from .pages import json_safe
+from .plan import stamp
+from .state import PageState
 
 _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
@@ -42,16 +44,31 @@ class Entry:
 class SiteWriter:
     """Writes one build into a staging folder; `commit()` makes it the output folder."""
 
-    def __init__(self, config: SiteConfig, resolver: LinkResolver, build_time: dt.datetime):
+    def __init__(self, config: SiteConfig, resolver: LinkResolver, build_time: dt.datetime,
+                 previous: dict[str, PageState]):
         self.config = config
         self.resolver = resolver
         self.build_time = build_time
-        self.previous = read_manifest(config.output).get("pages", {})
-        self.staging = Staging(config.output)
-        self.env = _environment()
+        self.previous = previous
         self.entries: dict[str, Entry] = {}
-        self.files: dict[str, list[str]] = {}
+        self.files: dict[str, list[str]] = {}              # output files, by source
+        self.refs: dict[str, dict[str, list[int]]] = {}    # files each page used, by source
+        self.links: dict[str, dict[str, str | None]] = {}  # pages each page links to: slugs
         self.sections = _section_order(config, [])
+        self._staging: Staging | None = None
+        self._env = None
+
+    @property
+    def staging(self) -> Staging:
+        if self._staging is None:
+            self._staging = Staging(self.config.output)
+        return self._staging
+
+    @property
+    def env(self):
+        if self._env is None:
+            self._env = _environment()
+        return self._env
 
     def plan(self, pages: list[Page]) -> None:
         """Tell the writer every page of the build first: listings and nav need them all."""
@@ -59,8 +76,24 @@ class SiteWriter:
         for page in pages:
             self.entries[self._rel(page)] = _entry(page, self._rel(page))
 
-    def add_page(self, page: Page, exported: Exported) -> list[str]:
-        """Render and write one page with its figures and the files it refers to."""
+    def listing_key(self, page: Page) -> str:
+        """What an index page (home, or a section's own page) shows of the other pages."""
+        sections = self._sections_for(page.slug)
+        return json.dumps(sections, sort_keys=True, default=str) if sections else ""
+
+    def keep(self, page_rel: str) -> bool:
+        """An unchanged page: its previous output goes into this build as it is."""
+        old = self.previous.get(page_rel)
+        if old is None or not self.staging.carry(old.files):
+            return False
+        self.files[page_rel] = list(old.files)
+        self.refs[page_rel] = dict(old.refs)
+        self.links[page_rel] = dict(old.links)
+        return True
+
+    def add_page(self, page: Page, exported: Exported, used: list[Path] = ()) -> list[str]:
+        """Render and write one page with its figures and the files it refers to; `used` are
+        further files its output depends on (its `depends:` data)."""
         rewritten = self.resolver.rewrite(page, exported.body, set(exported.files))
         assets = list(rewritten.assets)
         image = None
@@ -77,19 +110,26 @@ class SiteWriter:
             written.append(folder + name)
         written += self._copy(assets)
         self.files[self._rel(page)] = written
+        self.refs[self._rel(page)] = dict(stamp(self.config.root, path) for path in
+                                          sorted({a.source for a in assets} | set(used)))
+        self.links[self._rel(page)] = {
+            target.relative_to(self.config.root).as_posix(): self.resolver.slug_of(target)
+            for target in rewritten.pages}
         return list(rewritten.warnings)
 
     def keep_previous(self, page_rel: str) -> bool:
         """A page failed: publish its last good version, if the previous build made one."""
         old = self.previous.get(page_rel)
-        if not old or not self.staging.carry(old.get("files", [])):
+        if not old or not old.files or not self.staging.carry(old.files):
             self.entries.pop(page_rel, None)
             return False
-        self.files[page_rel] = old["files"]
-        self.entries[page_rel] = Entry(**old["entry"])
+        self.files[page_rel] = list(old.files)
+        self.refs[page_rel] = dict(old.refs)
+        if old.entry:
+            self.entries[page_rel] = Entry(**old.entry)
         return True
 
-    def commit(self) -> None:
+    def commit(self, build_id: str) -> None:
         """Listings, stylesheet, 404 and sitemap; then swap the staging folder in."""
         from .export import code_stylesheet
 
@@ -101,13 +141,11 @@ class SiteWriter:
                                                     title="Page not found", root=_site_root(self.config)))
         if self.config.base_url:
             self.staging.write("sitemap.xml", self._sitemap())
-        pages = {rel: {"files": self.files[rel], "entry": e.as_json()}
-                 for rel, e in self.entries.items() if rel in self.files}
-        self.staging.commit({"nbpress": __version__, "built": self.build_time.isoformat(),
-                             "pages": pages})
+        self.staging.commit({"nbpress": __version__, "build_id": build_id})
 
     def abort(self) -> None:
-        self.staging.abort()
+        if self._staging is not None:
+            self._staging.abort()
 
     # -- pages -------------------------------------------------------------------------------
 

@@ -1,23 +1,28 @@
-"""The orchestrator: discover, read, pair, execute, export, assemble. One page's failure is
-recorded and the others go on; the output folder changes only when the build completes."""
+"""The orchestrator: discover, read, plan, then for each page keep its output or pair,
+execute, export and assemble it. One page's failure is recorded and the others go on; the
+output folder changes only when the build completes, and not at all when nothing changed."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
+from . import __version__, state as statefile
 from .assemble import RESERVED, SiteWriter
+from .cache import ExecutionCache, depends_files, environment_key, execution_key, with_outputs
 from .config import SiteConfig
 from .discover import discover
 from .errors import NbpressError, PageError
-from .execute import RunContext, execute
-from .export import Exporter
 from .links import LinkResolver
 from .model import BuildReport, Outcome, Page, PageResult, Source
-from .pages import read_source
-from .pairing import has_code, has_outputs, to_notebook
+from .outdir import output_id
+from .pages import decode, make_page, parse_frontmatter, read_source
+from .plan import Action, Decision, decide, page_key, site_key
+from .state import BuildState, PageState
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,89 +31,241 @@ class BuildOptions:
     on_page: Callable[[PageResult], None] | None = None     # called as each page is done
 
 
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """A source read in this build: its page, the hash of its bytes, its path from the root."""
+
+    page: Page
+    sha: str
+    rel: str
+
+
+@dataclass(slots=True)
+class SitePlan:
+    """Everything known before any page is exported: what to keep, what to build, and why."""
+
+    decisions: list[Decision]
+    skipped: list[Scanned]
+    failures: list[tuple[Source, NbpressError]]
+    state: BuildState
+    writer: SiteWriter
+    site_key: str
+
+    @property
+    def nothing_to_do(self) -> bool:
+        built_before = {rel for rel, p in self.state.pages.items() if p.files}
+        return (not self.failures and all(d.action is Action.KEEP for d in self.decisions)
+                and built_before == {d.rel for d in self.decisions})
+
+
 def build_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> BuildReport:
     started = time.perf_counter()
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    pages, failures = read_pages(discover(config))
-    published = [p for p in pages if options.drafts or not p.draft]
-    skipped = [p for p in pages if p.draft and not options.drafts]
-    published, clashes = unique_slugs(published)
-    failures += clashes
-    unpublished = {p.source.path for p in skipped} | {s.path for s, _ in failures}
-    writer = SiteWriter(config, LinkResolver(config, published, unpublished), now)
-    writer.plan(published)
-    results = [PageResult(p.source, Outcome.SKIPPED) for p in skipped]
-    results += [_failed(writer, config, source, error) for source, error in failures]
-    context = RunContext(build_time=now.isoformat(), base_url=config.base_url)
-    exporter = Exporter()
+    plan = plan_site(config, options)
+    notes = (plan.state.note,) if plan.state.note else ()
+    results = [PageResult(s.page.source, Outcome.SKIPPED) for s in plan.skipped]
+    if plan.nothing_to_do:
+        results += [PageResult(d.page.source, Outcome.UNCHANGED, reason=d.reason)
+                    for d in plan.decisions]
+        return _report(config, results, notes, started)
+    writer = plan.writer
+    results += [_failed(writer, rel_of(config, s), s, e) for s, e in plan.failures]
+    context = _Context.create(config, writer.build_time)
     try:
-        for page in published:
-            results.append(build_page(page, config, context, exporter, writer))
+        for decision in plan.decisions:
+            results.append(_keep_or_build(decision, config, context, writer))
             if options.on_page:
                 options.on_page(results[-1])
-        writer.commit()
+        build_id = uuid.uuid4().hex
+        writer.commit(build_id)
     except BaseException:
         writer.abort()
         raise
-    order = sorted(results, key=lambda r: r.source.rel)
-    return BuildReport(config.output, tuple(order), seconds=time.perf_counter() - started)
+    statefile.save(config.root, __version__, _new_state(build_id, plan, results, writer))
+    notes += tuple(n for r in results for n in r.notes)
+    return _report(config, results, notes, started)
 
 
-def read_pages(sources: list[Source]) -> tuple[list[Page], list[tuple[Source, NbpressError]]]:
-    pages, failures = [], []
+def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> SitePlan:
+    """Read every page (parsing only those that changed) and decide what each needs."""
+    state = statefile.load(config.root, __version__, output_id(config.output))
+    scanned, failures = read_pages(config, discover(config), state)
+    published = [s for s in scanned if options.drafts or not s.page.draft]
+    skipped = [s for s in scanned if s.page.draft and not options.drafts]
+    published, clashes = unique_slugs(published)
+    failures += clashes
+    pages = [s.page for s in published]
+    unpublished = {s.page.source.path for s in skipped} | {src.path for src, _ in failures}
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    writer = SiteWriter(config, LinkResolver(config, pages, unpublished), now, state.pages)
+    writer.plan(pages)
+    site = site_key(config, pages, options.drafts)
+    slugs = {s.rel: s.page.slug for s in published}
+    decisions = [decide(s.page, s.rel, s.sha, page_key(site, s.sha, writer.listing_key(s.page)),
+                        site, state, config, slugs) for s in published]
+    return SitePlan(decisions, skipped, failures, state, writer, site)
+
+
+def read_pages(config: SiteConfig, sources: list[Source],
+               state: BuildState) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
+    """Read and hash every source; frontmatter is parsed only where the bytes changed."""
+    scanned, failures = [], []
     for source in sources:
+        rel = rel_of(config, source)
         try:
-            pages.append(read_source(source))
+            scanned.append(_read(source, rel, state.pages.get(rel)))
         except NbpressError as error:
             failures.append((source, error))
         except Exception as exc:    # one unreadable page must not stop the others
             failures.append((source, _unexpected(exc, source)))
-    return pages, failures
+    return scanned, failures
 
 
-def unique_slugs(pages: list[Page]) -> tuple[list[Page], list[tuple[Source, NbpressError]]]:
+def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
+    data = source.path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if source.kind == "md":
+        text = decode(data, source.path)
+        if old is not None and old.sha == sha and isinstance(old.meta, dict):
+            meta, body_line = old.meta, old.body_line
+        else:
+            meta, body_line = parse_frontmatter(text, source.path)
+        return Scanned(make_page(source, text, body_line, meta), sha, rel)
+    return Scanned(read_source(source), sha, rel)
+
+
+def unique_slugs(scanned: list[Scanned]) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
     """Pages whose slug is taken by another page, or reserved, fail; each error names all."""
-    by_slug: dict[str, list[Page]] = defaultdict(list)
-    for page in pages:
-        by_slug[page.slug].append(page)
+    by_slug: dict[str, list[Scanned]] = defaultdict(list)
+    for item in scanned:
+        by_slug[item.page.slug].append(item)
     ok, failures = [], []
     for slug, group in by_slug.items():
         if len(group) == 1 and slug.split("/")[0] not in RESERVED:
             ok.extend(group)
             continue
-        for page in group:
-            failures.append((page.source, _clash(page, group)))
+        for item in group:
+            failures.append((item.page.source, _clash(item.page, [g.page for g in group])))
     return ok, failures
 
 
-def build_page(page: Page, config: SiteConfig, context: RunContext, exporter: Exporter,
-               writer: SiteWriter) -> PageResult:
-    warnings: list[str] = []
+# -- one page ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every page of one build shares: run parameters, the exporter, the caches."""
+
+    run: Any            # execute.RunContext
+    exporter: Any       # export.Exporter
+    cache: ExecutionCache
+    environment: str
+
+    @staticmethod
+    def create(config: SiteConfig, now: dt.datetime) -> "_Context":
+        from .execute import RunContext
+        from .export import Exporter
+
+        return _Context(RunContext(build_time=now.isoformat(), base_url=config.base_url),
+                        Exporter(), ExecutionCache(config.root), environment_key())
+
+
+def _keep_or_build(decision: Decision, config: SiteConfig, context: _Context,
+                   writer: SiteWriter) -> PageResult:
+    page = decision.page
+    if decision.action is Action.KEEP and writer.keep(decision.rel):
+        return PageResult(page.source, Outcome.UNCHANGED, reason=decision.reason)
     try:
-        nb = to_notebook(page, config)
-        executed = needs_execution(page, nb)
-        if executed:
-            nb, notes = execute(nb, page, config, context)
-            warnings += notes
-        warnings += writer.add_page(page, exporter.export(nb))
-        return PageResult(page.source, Outcome.BUILT, executed=executed, warnings=tuple(warnings))
+        return build_page(page, config, context, writer, decision.reason)
     except NbpressError as error:
-        return _failed(writer, config, page.source, error)
+        return _failed(writer, decision.rel, page.source, error)
     except Exception as exc:   # a bug or a library failure must not stop the other pages
-        return _failed(writer, config, page.source, _unexpected(exc, page.source))
+        return _failed(writer, decision.rel, page.source, _unexpected(exc, page.source))
+
+
+def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWriter,
+               reason: str = "") -> PageResult:
+    from .pairing import default_kernelspec, to_notebook
+
+    nb = to_notebook(page, config)
+    ran, cached, notes, used = False, False, [], []
+    if needs_execution(page, nb):
+        nb.metadata.setdefault("kernelspec", default_kernelspec(config))
+        used = depends_files(page)
+        nb, ran, notes = _run_or_reuse(nb, page, config, context)
+        cached = not ran
+    warnings = [n for n in notes if not n.startswith("discarded")]
+    warnings += writer.add_page(page, context.exporter.export(nb), used)
+    return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, reason=reason,
+                      warnings=tuple(warnings),
+                      notes=tuple(n for n in notes if n.startswith("discarded")))
+
+
+def _run_or_reuse(nb, page: Page, config: SiteConfig, context: _Context):
+    """(notebook with outputs, whether the code ran, notes): from the cache when its key hits."""
+    from .execute import execute
+
+    key = execution_key(nb, page, config.base_url, context.environment)
+    note = None
+    if page.execute != "always":
+        cached, note = context.cache.get(key)
+        if cached is not None:
+            return with_outputs(nb, cached), False, []
+    executed, warnings = execute(nb, page, config, context.run)
+    context.cache.put(key, executed)
+    return executed, True, warnings + ([f"{page.source.path}: {note}"] if note else [])
 
 
 def needs_execution(page: Page, nb) -> bool:
-    """Pages with code run; a notebook that already carries outputs is published as saved."""
-    if not has_code(nb):
+    """Pages with code run, unless they say `execute: never`; a notebook that already carries
+    outputs is published as saved unless it says `execute: always`."""
+    from .pairing import has_code, has_outputs
+
+    if page.execute == "never" or not has_code(nb):
         return False
-    return not (page.source.kind == "ipynb" and has_outputs(nb))
+    return page.execute == "always" or not (page.source.kind == "ipynb" and has_outputs(nb))
 
 
-def _failed(writer: SiteWriter, config: SiteConfig, source: Source,
-            error: NbpressError) -> PageResult:
-    kept = writer.keep_previous(source.path.relative_to(config.root).as_posix())
+# -- results and state ------------------------------------------------------------------------
+
+def rel_of(config: SiteConfig, source: Source) -> str:
+    return source.path.relative_to(config.root).as_posix()
+
+
+def _failed(writer: SiteWriter, rel: str, source: Source, error: NbpressError) -> PageResult:
+    kept = writer.keep_previous(rel)
     return PageResult(source, Outcome.FAILED, error=error, kept_previous=kept)
+
+
+def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
+               writer: SiteWriter) -> BuildState:
+    ok = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
+    pages: dict[str, PageState] = {}
+    for d in plan.decisions:
+        entry = writer.entries.get(d.rel)
+        pages[d.rel] = PageState(
+            sha=d.sha, meta=_storable(d.page.meta),
+            body_line=d.page.body_line, key=d.key if d.page.source.path in ok else "",
+            files=writer.files.get(d.rel, []), refs=writer.refs.get(d.rel, {}),
+            links=writer.links.get(d.rel, {}), entry=entry.as_json() if entry else {})
+    for s in plan.skipped:
+        pages[s.rel] = PageState(sha=s.sha, meta=_storable(s.page.meta),
+                                 body_line=s.page.body_line, key="draft")
+    for source, _ in plan.failures:      # keep what was kept, so a second failure keeps it too
+        rel = source.path.relative_to(writer.config.root).as_posix()
+        old = writer.previous.get(rel)
+        pages[rel] = PageState(sha="", meta=None, body_line=1, files=writer.files.get(rel, []),
+                               refs=writer.refs.get(rel, {}), entry=old.entry if old else {})
+    return BuildState(build_id=build_id, site_key=plan.site_key, pages=pages)
+
+
+def _storable(meta) -> dict | None:
+    return dict(meta) if statefile.storable(meta) else None
+
+
+def _report(config: SiteConfig, results: list[PageResult], notes: tuple[str, ...],
+            started: float) -> BuildReport:
+    order = sorted(results, key=lambda r: r.source.rel)
+    return BuildReport(config.output, tuple(order), notes=notes,
+                       seconds=time.perf_counter() - started)
 
 
 def _unexpected(exc: Exception, source: Source) -> NbpressError:

@@ -8,6 +8,10 @@ import click
 
 from . import __version__
 
+SITE = click.option("--site", "site", type=click.Path(file_okay=False, path_type=Path),
+                    default=".", help="The site folder, or any folder inside it (default: here).")
+DRAFTS = click.option("--drafts", is_flag=True, help="Publish pages marked draft: true as well.")
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nbpress")
@@ -16,24 +20,83 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--site", "site", type=click.Path(file_okay=False, path_type=Path), default=".",
-              help="The site folder, or any folder inside it (default: here).")
-@click.option("--drafts", is_flag=True, help="Publish pages marked draft: true as well.")
+@SITE
+@DRAFTS
+@click.option("--why", is_flag=True, help="Say for each page whether it was built or kept, and why.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
-def build(site: Path, drafts: bool, quiet: bool) -> None:
-    """Build the site into its output folder."""
+def build(site: Path, drafts: bool, why: bool, quiet: bool) -> None:
+    """Build the site into its output folder (only what changed)."""
     from .build import BuildOptions, build_site
-    from .config import load_config
-    from .errors import NbpressError
     from .report import Reporter
 
     reporter = Reporter(quiet=quiet)
+    config = _config(site, reporter)
     try:
-        config = load_config(site)
         with reporter.progress() as on_page:
             report = build_site(config, BuildOptions(drafts=drafts, on_page=on_page))
-    except NbpressError as error:
+    except _errors() as error:
         reporter.fatal(error)
         sys.exit(2)
+    if why:
+        reporter.why(report, config.root)
     reporter.summary(report, config.root)
     sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@SITE
+@DRAFTS
+def status(site: Path, drafts: bool) -> None:
+    """Say what the next build would do for each page, and why; build nothing."""
+    from .build import BuildOptions
+    from .report import Reporter
+    from .status import site_status
+
+    reporter = Reporter()
+    config = _config(site, reporter)
+    try:
+        lines = site_status(config, BuildOptions(drafts=drafts))
+    except _errors() as error:
+        reporter.fatal(error)
+        sys.exit(2)
+    reporter.status(lines, config.root)
+
+
+@main.command()
+@SITE
+@click.option("--cache", is_flag=True, help="Also remove the cache (stored results of code).")
+def clean(site: Path, cache: bool) -> None:
+    """Remove the output folder (and with --cache, the site's cache)."""
+    from .outdir import remove_output
+    from .report import Reporter
+    from .state import cache_dir
+
+    reporter = Reporter()
+    config = _config(site, reporter)
+    try:
+        removed = remove_output(config.output)
+    except _errors() as error:
+        reporter.fatal(error)
+        sys.exit(2)
+    if cache and cache_dir(config.root).is_dir():
+        import shutil
+
+        shutil.rmtree(cache_dir(config.root))
+        removed.append(cache_dir(config.root))
+    reporter.removed(removed, config.root)
+
+
+def _config(site: Path, reporter):
+    from .config import load_config
+
+    try:
+        return load_config(site)
+    except _errors() as error:
+        reporter.fatal(error)
+        sys.exit(2)
+
+
+def _errors():
+    from .errors import NbpressError
+
+    return NbpressError

@@ -12,7 +12,7 @@ from typing import Any
 from .config import SiteConfig
 from .errors import ExecutionError
 from .model import Page
-from .pairing import cell_line, kernel_language
+from .pairing import cell_line, default_kernelspec, kernel_language
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", re.MULTILINE)
@@ -35,7 +35,7 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext) -> tuple[An
     import papermill
 
     logging.getLogger("papermill").setLevel(logging.CRITICAL)   # we report errors ourselves
-    nb.metadata.setdefault("kernelspec", _default_kernelspec(config))
+    nb.metadata.setdefault("kernelspec", default_kernelspec(config))
     kernel = nb.metadata["kernelspec"].get("name") or config.kernel
     started: list[str] = []
     try:
@@ -54,11 +54,6 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext) -> tuple[An
     # papermill records the input notebook object itself as `input_path`: keep the path only.
     executed.metadata.papermill["input_path"] = nb.metadata["nbpress"]["source"]
     return executed, _unknown_params(nb, page, config)
-
-
-def _default_kernelspec(config: SiteConfig) -> dict[str, str]:
-    language = "python" if config.kernel.startswith("python") else config.kernel
-    return {"name": config.kernel, "language": language, "display_name": config.kernel}
 
 
 def _execution_error(exc: Exception, nb, page: Page, config: SiteConfig,

@@ -32,6 +32,7 @@ class Rewritten:
     html: str
     assets: tuple[Asset, ...]
     warnings: tuple[str, ...]
+    pages: tuple[Path, ...] = ()       # sources of the pages it links to
 
 
 def relative_url(target: str, from_slug: str) -> str:
@@ -57,10 +58,11 @@ class LinkResolver:
         assets: dict[str, Asset] = {}
         problems: list[str] = []
         warnings: list[str] = []
+        linked: set[Path] = set()
 
         def replace(match: re.Match[str]) -> str:
             prefix, quote, url = match.groups()
-            new = self._one(page, url, local, assets, problems, warnings)
+            new = self._one(page, url, local, assets, problems, warnings, linked)
             return f"{prefix}{quote}{new}{quote}"
 
         out = _ATTR.sub(replace, html)
@@ -71,7 +73,12 @@ class LinkResolver:
                             detail=None if len(problems) == 1 else "\n".join(problems),
                             hint="correct the path (relative to the page's folder, or "
                                  "starting with / for the content folder), or add the file")
-        return Rewritten(out, tuple(assets.values()), tuple(warnings))
+        return Rewritten(out, tuple(assets.values()), tuple(warnings), tuple(sorted(linked)))
+
+    def slug_of(self, source: Path) -> str | None:
+        """The slug of the page at `source`, or None when it is not published."""
+        page = self.pages.get(source.resolve())
+        return page.slug if page is not None else None
 
     def asset(self, page: Page, ref: str) -> Asset:
         """One file reference (e.g. featuredImage) as an Asset, or a LinkError."""
@@ -82,7 +89,7 @@ class LinkResolver:
                             hint="correct the path or add the file")
         return found
 
-    def _one(self, page, url, local, assets, problems, warnings) -> str:
+    def _one(self, page, url, local, assets, problems, warnings, linked) -> str:
         parts = urlsplit(url)
         if (parts.scheme or parts.netloc or not parts.path or url.startswith("#")
                 or parts.path.endswith("/")):     # a URL of the site, not a file
@@ -92,7 +99,7 @@ class LinkResolver:
         suffix = ("?" + parts.query if parts.query else "") + (
             "#" + parts.fragment if parts.fragment else "")
         if parts.path.endswith(PAGE_SUFFIXES):
-            target = self._page(page, parts.path, problems, warnings)
+            target = self._page(page, parts.path, problems, warnings, linked)
             return url if target is None else relative_url(target, page.slug) + suffix
         asset = self._file(page, parts.path, problems)
         if asset is None:
@@ -120,10 +127,11 @@ class LinkResolver:
         root = next(r for r in self.roots if r in candidate.parents)
         return Asset(candidate, candidate.relative_to(root).as_posix())
 
-    def _page(self, page, ref, problems, warnings) -> str | None:
+    def _page(self, page, ref, problems, warnings, linked) -> str | None:
         candidate = self._locate(page, ref, problems)
         if candidate is None:
             return None
+        linked.add(candidate)
         twin = self.pages.get(candidate)
         if twin is not None:
             return f"{twin.slug}/" if twin.slug else ""

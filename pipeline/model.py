@@ -41,6 +41,8 @@ class Page:
     abstract: str | None = None
     featured_image: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    execute: str = "auto"           # "auto" (when its code or inputs changed), "always", "never"
+    depends: tuple[str, ...] = ()   # globs, relative to the page's folder, its code reads
 
     @property
     def url(self) -> str:
@@ -74,6 +76,7 @@ class Exported:
 
 class Outcome(enum.Enum):
     BUILT = "built"
+    UNCHANGED = "unchanged"  # nothing it depends on changed: the previous output is kept
     SKIPPED = "skipped"     # a draft, left out
     FAILED = "failed"       # not published; an older good version may have been kept
 
@@ -82,10 +85,13 @@ class Outcome(enum.Enum):
 class PageResult:
     source: Source
     outcome: Outcome
-    executed: bool = False
+    executed: bool = False          # its code ran in a kernel in this build
+    cached: bool = False            # its code's outputs came from the execution cache
+    reason: str = ""                # why it was built again, or kept
     error: NbpressError | None = None
     kept_previous: bool = False
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()     # things the build repaired on its own (a damaged cache)
 
     def __repr__(self) -> str:
         return f"PageResult({self.source.rel!r}, {self.outcome.value})"
@@ -95,7 +101,7 @@ class PageResult:
 class BuildReport:
     output: Path
     results: tuple[PageResult, ...]
-    errors: tuple[NbpressError, ...] = ()   # site-wide problems (duplicate slugs, config)
+    notes: tuple[str, ...] = ()     # e.g. a cache that could not be trusted and was discarded
     seconds: float = 0.0
 
     def count(self, outcome: Outcome) -> int:
@@ -107,8 +113,10 @@ class BuildReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.errors
+        return not self.failed
 
     def __repr__(self) -> str:
+        unchanged = self.count(Outcome.UNCHANGED)
         return (f"BuildReport(built={self.count(Outcome.BUILT)}, "
-                f"skipped={self.count(Outcome.SKIPPED)}, failed={self.count(Outcome.FAILED)})")
+                + (f"unchanged={unchanged}, " if unchanged else "")
+                + f"skipped={self.count(Outcome.SKIPPED)}, failed={self.count(Outcome.FAILED)})")

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import OutputError
 
-MARKER = ".nbpress.json"      # in the output folder: what the last build made, and that it is ours
+MARKER = ".nbpress.json"      # in the output folder: the build that made it, and that it is ours
 
 
 class Staging:
@@ -38,6 +38,7 @@ class Staging:
 
     def write(self, rel: str, data: str | bytes) -> None:
         target = self.path(rel)
+        target.unlink(missing_ok=True)      # it may be a hard link into the live site
         if isinstance(data, str):
             target.write_text(data, encoding="utf-8")
         else:
@@ -49,12 +50,19 @@ class Staging:
             shutil.copyfile(source, target)
 
     def carry(self, rels: list[str]) -> bool:
-        """Copy files of the previous build into this one (a page whose rebuild failed)."""
+        """Bring files of the previous build into this one: an unchanged page, or one whose
+        rebuild failed. Hard links where the file system allows: no bytes are copied."""
         sources = [self.output / r for r in rels]
         if not sources or not all(s.is_file() for s in sources):
             return False
         for source, rel in zip(sources, rels):
-            self.copy(source, rel)
+            target = self.path(rel)
+            if target.exists():
+                continue
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copyfile(source, target)
         return True
 
     def commit(self, manifest: dict[str, Any]) -> None:
@@ -69,13 +77,23 @@ class Staging:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def read_manifest(output: Path) -> dict[str, Any]:
-    """What the previous build wrote, or {} when there is none or it cannot be read."""
+def remove_output(output: Path) -> list[Path]:
+    """Delete the output folder if nbpress made it; what was removed."""
+    recover(output)
+    if not output.exists():
+        return []
+    _check_ours(output)
+    shutil.rmtree(output)
+    return [output]
+
+
+def output_id(output: Path) -> str | None:
+    """The id of the build that made the output folder, or None."""
     try:
         data = json.loads((output / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        return None
+    return data.get("build_id") if isinstance(data, dict) else None
 
 
 def recover(output: Path) -> None:

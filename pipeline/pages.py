@@ -16,7 +16,8 @@ from .errors import PageError
 from .model import Page, Source
 
 KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract",
-                "featuredImage", "params")
+                "featuredImage", "params", "execute", "depends")
+EXECUTE_POLICIES = ("auto", "always", "never")
 DATE_FIELDS = ("created", "edited", "date")
 _DATE_VALUE = re.compile(r":\s*(\d{4}-\d\d?-\d\d?(?:[T ][\d:.]+)?)\s*(?:#.*)?$")
 _SLUG_PART = re.compile(r"^[^\x00-\x1f/\\?#%<>\"|*:]+$")
@@ -110,6 +111,8 @@ def make_page(source: Source, text: str, body_line: int, meta: Mapping[str, Any]
         "abstract": check.string(meta, "abstract"),
         "featured_image": check.string(meta, "featuredImage"),
         "params": check.params(meta),
+        "execute": check.choice(meta, "execute", EXECUTE_POLICIES),
+        "depends": check.globs(meta, "depends"),
     }
     for key in DATE_FIELDS:
         fields[key] = check.date(meta, key)
@@ -155,6 +158,24 @@ class _Checker:
             raise self.fail(key, f"field {key!r} must be true or false, not {value!r}",
                             f"write {key}: true or {key}: false")
         return value
+
+    def choice(self, meta: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+        value = meta.get(key, allowed[0])
+        if value not in allowed:
+            raise self.fail(key, f"field {key!r} must be one of {', '.join(allowed)}, not "
+                            f"{value!r}", f"write {key}: {allowed[0]}")
+        return value
+
+    def globs(self, meta: Mapping[str, Any], key: str) -> tuple[str, ...]:
+        value = meta.get(key, [])
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, f"field {key!r} must be a list of file patterns",
+                            f"write {key}: [data/*.csv] (paths relative to the page's folder)")
+        if any(v.startswith("/") or ".." in Path(v).parts for v in value):
+            raise self.fail(key, f"field {key!r} must name files inside the page's folder",
+                            "use a relative pattern such as data/*.csv")
+        return tuple(value)
 
     def date(self, meta: Mapping[str, Any], key: str) -> dt.date | dt.datetime | None:
         value = meta.get(key)

@@ -53,6 +53,12 @@ def has_outputs(nb) -> bool:
     return any(c.cell_type == "code" and c.get("outputs") for c in nb.cells)
 
 
+def default_kernelspec(config: SiteConfig) -> dict[str, str]:
+    """For pages that name no kernel: the site's `kernel` setting."""
+    language = "python" if config.kernel.startswith("python") else config.kernel
+    return {"name": config.kernel, "language": language, "display_name": config.kernel}
+
+
 def kernel_language(nb, config: SiteConfig) -> str:
     spec = nb.metadata.get("kernelspec") or {}
     lang = spec.get("language") or nb.metadata.get("language_info", {}).get("name")

@@ -37,22 +37,38 @@ class Reporter:
         self._error(error, "error")
 
     def summary(self, report: BuildReport, root: Path) -> None:
+        for note in report.notes:
+            self.console.print(f"[cyan]note[/] {escape(_short(note, root))}")
         for result in report.results:
             for warning in result.warnings:
                 self.console.print(f"[yellow]warning[/] {escape(_short(warning, root))}")
         for result in report.failed:
             self._error(result.error, "failed",
                         "kept the last good version of the page" if result.kept_previous else None)
-        built, failed = report.count(Outcome.BUILT), report.count(Outcome.FAILED)
-        skipped = report.count(Outcome.SKIPPED)
-        executed = sum(1 for r in report.results if r.executed)
-        colour = "red" if failed else "green"
-        where = _short(str(report.output), root)
-        self.console.print(
-            f"[{colour}]{built} page{'s' * (built != 1)} built[/] ({executed} executed), "
-            f"{skipped} skipped (draft{'s' * (skipped != 1)}), "
-            f"[{'red' if failed else 'default'}]{failed} failed[/] "
-            f"in {report.seconds:.1f} s -> {escape(where)}/")
+        self.console.print(summary_line(report, _short(str(report.output), root)))
+
+    def why(self, report: BuildReport, root: Path) -> None:
+        for r in report.results:
+            code = " (code ran)" if r.executed else " (code from cache)" if r.cached else ""
+            reason = r.reason or (r.error.message if r.error else "draft")
+            self.console.print(f"{r.outcome.value:>9}  {escape(_short(str(r.source.path), root))}"
+                               f"  [dim]{escape(reason)}{code}[/]")
+
+    def status(self, lines, root: Path) -> None:
+        for line in lines:
+            code = f", code {line.code}" if line.code else ""
+            colour = {"keep": "green", "build": "yellow", "skip": "dim", "fail": "red"}[line.action]
+            self.console.print(f"[{colour}]{line.action:>5}[/]  {escape(line.source)}  "
+                               f"[dim]{escape(line.reason)}{code}[/]")
+        todo = sum(1 for line in lines if line.action == "build")
+        self.console.print(f"{todo} page{'s' * (todo != 1)} to build, "
+                           f"{sum(1 for line in lines if line.action == 'keep')} unchanged")
+
+    def removed(self, paths: list[Path], root: Path) -> None:
+        for path in paths:
+            self.console.print(f"removed {escape(_short(str(path), root))}/")
+        if not paths:
+            self.console.print("nothing to remove")
 
     def _error(self, error: NbpressError | None, label: str, note: str | None = None) -> None:
         if error is None:
@@ -66,6 +82,19 @@ class Reporter:
             self.console.print(f"  [cyan]fix:[/] {escape(error.hint)}")
         if note:
             self.console.print(f"  [dim]{note}[/]")
+
+
+def summary_line(report: BuildReport, where: str) -> str:
+    built, failed = report.count(Outcome.BUILT), report.count(Outcome.FAILED)
+    unchanged, skipped = report.count(Outcome.UNCHANGED), report.count(Outcome.SKIPPED)
+    ran = sum(1 for r in report.results if r.executed)
+    cached = sum(1 for r in report.results if r.cached)
+    code = f" ({ran} ran code, {cached} from cache)" if ran or cached else ""
+    colour = "red" if failed else "green"
+    return (f"[{colour}]{built} page{'s' * (built != 1)} built[/]{code}, {unchanged} unchanged, "
+            f"{skipped} skipped (draft{'s' * (skipped != 1)}), "
+            f"[{'red' if failed else 'default'}]{failed} failed[/] "
+            f"in {report.seconds:.1f} s -> {escape(where)}/")
 
 
 def _short(text: str, root: Path) -> str:

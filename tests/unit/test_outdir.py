@@ -7,7 +7,7 @@ import os
 import pytest
 
 from pipeline.errors import OutputError
-from pipeline.outdir import MARKER, Staging, read_manifest, recover
+from pipeline.outdir import MARKER, Staging, output_id, recover
 
 
 def tree(folder) -> set[str]:
@@ -186,22 +186,32 @@ def test_carry_of_nothing_is_false(output):
     staging.abort()
 
 
-def test_read_manifest_returns_what_commit_wrote(output):
-    build(output, {"index.html": "x"}, manifest={"pages": {"aws": ["aws/index.html"]}})
+def test_output_id_returns_the_build_id_commit_wrote(output):
+    build(output, {"index.html": "x"}, manifest={"nbpress": "0", "build_id": "abc123"})
 
-    assert read_manifest(output) == {"pages": {"aws": ["aws/index.html"]}}
+    assert output_id(output) == "abc123"
 
 
-@pytest.mark.parametrize("content", [None, "{not json", "[1, 2]", b"\xff\xfe"])
-def test_read_manifest_returns_empty_for_missing_or_corrupt(output, content):
+@pytest.mark.parametrize("content", [None, "{not json", "[1, 2]", b"\xff\xfe", "{}"])
+def test_output_id_is_none_for_missing_or_corrupt(output, content):
     output.mkdir(parents=True)
     if isinstance(content, bytes):
         (output / MARKER).write_bytes(content)
     elif content is not None:
         (output / MARKER).write_text(content, encoding="utf-8")
 
-    assert read_manifest(output) == {}
+    assert output_id(output) is None
 
 
-def test_read_manifest_of_a_missing_folder_is_empty(tmp_path):
-    assert read_manifest(tmp_path / "nowhere") == {}
+def test_output_id_of_a_missing_folder_is_none(tmp_path):
+    assert output_id(tmp_path / "nowhere") is None
+
+
+def test_carry_hard_links_and_a_later_write_never_touches_the_live_file(output):
+    build(output, {"a/index.html": "old page"})
+    staging = Staging(output)
+    assert staging.carry(["a/index.html"]) is True
+    assert (staging.dir / "a/index.html").stat().st_ino == (output / "a/index.html").stat().st_ino
+    staging.write("a/index.html", "new page")
+    assert (output / "a/index.html").read_text() == "old page"
+    staging.abort()
