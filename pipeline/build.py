@@ -186,32 +186,32 @@ def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWr
     from .pairing import default_kernelspec, to_notebook
 
     nb = to_notebook(page, config)
-    ran, cached, notes, used = False, False, [], []
+    ran, cached, warnings, notes, used = False, False, [], [], []
     if needs_execution(page, nb):
         nb.metadata.setdefault("kernelspec", default_kernelspec(config))
         used = depends_files(page)
-        nb, ran, notes = _run_or_reuse(nb, page, config, context)
+        nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
         cached = not ran
-    warnings = [n for n in notes if not n.startswith("discarded")]
     warnings += writer.add_page(page, context.exporter.export(nb), used)
     return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, reason=reason,
-                      warnings=tuple(warnings),
-                      notes=tuple(n for n in notes if n.startswith("discarded")))
+                      warnings=tuple(warnings), notes=tuple(notes))
 
 
 def _run_or_reuse(nb, page: Page, config: SiteConfig, context: _Context):
-    """(notebook with outputs, whether the code ran, notes): from the cache when its key hits."""
+    """(notebook with outputs, whether its code ran, warnings, notes): the cached outputs when
+    the execution key hits, else a run whose outputs are stored."""
     from .execute import execute
 
     key = execution_key(nb, page, config.base_url, context.environment)
-    note = None
+    notes = []
     if page.execute != "always":
         cached, note = context.cache.get(key)
         if cached is not None:
-            return with_outputs(nb, cached), False, []
+            return with_outputs(nb, cached), False, [], []
+        notes = [f"{page.source.path}: {note}"] if note else []
     executed, warnings = execute(nb, page, config, context.run)
     context.cache.put(key, executed)
-    return executed, True, warnings + ([f"{page.source.path}: {note}"] if note else [])
+    return executed, True, warnings, notes
 
 
 def needs_execution(page: Page, nb) -> bool:
