@@ -26,6 +26,16 @@ DATE_LABELS = {"date": "Published", "created": "Created", "edited": "Edited"}
 
 
 @dataclass(frozen=True, slots=True)
+class Written:
+    """What writing one page produced: recorded by the build, wherever the page was written."""
+
+    files: tuple[str, ...]                  # output files, from the output folder
+    refs: dict[str, list[int]]              # files its output used -> [mtime_ns, size]
+    links: dict[str, str | None]            # pages it links to -> their slugs
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """A page as a listing shows it."""
 
@@ -91,9 +101,10 @@ class SiteWriter:
         self.links[page_rel] = dict(old.links)
         return True
 
-    def add_page(self, page: Page, exported: Exported, used: list[Path] = ()) -> list[str]:
+    def add_page(self, page: Page, exported: Exported, used: list[Path] = ()) -> Written:
         """Render and write one page with its figures and the files it refers to; `used` are
-        further files its output depends on (its `depends:` data)."""
+        further files its output depends on (its `depends:` data). Safe in a worker process:
+        it writes files and returns what it did, and `record()` books it."""
         rewritten = self.resolver.rewrite(page, exported.body, set(exported.files))
         assets = list(rewritten.assets)
         image = None
@@ -109,13 +120,21 @@ class SiteWriter:
             self.staging.write(folder + name, data)
             written.append(folder + name)
         written += self._copy(assets)
-        self.files[self._rel(page)] = written
-        self.refs[self._rel(page)] = dict(stamp(self.config.root, path) for path in
-                                          sorted({a.source for a in assets} | set(used)))
-        self.links[self._rel(page)] = {
-            target.relative_to(self.config.root).as_posix(): self.resolver.slug_of(target)
-            for target in rewritten.pages}
-        return list(rewritten.warnings)
+        refs = dict(stamp(self.config.root, path)
+                    for path in sorted({a.source for a in assets} | set(used)))
+        links = {target.relative_to(self.config.root).as_posix(): self.resolver.slug_of(target)
+                 for target in rewritten.pages}
+        return Written(tuple(written), refs, links, rewritten.warnings)
+
+    def record(self, page_rel: str, written: Written) -> None:
+        self.files[page_rel] = list(written.files)
+        self.refs[page_rel] = written.refs
+        self.links[page_rel] = written.links
+
+    def warm(self) -> None:
+        """Compile the templates now (before worker processes fork, so they share them)."""
+        self.env.get_template("page.html.j2")
+        _ = self.staging
 
     def keep_previous(self, page_rel: str) -> bool:
         """A page failed: publish its last good version, if the previous build made one."""

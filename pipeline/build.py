@@ -8,10 +8,10 @@ import hashlib
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from . import __version__, state as statefile
+from . import __version__, parallel, state as statefile
 from .assemble import RESERVED, SiteWriter
 from .cache import ExecutionCache, depends_files, environment_key, execution_key, with_outputs
 from .config import SiteConfig
@@ -29,6 +29,8 @@ from .state import BuildState, PageState
 class BuildOptions:
     drafts: bool = False                                    # publish draft pages too
     on_page: Callable[[PageResult], None] | None = None     # called as each page is done
+    jobs: int | None = None         # worker processes; None: one a core
+    isolate: bool = False           # a freshly started kernel for every page (no fork server)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +71,19 @@ def build_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> Bu
         return _report(config, results, notes, started)
     writer = plan.writer
     results += [_failed(writer, rel_of(config, s), s, e) for s, e in plan.failures]
-    context = _Context.create(config, writer.build_time)
     try:
+        todo = []
         for decision in plan.decisions:
-            results.append(_keep_or_build(decision, config, context, writer))
-            if options.on_page:
-                options.on_page(results[-1])
+            if decision.action is Action.KEEP and writer.keep(decision.rel):
+                results.append(PageResult(decision.page.source, Outcome.UNCHANGED,
+                                          reason=decision.reason))
+            else:
+                todo.append(decision)
+        with _Context.create(config, writer, todo, options) as context:
+            for decision, result, written in parallel.run_pages(todo, context, options.jobs):
+                results.append(_record(writer, decision, result, written))
+                if options.on_page:
+                    options.on_page(results[-1])
         build_id = uuid.uuid4().hex
         writer.commit(build_id)
     except BaseException:
@@ -150,39 +159,73 @@ def unique_slugs(scanned: list[Scanned]) -> tuple[list[Scanned], list[tuple[Sour
 
 # -- one page ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Context:
-    """What every page of one build shares: run parameters, the exporter, the caches."""
+    """What every page of one build shares: settings, the writer, run parameters, the
+    exporter, the caches, and the kernel fork server (when a page may run code)."""
 
+    config: SiteConfig
+    writer: SiteWriter
     run: Any            # execute.RunContext
     exporter: Any       # export.Exporter
     cache: ExecutionCache
     environment: str
+    server: Any = None  # kernels.ForkServer
 
     @staticmethod
-    def create(config: SiteConfig, now: dt.datetime) -> "_Context":
+    def create(config: SiteConfig, writer: SiteWriter, todo: list[Decision],
+               options: BuildOptions) -> "_Context":
         from .execute import RunContext
         from .export import Exporter
 
-        return _Context(RunContext(build_time=now.isoformat(), base_url=config.base_url),
-                        Exporter(), ExecutionCache(config.root), environment_key())
+        server = manager = None
+        if not options.isolate and any(_may_run(d.page) for d in todo):
+            from .kernels import ForkServer, manager_class
+
+            server = ForkServer().start()
+            manager = manager_class(server)
+        exporter = Exporter()
+        if todo:                   # compile templates before worker processes fork
+            exporter.warm()
+            writer.warm()
+        run = RunContext(build_time=writer.build_time.isoformat(), base_url=config.base_url,
+                         kernel_manager=manager)
+        return _Context(config, writer, run, exporter, ExecutionCache(config.root),
+                        environment_key(), server)
+
+    def __enter__(self) -> "_Context":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.server is not None:
+            self.server.stop()
 
 
-def _keep_or_build(decision: Decision, config: SiteConfig, context: _Context,
-                   writer: SiteWriter) -> PageResult:
+def _may_run(page: Page) -> bool:
+    """Cheap: could this page have code to run? (a fence in its text, or a notebook)"""
+    return page.execute != "never" and (page.source.kind == "ipynb" or "```" in page.text)
+
+
+def build_one(decision: Decision, context: _Context) -> tuple[PageResult, Any]:
+    """Build one page; in the build process or a worker. (result, what was written)."""
     page = decision.page
-    if decision.action is Action.KEEP and writer.keep(decision.rel):
-        return PageResult(page.source, Outcome.UNCHANGED, reason=decision.reason)
     try:
-        return build_page(page, config, context, writer, decision.reason)
+        return build_page(page, context.config, context, context.writer, decision.reason)
     except NbpressError as error:
-        return _failed(writer, decision.rel, page.source, error)
+        return PageResult(page.source, Outcome.FAILED, error=error), None
     except Exception as exc:   # a bug or a library failure must not stop the other pages
-        return _failed(writer, decision.rel, page.source, _unexpected(exc, page.source))
+        return PageResult(page.source, Outcome.FAILED, error=_unexpected(exc, page.source)), None
+
+
+def _record(writer: SiteWriter, decision: Decision, result: PageResult, written) -> PageResult:
+    if written is not None:
+        writer.record(decision.rel, written)
+        return result
+    return replace(result, kept_previous=writer.keep_previous(decision.rel))
 
 
 def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWriter,
-               reason: str = "") -> PageResult:
+               reason: str = ""):
     from .pairing import default_kernelspec, to_notebook
 
     nb = to_notebook(page, config)
@@ -192,9 +235,10 @@ def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWr
         used = depends_files(page)
         nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
         cached = not ran
-    warnings += writer.add_page(page, context.exporter.export(nb), used)
+    written = writer.add_page(page, context.exporter.export(nb), used)
+    warnings += written.warnings
     return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, reason=reason,
-                      warnings=tuple(warnings), notes=tuple(notes))
+                      warnings=tuple(warnings), notes=tuple(notes)), written
 
 
 def _run_or_reuse(nb, page: Page, config: SiteConfig, context: _Context):

@@ -23,8 +23,13 @@ def main() -> None:
 @SITE
 @DRAFTS
 @click.option("--why", is_flag=True, help="Say for each page whether it was built or kept, and why.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Pages built at once (default: one a core).")
+@click.option("--isolate", is_flag=True,
+              help="Start a new kernel process for every page instead of forking warm ones.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
-def build(site: Path, drafts: bool, why: bool, quiet: bool) -> None:
+def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
+          quiet: bool) -> None:
     """Build the site into its output folder (only what changed)."""
     from .build import BuildOptions, build_site
     from .report import Reporter
@@ -33,7 +38,8 @@ def build(site: Path, drafts: bool, why: bool, quiet: bool) -> None:
     config = _config(site, reporter)
     try:
         with reporter.progress() as on_page:
-            report = build_site(config, BuildOptions(drafts=drafts, on_page=on_page))
+            report = build_site(config, BuildOptions(drafts=drafts, on_page=on_page, jobs=jobs,
+                                                     isolate=isolate))
     except _errors() as error:
         reporter.fatal(error)
         sys.exit(2)

@@ -16,6 +16,11 @@ class NbpressError(Exception):
         self.hint = hint
         self.detail = detail
 
+    def __reduce__(self):
+        """Keep path, line, hint and detail when an error crosses a process boundary."""
+        return (_rebuild, (type(self), self.message, self.path, self.line, self.hint,
+                           self.detail))
+
     def where(self) -> str:
         if self.path is None:
             return ""
@@ -29,6 +34,10 @@ class NbpressError(Exception):
         if self.hint:
             parts.append(f"fix: {self.hint}")
         return "\n".join(parts)
+
+
+def _rebuild(cls, message, path, line, hint, detail):
+    return cls(message, path, line=line, hint=hint, detail=detail)
 
 
 class ConfigError(NbpressError):

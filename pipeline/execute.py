@@ -25,6 +25,7 @@ class RunContext:
 
     build_time: str         # ISO 8601, the same for every page of a build
     base_url: str
+    kernel_manager: Any = None      # a jupyter_client manager class (forked kernels), or None
 
     def parameters(self) -> dict[str, Any]:
         return {"nbpress_build_time": self.build_time, "nbpress_base_url": self.base_url}
@@ -47,7 +48,9 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext) -> tuple[An
             progress_bar=False,
             execution_timeout=config.timeout,
             on_cell_start=lambda cell, cell_index: started.append(cell.source),
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
+            shutdown_kernel="immediate",        # the kernel is thrown away: no need to wait
+            **({"kernel_manager_class": context.kernel_manager} if context.kernel_manager else {}),
         )
     except Exception as exc:   # papermill, nbclient and jupyter_client raise many kinds
         raise _execution_error(exc, nb, page, config, started[-1] if started else None) from None

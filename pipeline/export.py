@@ -23,9 +23,13 @@ class Exporter:
     def __init__(self) -> None:
         self._html = None
 
-    def export(self, nb) -> Exported:
+    def warm(self) -> None:
+        """Build the nbconvert exporter now (before worker processes fork)."""
         if self._html is None:
             self._html = _make_exporter()
+
+    def export(self, nb) -> Exported:
+        self.warm()
         body, resources = self._html.from_notebook_node(nb, resources={"unique_key": "fig"})
         return Exported(body=body.strip() + "\n", files=dict(resources.get("outputs", {})))
 

@@ -1,0 +1,243 @@
+"""Warm, isolated kernels: every page gets a fresh kernel forked from a template process.
+
+Starting a Python kernel costs about a second, mostly imports. The fork server is one
+process per build that has imported ipykernel and IPython and never runs page code; for each
+page it forks a child that becomes a kernel (`IPKernelApp`) with the connection file
+jupyter_client wrote. The child is a new process: a page cannot see another page's
+variables, imports or monkey-patches, yet it starts in milliseconds.
+
+jupyter_client starts kernels through a provisioner; `manager_class(server)` returns a
+kernel manager whose provisioner asks the fork server instead of spawning a process, and
+papermill hands it to nbclient as `kernel_manager_class`. Only the native `python3` kernel
+of this interpreter is forked; anything else starts the ordinary way.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+class ForkServer:
+    """The template process, and the client side of its Unix socket."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="nbpress-kernels-"))
+        self.address = str(self.folder / "fork.sock")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "ForkServer":
+        """Start the template process; it imports in the background until the first fork."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.kernels", self.address],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        return self
+
+    def fork(self, argv: list[str], cwd: str | None, env: dict[str, str] | None) -> int:
+        """Ask for a kernel process running `ipykernel_launcher argv`; its pid. Any process
+        of the build may ask (workers too); the first asks wait while the server imports."""
+        request = json.dumps({"argv": argv, "cwd": cwd, "env": env}) + "\n"
+        with self._connect() as conn:
+            conn.sendall(request.encode())
+            reply = conn.makefile().readline()
+        return int(json.loads(reply)["pid"])
+
+    def _connect(self, timeout: float = 60) -> socket.socket:
+        deadline = time.monotonic() + timeout
+        while True:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                conn.connect(self.address)
+                return conn
+            except (FileNotFoundError, ConnectionRefusedError):
+                conn.close()
+                # not poll(): in a worker process the server is not our child
+                if not _alive(self.process.pid) or time.monotonic() > deadline:
+                    raise RuntimeError("the kernel fork server did not start") from None
+                time.sleep(0.005)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        for path in self.folder.iterdir():
+            path.unlink(missing_ok=True)
+        self.folder.rmdir()
+
+    def __enter__(self) -> "ForkServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def can_fork(kernel_name: str) -> bool:
+    """Whether `kernel_name` is this interpreter's own ipykernel (the one we can fork)."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        return False
+    argv = spec.argv
+    return (bool(argv) and os.path.realpath(argv[0]) == os.path.realpath(sys.executable)
+            and _launcher_args(argv) is not None)
+
+
+def _launcher_args(cmd: list[str]) -> list[str] | None:
+    """The arguments after `-m ipykernel_launcher` in a kernel command, if it is one."""
+    for i in range(1, len(cmd) - 1):
+        if cmd[i:i + 2] == ["-m", "ipykernel_launcher"]:
+            return cmd[i + 2:]
+    return None
+
+
+def manager_class(server: ForkServer):
+    """A jupyter_client kernel manager class whose kernels come from `server`."""
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class ForkProvisioner(LocalProvisioner):
+        async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+            args = _launcher_args(cmd)
+            if args is None or os.path.realpath(cmd[0]) != os.path.realpath(sys.executable):
+                return await super().launch_kernel(cmd, **kwargs)
+            pid = server.fork(args, str(kwargs.get("cwd") or os.getcwd()), kwargs.get("env"))
+            self.process = ForkedProcess(pid)
+            self.pid = self.pgid = pid
+            self.cwd = kwargs.get("cwd")
+            return self.connection_info
+
+    class ForkKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw: Any):
+            if self.provisioner is None:
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or os.urandom(8).hex()
+                self.provisioner = ForkProvisioner(kernel_id=self.kernel_id,
+                                                   kernel_spec=self.kernel_spec, parent=self)
+            return await super()._async_pre_start_kernel(**kw)
+
+    return ForkKernelManager
+
+
+class ForkedProcess:
+    """A Popen-like handle on a kernel that is the fork server's child, not ours."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        return None if _alive(self.pid) else 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while _alive(self.pid):
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.01)
+        return 0
+
+    def send_signal(self, signum: int) -> None:
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+# -- the server side: runs as `python -m pipeline.kernels SOCKET` ----------------------------
+
+def serve(address: str) -> None:
+    import ipykernel.debugger  # noqa: F401  (the expensive imports, done once)
+    import ipykernel.ipkernel  # noqa: F401
+    import ipykernel.kernelapp  # noqa: F401
+    import IPython.core.interactiveshell  # noqa: F401
+
+    children: set[int] = set()
+
+    def reap(*_: object) -> None:
+        while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            children.discard(pid)
+
+    def stop(*_: object) -> None:
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os._exit(0)
+
+    signal.signal(signal.SIGCHLD, reap)
+    signal.signal(signal.SIGTERM, stop)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(64)
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except InterruptedError:
+            continue
+        with conn:
+            request = json.loads(conn.makefile().readline())
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                conn.close()
+                _become_kernel(request)
+            children.add(pid)
+            conn.sendall((json.dumps({"pid": pid}) + "\n").encode())
+
+
+def _become_kernel(request: dict[str, Any]) -> None:
+    """In the forked child: a clean process state, then an ordinary ipykernel."""
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        if request.get("env"):
+            os.environ.clear()
+            os.environ.update(request["env"])
+        if request.get("cwd"):
+            os.chdir(request["cwd"])
+            sys.path[0:0] = [""] if sys.path[:1] != [""] else []
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(argv=request["argv"])
+    finally:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
