@@ -14,8 +14,14 @@ test: $(STAMP) browser
 	$(PY) -m pytest
 
 # Whole-process build timings (see BENCHMARKS.md); a benchmark, not a test.
-bench: $(STAMP)
-	$(PY) scripts/bench.py
+bench: $(STAMP) .bench/venv/.installed-stamp
+	$(PY) scripts/bench.py | tee .bench/last.md
+
+# mkdocs with mkdocs-jupyter, the reference peer, in an environment of its own.
+.bench/venv/.installed-stamp:
+	python3 -m venv .bench/venv
+	.bench/venv/bin/pip install --quiet mkdocs mkdocs-jupyter ipykernel
+	touch $@
 
 # Rewrite the golden files of the end-to-end tests from a fresh build (review the diff!).
 golden: $(STAMP)

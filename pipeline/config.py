@@ -70,17 +70,13 @@ KNOWN_KEYS = (*_SCALARS, "nav", "sections")
 
 
 def find_site_root(start: Path) -> tuple[Path, Path | None]:
-    """Walk up from `start` to the folder whose pyproject.toml has [tool.nbpress].
-
-    Without one, the nearest folder holding a `content/` folder is the site; else `start`.
-    """
+    """Walk up from `start` to the nearest site: a folder whose pyproject.toml has
+    [tool.nbpress], or that holds a `content/` folder. None found: `start` itself."""
     start = start.resolve()
-    candidates = (start, *start.parents)
-    for folder in candidates:
+    for folder in (start, *start.parents):
         file = folder / CONFIG_FILE
         if file.is_file() and "nbpress" in _read_toml(file).get("tool", {}):
             return folder, file
-    for folder in candidates:
         if (folder / "content").is_dir():
             return folder, None
     return start, None

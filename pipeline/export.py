@@ -30,8 +30,18 @@ class Exporter:
 
     def export(self, nb) -> Exported:
         self.warm()
+        if _markdown_only(nb):
+            return Exported(body=self._html.render_markdown(nb).strip() + "\n", files={})
         body, resources = self._html.from_notebook_node(nb, resources={"unique_key": "fig"})
         return Exported(body=body.strip() + "\n", files=dict(resources.get("outputs", {})))
+
+
+def _markdown_only(nb) -> bool:
+    """Only Markdown cells (and the hidden frontmatter cell): what the template would render
+    is each cell's Markdown, so the template chain can be skipped (tested to be identical)."""
+    return all(c.cell_type == "markdown" and not c.get("attachments")
+               or c.cell_type == "raw" and c.metadata.get("raw_mimetype") == "text/x-yaml"
+               for c in nb.cells)
 
 
 def _make_exporter():
@@ -43,6 +53,13 @@ def _make_exporter():
     c.HTMLExporter.exclude_input_prompt = True
     c.HTMLExporter.exclude_output_prompt = True
     c.HTMLExporter.raw_mimetypes = ["text/html"]     # the frontmatter cell (text/x-yaml) is dropped
+    c.HTMLExporter.optimistic_validation = True      # validate once, not after each preprocessor
+    c.HTMLExporter.default_preprocessors = [        # only the transforms a page needs
+        "nbconvert.preprocessors.TagRemovePreprocessor",
+        "nbconvert.preprocessors.HighlightMagicsPreprocessor",
+        "nbconvert.preprocessors.ExtractOutputPreprocessor",
+    ]
+    c.CSSHTMLHeaderPreprocessor.enabled = False      # the site stylesheet has the code CSS
     c.TagRemovePreprocessor.enabled = True
     c.TagRemovePreprocessor.remove_cell_tags = REMOVE_CELL
     c.TagRemovePreprocessor.remove_input_tags = REMOVE_INPUT
@@ -59,14 +76,42 @@ def _exporter_class():
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+    from nbconvert.filters.strings import strip_files_prefix
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+    from jinja2 import pass_context
 
     class PageExporter(HTMLExporter):
+        _highlighters: dict = {}
+        _markdown = None
+
+        @pass_context
+        def markdown2html(self, context, source):
+            """nbconvert's own filter, with one parser for every cell without attachments
+            (nbconvert builds a parser and a renderer for each cell)."""
+            if context.get("cell", {}).get("attachments"):
+                return super().markdown2html(context, source)
+            return self.markdown(source)
+
+        def markdown(self, source: str) -> str:
+            if self._markdown is None:
+                self._markdown = MarkdownWithMath(renderer=IPythonRenderer(
+                    escape=False, attachments={}, embed_images=self.embed_images, path="",
+                    anchor_link_text=self.anchor_link_text,
+                    exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options))
+            return self._markdown.render(source)
+
+        def render_markdown(self, nb) -> str:
+            """What the template renders for a notebook of Markdown cells only."""
+            return "".join(strip_files_prefix(self.markdown(c.source)) + "\n"
+                             for c in nb.cells if c.cell_type == "markdown")
+
         def from_notebook_node(self, nb, resources=None, **kw):
             info = nb.metadata.get("language_info", {})
             lexer = info.get("pygments_lexer", info.get("name", None))
-            self.register_filter("highlight_code", self.filters.get(
-                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            if lexer not in self._highlighters:        # building one costs 0.4 ms: once
+                self._highlighters[lexer] = Highlight2HTML(pygments_lexer=lexer, parent=self)
+            self.register_filter("highlight_code", self._highlighters[lexer])
             resources = self._init_resources(resources)
             self.register_filter("filter_data_type", WidgetsDataTypeFilter(
                 notebook_metadata=self._nb_metadata, parent=self, resources=resources))

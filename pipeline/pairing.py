@@ -21,6 +21,8 @@ _CONTAINERS = ("div", "style", "script", "section", "figure", "table", "details"
                "article", "blockquote", "pre", "ul", "ol", "center", "svg", "header", "footer")
 _TAG = re.compile(r"<(/?)(" + "|".join(_CONTAINERS) + r")\b[^>]*?(/?)>", re.IGNORECASE)
 _MAGIC = re.compile(r"^%%(\w+)\n?")
+_CODE_FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
+_JUPYTEXT_MARKER = re.compile(r"<!--\s*#")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 RUNNABLE_ALIASES = {"python": ("python3",)}
 
@@ -31,8 +33,13 @@ def to_notebook(page: Page, config: SiteConfig):
 
     if page.source.kind == "ipynb":
         nb = jupytext.read(page.source.path)
+    elif "jupyter" in page.meta or _JUPYTEXT_MARKER.search(page.text):
+        nb = jupytext.reads(page.text, fmt=MD_FORMAT)      # jupytext reads its own header
+    elif not _CODE_FENCE.search(page.text):
+        nb = _prose_notebook(page)
     else:
-        nb = jupytext.reads(page.text, fmt=MD_FORMAT)
+        nb = jupytext.reads(_body(page), fmt=MD_FORMAT)
+        nb.cells[0:0] = _frontmatter_cells(page)
     _mark_frontmatter_cell(nb)
     nb.cells = _merge_split_html(nb.cells)
     _kernel_language_only(nb, page, config)
@@ -43,6 +50,42 @@ def to_notebook(page: Page, config: SiteConfig):
         "frontmatter": json_safe(dict(page.meta)),
     }
     return nb
+
+
+def _body(page: Page) -> str:
+    lines = page.text.splitlines(keepends=True)
+    return "".join(lines[page.body_line - 1:])
+
+
+def _frontmatter_cells(page: Page) -> list[Any]:
+    """The frontmatter as jupytext keeps it: a raw cell, byte for byte, without the newline."""
+    if page.body_line <= 1:
+        return []
+    lines = page.text.splitlines(keepends=True)
+    return [_cell("raw", "".join(lines[:page.body_line - 1]).rstrip("\r\n"), 0)]
+
+
+def _prose_notebook(page: Page):
+    """A page with no code: its frontmatter cell and its whole body as one Markdown cell.
+
+    What jupytext would give, except that the body is not split at double blank lines
+    (a split can end a list or separate a link from its reference definition)."""
+    import nbformat
+
+    cells = _frontmatter_cells(page)
+    body = _body(page).strip("\r\n")
+    if body.strip():
+        cells.append(_cell("markdown", body, len(cells)))
+    return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+                               "metadata": {"jupytext": {"text_representation": MD_FORMAT}}})
+
+
+def _cell(kind: str, source: str, index: int):
+    """A cell without nbformat's per-cell validation (0.3 ms each; the exporter validates)."""
+    from nbformat import NotebookNode
+
+    return NotebookNode(cell_type=kind, id=f"{kind}-{index}", metadata=NotebookNode(),
+                        source=source)
 
 
 def has_code(nb) -> bool:

@@ -1,8 +1,14 @@
-"""Whole-process build timings: `make bench` (a benchmark, not a test).
+"""`make bench`: whole-process build timings of nbpress beside two references, on generated
+corpora (../shared/bench/make_corpus.py). A benchmark, not a test: it prints a Markdown table
+for BENCHMARKS.md and exits 0 unless a tool failed.
 
-Each scenario runs `nbpress build` as a fresh process several times and reports the median
-wall time, the median CPU time and the peak resident memory of the largest process (the
-build, or a kernel it started). Corpora come from ../shared/bench/make_corpus.py.
+References, measured in the same run on the same corpus:
+- the floor: scripts/floor.py, the same pages read, rendered by markdown-it-py, written;
+- mkdocs with mkdocs-jupyter, installed in a separate environment (.bench/venv) by make bench
+  (notebook pages are handed to it as .ipynb files converted by jupytext, executed by it).
+
+Every figure is the median of --repeat runs of a fresh process; peak memory is the largest
+resident set of any process of a run (the build, a worker, or a kernel it waited for).
 """
 from __future__ import annotations
 
@@ -13,69 +19,191 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 MAKE_CORPUS = REPO.parent / "shared" / "bench" / "make_corpus.py"
-NBPRESS = [sys.executable, "-m", "pipeline", "build", "-q"]
+BENCH_VENV = REPO / ".bench" / "venv"
+PY = sys.executable
 
 
-def run_once(site: Path, cold: bool) -> tuple[float, float, float, int]:
-    """(wall s, cpu s, peak MB, exit code) of one build process."""
-    if cold:
-        shutil.rmtree(site / "output", ignore_errors=True)
+@dataclass
+class Row:
+    scenario: str
+    tool: str
+    walls: list[float] = field(default_factory=list)
+    peaks: list[float] = field(default_factory=list)
+    failed: bool = False
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls)
+
+
+def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MB of the largest process, exit code)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(NBPRESS + ["--site", str(site)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
-    cpu = usage.ru_utime + usage.ru_stime
-    return wall, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code:
+        print(f"  ! {' '.join(cmd[:4])}... exited {code}: {err[-500:]}", file=sys.stderr)
+    return wall, usage.ru_maxrss / 1024, code
 
 
-def scenario(name: str, site: Path, repeat: int, pages: int) -> dict:
-    runs = [run_once(site, cold=True) for _ in range(repeat)]
-    codes = {r[3] for r in runs}
-    wall = statistics.median(r[0] for r in runs)
-    return {"name": name, "pages": pages, "wall": wall,
-            "cpu": statistics.median(r[1] for r in runs),
-            "peak": max(r[2] for r in runs), "per_page_ms": 1000 * wall / pages,
-            "runs": repeat, "exit": ",".join(map(str, sorted(codes)))}
+def measure(row: Row, cmd: list[str], repeat: int, before=None, cwd: Path | None = None) -> Row:
+    for i in range(repeat):
+        if before:
+            before(i)
+        wall, peak, code = timed(cmd, cwd)
+        row.walls.append(wall)
+        row.peaks.append(peak)
+        row.failed |= code != 0
+    print(f"  {row.scenario:<34} {row.tool:<16} {row.wall:7.2f} s  {max(row.peaks):5.0f} MB",
+          file=sys.stderr)
+    return row
 
 
-def example_site(tmp: Path) -> Path:
-    sys.path.insert(0, str(REPO))
-    from tests.conftest import copy_example_site
+def expect_pages(output: Path, count: int) -> None:
+    """A timing of the wrong work is worse than none: check what the build wrote."""
+    found = sum(1 for _ in output.rglob("index.html"))
+    if found < count:
+        raise SystemExit(f"expected at least {count} pages in {output}, found {found}")
 
-    return copy_example_site(tmp / "example")
 
-
-def corpus(tmp: Path, prose: int, notebooks: int) -> Path:
-    out = tmp / f"corpus-{prose}-{notebooks}"
-    subprocess.run([sys.executable, str(MAKE_CORPUS), str(out), "--prose", str(prose),
-                    "--notebooks", str(notebooks)], check=True, stdout=subprocess.DEVNULL)
+def corpus(root: Path, prose: int, notebooks: int) -> Path:
+    out = root / f"corpus-{prose}-{notebooks}"
+    subprocess.run([PY, str(MAKE_CORPUS), str(out), "--prose", str(prose), "--notebooks",
+                    str(notebooks)], check=True, stdout=subprocess.DEVNULL)
     return out
+
+
+def rm(*paths: Path):
+    def clear(_i: int = 0) -> None:
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True)
+    return clear
+
+
+def edit(page: Path):
+    original = page.read_text(encoding="utf-8")
+
+    def change(i: int) -> None:
+        page.write_text(original + f"\nEdited for run {i} at {time.time()}.\n", encoding="utf-8")
+    return change
+
+
+def mkdocs_site(site: Path, docs: str) -> Path:
+    config = site / f"mkdocs-{docs}.yml"
+    config.write_text(
+        f"site_name: bench\ndocs_dir: {docs}\nsite_dir: mkdocs-site\nuse_directory_urls: true\n"
+        "plugins:\n  - mkdocs-jupyter:\n      execute: true\n      include: ['*.ipynb']\n"
+        f"      cache_dir: {site / '.mkdocs-jupyter-cache'}\n",
+        encoding="utf-8")
+    return config
+
+
+def notebooks_as_ipynb(site: Path) -> None:
+    """mkdocs-jupyter reads notebooks, not jupytext Markdown: give it the same pages as .ipynb."""
+    target = site / "mkdocs-docs"
+    target.mkdir(exist_ok=True)
+    for page in sorted((site / "content" / "notes").glob("*.md")):
+        subprocess.run([PY, "-m", "jupytext", "--quiet", "--to", "ipynb", "-o",
+                        str(target / f"{page.stem}.ipynb"), str(page)], check=True)
+    (target / "index.md").write_text("# Notebooks\n", encoding="utf-8")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-10k", action="store_true", help="skip the 10,000-page scenario")
+    ap.add_argument("--no-mkdocs", action="store_true", help="skip the mkdocs-jupyter reference")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        results = [
-            scenario("example site, cold (6 pages, 1 with code)", example_site(tmp), args.repeat, 6),
-            scenario("200 prose pages, cold", corpus(tmp, 200, 0), args.repeat, 180),
-        ]
-    print(f"nbpress bench, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}\n")
-    print("| scenario | published pages | wall (median) | CPU (median) | per page | peak RSS | runs | exit |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in results:
-        print(f"| {r['name']} | {r['pages']} | {r['wall']:.2f} s | {r['cpu']:.2f} s | "
-              f"{r['per_page_ms']:.1f} ms | {r['peak']:.0f} MB | {r['runs']} | {r['exit']} |")
+    r = args.repeat
+    mkdocs = None if args.no_mkdocs else BENCH_VENV / "bin" / "mkdocs"
+    rows: list[Row] = []
+    work = REPO / ".bench" / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+
+    prose = corpus(work, 1000, 0)
+    nbp = [PY, "-m", "pipeline", "build", "-q", "--site", str(prose)]
+    cold = rm(prose / "output", prose / ".nbpress-cache")
+    rows.append(measure(Row("1000 prose pages, cold", "nbpress"), nbp, r, cold))
+    expect_pages(prose / "output", 900)
+    rows.append(measure(Row("1000 prose pages, cold", "markdown-it floor"),
+                        [PY, str(REPO / "scripts" / "floor.py"), str(prose)], r,
+                        rm(prose / "floor-output")))
+    rows.append(measure(Row("1000 pages, nothing changed", "nbpress"), nbp, r))
+    page = prose / "content" / "pages" / "page-0001.md"
+    rows.append(measure(Row("1000 pages, one page edited", "nbpress"), nbp, r, edit(page)))
+    if mkdocs:
+        mk = [str(mkdocs), "build", "-q", "-f", str(mkdocs_site(prose, "content"))]
+        rows.append(measure(Row("1000 prose pages, cold", "mkdocs-jupyter"), mk, r,
+                            rm(prose / "mkdocs-site", prose / ".mkdocs-jupyter-cache")))
+        expect_pages(prose / "mkdocs-site", 1000)
+        rows.append(measure(Row("1000 pages, nothing changed", "mkdocs-jupyter --dirty"),
+                            mk + ["--dirty"], r))
+        rows.append(measure(Row("1000 pages, one page edited", "mkdocs-jupyter --dirty"),
+                            mk + ["--dirty"], r, edit(page)))
+
+    notes = corpus(work, 0, 20)
+    nbn = [PY, "-m", "pipeline", "build", "-q", "--site", str(notes)]
+    rows.append(measure(Row("20 notebook pages, cold", "nbpress"), nbn, r,
+                        rm(notes / "output", notes / ".nbpress-cache")))
+    expect_pages(notes / "output", 18)
+    rows.append(measure(Row("20 notebook pages, nothing changed", "nbpress"), nbn, r))
+    rows.append(measure(Row("20 notebook pages, cold", "nbpress --isolate"), nbn + ["--isolate"],
+                        r, rm(notes / "output", notes / ".nbpress-cache")))
+    if mkdocs:
+        notebooks_as_ipynb(notes)
+        mk = [str(mkdocs), "build", "-q", "-f", str(mkdocs_site(notes, "mkdocs-docs"))]
+        rows.append(measure(Row("20 notebook pages, cold", "mkdocs-jupyter"), mk, r,
+                            rm(notes / "mkdocs-site", notes / ".mkdocs-jupyter-cache")))
+        expect_pages(notes / "mkdocs-site", 20)
+        rows.append(measure(Row("20 notebook pages, nothing changed", "mkdocs-jupyter --dirty"),
+                            mk + ["--dirty"], r))
+
+    if not args.no_10k:
+        big = corpus(work, 10000, 0)
+        rows.append(measure(Row("10,000 prose pages, cold", "nbpress"),
+                            [PY, "-m", "pipeline", "build", "-q", "--site", str(big)], r,
+                            rm(big / "output", big / ".nbpress-cache")))
+        expect_pages(big / "output", 9000)
+        rows.append(measure(Row("10,000 prose pages, cold", "markdown-it floor"),
+                            [PY, str(REPO / "scripts" / "floor.py"), str(big)], r,
+                            rm(big / "floor-output")))
+    print_table(rows, r)
+    sys.exit(1 if any(row.failed for row in rows) else 0)
+
+
+def print_table(rows: list[Row], repeat: int) -> None:
+    print(f"nbpress bench {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, median of {repeat} runs\n")
+    print("| scenario | tool | wall (median) | runs (s) | peak RSS |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        runs = ", ".join(f"{w:.2f}" for w in row.walls)
+        mark = " (FAILED)" if row.failed else ""
+        print(f"| {row.scenario} | {row.tool}{mark} | {row.wall:.2f} s | {runs} | "
+              f"{max(row.peaks):.0f} MB |")
+    by = {(row.scenario, row.tool): row.wall for row in rows}
+    ratios = [("1000 prose pages, cold", "nbpress", "markdown-it floor"),
+              ("1000 prose pages, cold", "mkdocs-jupyter", "nbpress"),
+              ("20 notebook pages, cold", "mkdocs-jupyter", "nbpress"),
+              ("10,000 prose pages, cold", "nbpress", "markdown-it floor")]
+    print()
+    for scenario, a, b in ratios:
+        if (scenario, a) in by and (scenario, b) in by:
+            print(f"- {scenario}: {a} / {b} = {by[scenario, a] / by[scenario, b]:.1f}x")
+    k1, k10 = by.get(("1000 prose pages, cold", "nbpress")), by.get(("10,000 prose pages, cold", "nbpress"))
+    if k1 and k10:
+        print(f"- 10,000 / 1000 pages (nbpress): {k10 / k1:.1f}x")
 
 
 if __name__ == "__main__":

@@ -102,3 +102,26 @@ def test_author_div_around_a_code_cell_still_encloses_it(site):
             break
     wrap = body[:closed_at]
     assert "in the box" in wrap and "<p>After.</p>" in wrap and "Outside." not in wrap
+
+
+def test_markdown_only_pages_render_exactly_as_the_full_nbconvert_export(site):
+    """The shortcut for pages without code must give the template's output, byte for byte."""
+    import re
+
+    from pipeline.export import _markdown_only
+    from tests.conftest import CORPORA, REPO
+
+    pages = [p for root in (REPO / "content", CORPORA / "gatsby-starter-lumen" / "content",
+                            CORPORA / "jupyter-book-docs")
+             for p in sorted(root.rglob("*.md"))]
+    checked = 0
+    for path in pages:
+        page = read_source(Source(site.page("x.md", path.read_text(encoding="utf-8")), "x", "md"))
+        nb = to_notebook(page, site.config())
+        if not _markdown_only(nb):
+            continue
+        shortcut = EXPORTER.export(nb).body
+        body, _ = EXPORTER._html.from_notebook_node(nb, resources={"unique_key": "fig"})
+        assert shortcut == body.strip() + "\n", path
+        checked += 1
+    assert checked >= 10

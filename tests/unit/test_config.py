@@ -193,3 +193,16 @@ def test_a_settings_file_that_is_not_utf8_names_the_file(site):
 
     assert info.value.path == site.root / "pyproject.toml"
     assert "UTF-8" in info.value.hint
+
+
+def test_the_nearest_site_wins_over_an_enclosing_one(tmp_path):
+    from pipeline.config import load_config
+
+    outer = tmp_path / "outer"
+    (outer / "content").mkdir(parents=True)
+    (outer / "pyproject.toml").write_text('[tool.nbpress]\ntitle = "Outer"\n', encoding="utf-8")
+    inner = outer / "work" / "inner"
+    (inner / "content" / "blog").mkdir(parents=True)
+    assert load_config(inner).root == inner
+    assert load_config(inner / "content" / "blog").root == inner
+    assert load_config(outer / "work").root == outer

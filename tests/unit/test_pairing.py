@@ -118,17 +118,56 @@ def test_a_div_with_two_blank_lines_stays_one_cell_and_what_follows_is_apart(sit
 
 
         After the div.
+
+        ```python
+        x = 1
+        ```
     """)
 
-    assert kinds(nb) == ["raw", "markdown", "markdown"]
+    assert kinds(nb) == ["raw", "markdown", "markdown", "code"]
     assert nb.cells[1].source == '<div class="content">\n\nFirst.\n\n\nSecond.\n\n</div>'
     assert nb.cells[2].source == "After the div."
 
 
-def test_prose_split_by_two_blank_lines_outside_html_stays_split(site):
-    _, nb = notebook(site, "p.md", "---\ntitle: P\n---\n\nOne.\n\n\nTwo.\n")
+def test_prose_split_by_two_blank_lines_outside_html_stays_split_on_a_code_page(site):
+    _, nb = notebook(site, "p.md", "---\ntitle: P\n---\n\nOne.\n\n\nTwo.\n\n```python\n1\n```\n")
 
-    assert [c.source for c in nb.cells[1:]] == ["One.", "Two."]
+    assert [c.source for c in nb.cells[1:3]] == ["One.", "Two."]
+
+
+def test_a_page_without_code_is_one_markdown_cell_whatever_its_blank_lines(site):
+    text = "---\ntitle: P\n---\n\n- one\n\n\n- two\n\n[a link][ref]\n\n\n[ref]: https://example.org/\n"
+    _, nb = notebook(site, "p.md", text)
+
+    assert kinds(nb) == ["raw", "markdown"]
+    assert nb.cells[0].source == "---\ntitle: P\n---"
+    assert nb.cells[1].source == text.split("---\n", 2)[2].strip("\n")
+
+
+def test_without_code_the_rendered_page_is_what_jupytext_cells_give(site):
+    """The fast path for prose pages renders as the full jupytext path does, on real pages."""
+    import jupytext
+
+    from pipeline.export import Exporter
+    from pipeline.pairing import MD_FORMAT, _merge_split_html, _mark_frontmatter_cell
+    from tests.conftest import CORPORA, REPO
+
+    exporter = Exporter()
+    pages = sorted((REPO / "content").rglob("*.md")) + sorted((CORPORA / "jupyter-book-docs").rglob("*.md"))
+    checked = 0
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        if "```" in text or "~~~" in text or "<!-- #" in text or "\njupyter:" in text:
+            continue
+        page, fast = notebook(site, "x.md", text)
+        full = jupytext.reads(text, fmt=MD_FORMAT)
+        _mark_frontmatter_cell(full)
+        full.cells = _merge_split_html(full.cells)
+        full.metadata["nbpress"] = fast.metadata["nbpress"]
+        squash = lambda html: " ".join(html.split())   # noqa: E731
+        assert squash(exporter.export(fast).body) == squash(exporter.export(full).body), path
+        checked += 1
+    assert checked >= 5
 
 
 @pytest.mark.parametrize("html, depth", [
