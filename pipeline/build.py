@@ -179,14 +179,14 @@ class _Context:
         from .export import Exporter
 
         server = manager = None
-        if not options.isolate and any(_may_run(d.page) for d in todo):
+        if any(_may_run(d.page) for d in todo):
             from .kernels import ForkServer, manager_class
 
-            server = ForkServer().start()
+            server = None if options.isolate else ForkServer().start()
             manager = manager_class(server)
         exporter = Exporter()
-        if todo:                   # compile templates before worker processes fork
-            exporter.warm()
+        if todo:                   # build what workers need before they fork
+            exporter.warm(full=manager is not None)
             writer.warm()
         run = RunContext(build_time=writer.build_time.isoformat(), base_url=config.base_url,
                          kernel_manager=manager)

@@ -18,22 +18,50 @@ REMOVE_OUTPUT = {"remove-output", "remove_output"}
 
 
 class Exporter:
-    """One nbconvert HTMLExporter with our template, built on first use, reused per page."""
+    """One nbconvert HTMLExporter with our template, built on first use and reused for every
+    page; pages of Markdown only need just its Markdown renderer, which is cheap to build."""
 
     def __init__(self) -> None:
         self._html = None
+        self._markdown = None
 
-    def warm(self) -> None:
-        """Build the nbconvert exporter now (before worker processes fork)."""
-        if self._html is None:
-            self._html = _make_exporter()
+    def warm(self, full: bool = True) -> None:
+        """Build now (before worker processes fork): the renderer, and the exporter if `full`."""
+        if self._markdown is None:
+            self._markdown = _markdown_renderer()
+        if full and self._html is None:
+            self._html = _make_exporter(self._markdown)
 
     def export(self, nb) -> Exported:
-        self.warm()
         if _markdown_only(nb):
-            return Exported(body=self._html.render_markdown(nb).strip() + "\n", files={})
+            self.warm(full=False)
+            return Exported(body=_render_markdown(self._markdown, nb).strip() + "\n", files={})
+        self.warm()
         body, resources = self._html.from_notebook_node(nb, resources={"unique_key": "fig"})
         return Exported(body=body.strip() + "\n", files=dict(resources.get("outputs", {})))
+
+
+def _markdown_renderer():
+    """nbconvert's Markdown renderer as HTMLExporter configures it by default, built once
+    (nbconvert builds a parser and a renderer for each cell)."""
+    from nbconvert import HTMLExporter
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    traits = HTMLExporter.class_traits()
+    return MarkdownWithMath(renderer=IPythonRenderer(
+        escape=False, attachments={}, path="",
+        embed_images=traits["embed_images"].default(),
+        anchor_link_text=traits["anchor_link_text"].default(),
+        exclude_anchor_links=traits["exclude_anchor_links"].default(),
+        **traits["lexer_options"].default()))
+
+
+def _render_markdown(markdown, nb) -> str:
+    """What our template renders for a notebook of Markdown cells only."""
+    from nbconvert.filters.strings import strip_files_prefix
+
+    return "".join(strip_files_prefix(markdown.render(c.source)) + "\n"
+                   for c in nb.cells if c.cell_type == "markdown")
 
 
 def _markdown_only(nb) -> bool:
@@ -44,7 +72,7 @@ def _markdown_only(nb) -> bool:
                for c in nb.cells)
 
 
-def _make_exporter():
+def _make_exporter(markdown):
     from traitlets.config import Config
 
     c = Config()
@@ -66,45 +94,29 @@ def _make_exporter():
     c.TagRemovePreprocessor.remove_all_outputs_tags = REMOVE_OUTPUT
     c.ExtractOutputPreprocessor.enabled = True        # figures become files, not base64
     c.ExtractOutputPreprocessor.output_filename_template = FIGURE_NAME
-    return _exporter_class()(config=c)
+    return _exporter_class(markdown)(config=c)
 
 
-def _exporter_class():
+def _exporter_class(markdown):
     """HTMLExporter without its final BeautifulSoup pass, which re-serializes the whole page:
     it reorders the attributes of the author's raw HTML, drops its indentation, and costs
     1-4 ms a page. Everything else is nbconvert's own `from_notebook_node`."""
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
-    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
-    from nbconvert.filters.strings import strip_files_prefix
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
     from jinja2 import pass_context
 
     class PageExporter(HTMLExporter):
         _highlighters: dict = {}
-        _markdown = None
 
         @pass_context
         def markdown2html(self, context, source):
-            """nbconvert's own filter, with one parser for every cell without attachments
-            (nbconvert builds a parser and a renderer for each cell)."""
+            """nbconvert's own filter, with the shared renderer for every cell without
+            attachments (nbconvert builds a parser and a renderer for each cell)."""
             if context.get("cell", {}).get("attachments"):
                 return super().markdown2html(context, source)
-            return self.markdown(source)
-
-        def markdown(self, source: str) -> str:
-            if self._markdown is None:
-                self._markdown = MarkdownWithMath(renderer=IPythonRenderer(
-                    escape=False, attachments={}, embed_images=self.embed_images, path="",
-                    anchor_link_text=self.anchor_link_text,
-                    exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options))
-            return self._markdown.render(source)
-
-        def render_markdown(self, nb) -> str:
-            """What the template renders for a notebook of Markdown cells only."""
-            return "".join(strip_files_prefix(self.markdown(c.source)) + "\n"
-                             for c in nb.cells if c.cell_type == "markdown")
+            return markdown.render(source)
 
         def from_notebook_node(self, nb, resources=None, **kw):
             info = nb.metadata.get("language_info", {})

@@ -102,10 +102,21 @@ def _launcher_args(cmd: list[str]) -> list[str] | None:
     return None
 
 
-def manager_class(server: ForkServer):
-    """A jupyter_client kernel manager class whose kernels come from `server`."""
+def manager_class(server: ForkServer | None):
+    """A jupyter_client kernel manager class whose kernels come from `server` (or are
+    spawned as usual when it is None), with a client that is ready without idling."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
+
+    client = ready_client_class()
+
+    class ReadyKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any):
+            super().__init__(**kwargs)
+            self.client_factory = client
+
+    if server is None:
+        return ReadyKernelManager
 
     class ForkProvisioner(LocalProvisioner):
         async def launch_kernel(self, cmd: list[str], **kwargs: Any):
@@ -118,7 +129,7 @@ def manager_class(server: ForkServer):
             self.cwd = kwargs.get("cwd")
             return self.connection_info
 
-    class ForkKernelManager(AsyncKernelManager):
+    class ForkKernelManager(ReadyKernelManager):
         async def _async_pre_start_kernel(self, **kw: Any):
             if self.provisioner is None:
                 self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or os.urandom(8).hex()
@@ -127,6 +138,41 @@ def manager_class(server: ForkServer):
             return await super()._async_pre_start_kernel(**kw)
 
     return ForkKernelManager
+
+
+def ready_client_class():
+    """jupyter_client's async client, but `wait_for_ready` does not end with 0.2 s of waiting
+    for IOPub to fall silent (half the start-up time of a forked kernel). The handshake is
+    the same: a kernel_info reply, then any IOPub message (the kernel's welcome or a status)
+    to show IOPub is connected. Messages still on their way are harmless: nbclient matches
+    outputs to the request that caused them."""
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class ReadyClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (timeout if timeout is not None else 60)
+            while True:
+                self.kernel_info()
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    reply = None
+                if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                    try:
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(reply)
+                        return
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    return ReadyClient
 
 
 class ForkedProcess:

@@ -27,14 +27,21 @@ class Staging:
         _check_ours(output)
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True)
+        self._root = os.path.abspath(self.dir)
+        self._made: set[str] = {self._root}
 
     def path(self, rel: str) -> Path:
-        target = (self.dir / rel).resolve()
-        if target != self.dir.resolve() and self.dir.resolve() not in target.parents:
+        """Where `rel` goes in the staging folder; never outside it. The folder is ours and
+        holds no links, so normalizing the path is enough (no file system round trips)."""
+        target = os.path.normpath(os.path.join(self._root, rel))
+        if not target.startswith(self._root + os.sep):
             raise OutputError(f"refusing to write {rel!r}: it is outside the output folder",
                               self.output)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
+        folder = os.path.dirname(target)
+        if folder not in self._made:
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
+        return Path(target)
 
     def write(self, rel: str, data: str | bytes) -> None:
         target = self.path(rel)

@@ -23,7 +23,8 @@ def run_pages(todo: list, context: Any, jobs: int | None) -> Iterator[tuple[Any,
         for decision in todo:
             yield (decision, *build_one(decision, context))
         return
-    chunk = 1 if context.server is not None else max(1, min(32, len(todo) // (workers * 4)))
+    runs_code = context.run.kernel_manager is not None
+    chunk = 1 if runs_code else max(1, min(32, len(todo) // (workers * 4)))
     pool = multiprocessing.get_context("fork").Pool(workers, _start, (context,))
     try:
         for index, result, written in pool.imap_unordered(_work, enumerate(todo), chunk):

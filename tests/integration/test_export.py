@@ -121,6 +121,7 @@ def test_markdown_only_pages_render_exactly_as_the_full_nbconvert_export(site):
         if not _markdown_only(nb):
             continue
         shortcut = EXPORTER.export(nb).body
+        EXPORTER.warm()
         body, _ = EXPORTER._html.from_notebook_node(nb, resources={"unique_key": "fig"})
         assert shortcut == body.strip() + "\n", path
         checked += 1
