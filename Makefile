@@ -5,7 +5,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: build test golden bench clean browser
+.PHONY: build test golden bench clean browser lab
 
 build: $(STAMP)
 	$(VENV)/bin/nbpress build
@@ -30,11 +30,16 @@ golden: $(STAMP)
 clean:
 	rm -rf output .nbpress-cache
 
+# Edit the site's pages as notebooks: content/X.md and notebooks/X.ipynb stay paired.
+lab: $(STAMP)
+	$(VENV)/bin/nbpress sync
+	$(VENV)/bin/jupyter lab --notebook-dir=.
+
 # Re-installs only when pyproject.toml changed.
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[example,test]'
+	$(PY) -m pip install --quiet -e '.[example,test,lab]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nbpress)" >/dev/null
 	touch $(STAMP)
 

@@ -92,6 +92,48 @@ def clean(site: Path, cache: bool) -> None:
     reporter.removed(removed, config.root)
 
 
+@main.command()
+@SITE
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--prefer", type=click.Choice(["md", "ipynb"]),
+              help="Where both twins changed: keep this side's version.")
+def sync(site: Path, paths: tuple[Path, ...], prefer: str | None) -> None:
+    """Bring every content/X.md and notebooks/X.ipynb pair in step (or those under PATHS)."""
+    from .report import Reporter
+    from .sync import sync_site
+
+    reporter = Reporter()
+    config = _config(site, reporter)
+    try:
+        outcomes = sync_site(config, [str(p) for p in paths], prefer)
+    except _errors() as error:
+        reporter.fatal(error)
+        sys.exit(2)
+    reporter.synced(outcomes, config.root)
+    sys.exit(0 if all(o.ok for o in outcomes) else 1)
+
+
+@main.command()
+@SITE
+@click.argument("title")
+@click.option("--section", help="The section folder under content/ (blog, projects, ...).")
+@click.option("--notebook", is_flag=True, help="Also create its notebook, to open in Jupyter.")
+def new(site: Path, title: str, section: str | None, notebook: bool) -> None:
+    """Create a draft page titled TITLE, with the frontmatter its section expects."""
+    from .newpage import new_page
+    from .report import Reporter
+
+    reporter = Reporter()
+    config = _config(site, reporter)
+    try:
+        created = new_page(config, title, section, notebook)
+    except _errors() as error:
+        reporter.fatal(error)
+        sys.exit(2)
+    for path in created:
+        reporter.console.print(f"created {path.relative_to(config.root)}")
+
+
 def _config(site: Path, reporter):
     from .config import load_config
 

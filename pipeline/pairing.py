@@ -215,3 +215,73 @@ def _markdown_cell(source: str):
     import nbformat
 
     return nbformat.v4.new_markdown_cell(source)
+
+
+# -- twins on disk: content/X.md <-> notebooks/X.ipynb (nbpress sync) ------------------------
+
+def text_format(text: str) -> dict[str, str]:
+    """The jupytext format of a Markdown page: MyST when its header says so, else Markdown."""
+    import jupytext.formats
+
+    name = jupytext.formats.read_format_from_metadata(text, ".md") if "jupytext" in text else None
+    return {"extension": ".md", "format_name": name or "markdown"}
+
+
+def md_to_notebook(text: str, config: SiteConfig):
+    """The notebook twin of a Markdown page: its inputs, with a kernel to open it in Jupyter."""
+    import jupytext
+
+    nb = jupytext.reads(text, fmt=text_format(text))
+    if has_code(nb):
+        nb.metadata.setdefault("kernelspec", default_kernelspec(config))
+    return nb
+
+
+def notebook_to_md(nb, fmt: dict[str, str] | None = None) -> str:
+    """The Markdown page a notebook stands for: its inputs only (no outputs, counts or widget
+    state), in the format the notebook records; frontmatter keys the notebook sets under
+    metadata.nbpress.frontmatter are written into the frontmatter block."""
+    import jupytext
+
+    fmt = fmt or dict(nb.metadata.get("jupytext", {}).get("text_representation", {})) or MD_FORMAT
+    fmt = {"extension": ".md", "format_name": fmt.get("format_name", "markdown")}
+    nb = apply_frontmatter_edits(nb)
+    return jupytext.writes(nb, fmt=fmt)
+
+
+def with_outputs_of(new, old, fmt: dict[str, str]):
+    """`new` (inputs from the Markdown) with the outputs of `old` where the code is unchanged."""
+    from jupytext.combine import combine_inputs_with_outputs
+
+    return combine_inputs_with_outputs(new, old, fmt=fmt)
+
+
+def read_ipynb(text: str):
+    import nbformat
+
+    return nbformat.reads(text, as_version=4)
+
+
+def write_ipynb(nb) -> str:
+    import nbformat
+
+    return nbformat.writes(nb) + "\n"
+
+
+def apply_frontmatter_edits(nb):
+    """Apply metadata.nbpress.frontmatter to the leading raw frontmatter cell, line by line."""
+    from .pages import edit_frontmatter
+
+    wanted = nb.metadata.get(META_KEY, {}).get("frontmatter")
+    if not wanted or not nb.cells or nb.cells[0].cell_type != "raw":
+        return nb
+    cell = nb.cells[0]
+    if not cell.source.startswith("---"):
+        return nb
+    edited = edit_frontmatter(cell.source + "\n", wanted).rstrip("\n")
+    if edited != cell.source:
+        import copy
+
+        nb = copy.deepcopy(nb)
+        nb.cells[0].source = edited
+    return nb

@@ -64,6 +64,21 @@ class Reporter:
         self.console.print(f"{todo} page{'s' * (todo != 1)} to build, "
                            f"{sum(1 for line in lines if line.action == 'keep')} unchanged")
 
+    def synced(self, outcomes, root: Path) -> None:
+        changed = [o for o in outcomes if o.action.value != "unchanged"]
+        for o in changed:
+            colour = "green" if o.ok else "red"
+            self.console.print(f"[{colour}]{o.action.value:>16}[/]  {escape(o.pair.rel)}")
+            if o.detail:
+                self.console.print(f"[dim]{escape(_indent(o.detail))}[/]")
+        bad = [o for o in outcomes if not o.ok]
+        if bad:
+            self.console.print("  [cyan]fix:[/] both twins of a page changed: keep one side with "
+                               "`nbpress sync --prefer md PATH` or `--prefer ipynb PATH`, or "
+                               "merge the edits by hand and sync again; nothing was overwritten")
+        self.console.print(f"{len(outcomes)} pairs: {len(outcomes) - len(changed)} unchanged, "
+                           f"{len(changed) - len(bad)} synced, {len(bad)} need you")
+
     def removed(self, paths: list[Path], root: Path) -> None:
         for path in paths:
             self.console.print(f"removed {escape(_short(str(path), root))}/")

@@ -1,0 +1,286 @@
+"""`nbpress sync`: keep every content/X.md and notebooks/X.ipynb in step, losing no edit.
+
+It remembers what each pair looked like after the last sync (`.nbpress-cache/sync.json`:
+size, mtime and hash of both files), so it knows which side changed:
+- only the Markdown: the notebook's inputs follow, its outputs kept where the code is the same;
+- only the notebook: the Markdown follows (inputs only; the frontmatter as the notebook has
+  it, which is the author's block byte for byte unless a key was changed in the notebook);
+- both, to different contents: nothing is written; the pair is reported with a diff, and
+  `--prefer md|ipynb` settles it;
+- a page or notebook alone gets its twin.
+An unchanged pair costs two stats. Every write is atomic and re-checks, just before it
+replaces a file, that nobody changed that file since it was read.
+"""
+from __future__ import annotations
+
+import difflib
+import enum
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from .config import SiteConfig
+from .discover import SKIP_DIRS
+from .errors import NbpressError
+from .state import cache_dir, write_atomic
+
+STATE_FILE = "sync.json"
+FORMAT = 1
+
+
+class Action(enum.Enum):
+    UNCHANGED = "unchanged"
+    IN_STEP = "in step"              # both sides already agree (e.g. saved by Jupyter)
+    TO_IPYNB = "notebook updated"
+    TO_MD = "page updated"
+    NEW_IPYNB = "notebook created"
+    NEW_MD = "page created"
+    CONFLICT = "conflict"
+    TWIN_GONE = "twin deleted"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    rel: str            # path without suffix, from content/ and notebooks/
+    md: Path
+    ipynb: Path
+
+    def __repr__(self) -> str:
+        return f"Pair({self.rel!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    pair: Pair
+    action: Action
+    detail: str = ""    # the diff of a conflict, or what to do
+
+    @property
+    def ok(self) -> bool:
+        return self.action not in (Action.CONFLICT, Action.TWIN_GONE, Action.ERROR)
+
+
+class SyncConflict(NbpressError):
+    """Both twins changed, or one was changed while nbpress was writing the other."""
+
+
+def sync_site(config: SiteConfig, paths: Iterable[str] = (), prefer: str | None = None) -> list[Outcome]:
+    """Bring the pairs under `paths` (all when empty) in step; what happened to each."""
+    state = _load(config)
+    outcomes = []
+    for pair in find_pairs(config, paths):
+        try:
+            outcome, stamps = sync_pair(pair, state.get(pair.rel), prefer, config)
+        except NbpressError as error:      # this pair is reported; the others go on
+            outcome, stamps = Outcome(pair, Action.ERROR, str(error)), None
+        if stamps is not None:
+            state[pair.rel] = stamps
+        outcomes.append(outcome)
+    if any(o.action is not Action.UNCHANGED for o in outcomes):
+        _save(config, state)
+    return outcomes
+
+
+def find_pairs(config: SiteConfig, paths: Iterable[str] = ()) -> list[Pair]:
+    """Every page or notebook, as a pair (one side may not exist yet)."""
+    rels = _rels(config.content, ".md") | _rels(config.notebooks, ".ipynb")
+    wanted = [_rel_of(config, Path(p)) for p in paths]
+    if wanted:
+        rels = {r for r in rels if any(r == w or r.startswith(w + "/") or not w for w in wanted)}
+    return [Pair(r, config.content / f"{r}.md", config.notebooks / f"{r}.ipynb")
+            for r in sorted(rels)]
+
+
+# -- one pair ---------------------------------------------------------------------------------
+
+def sync_pair(pair: Pair, record: dict | None, prefer: str | None,
+              config: SiteConfig) -> tuple[Outcome, dict | None]:
+    """(what happened, the stamps to remember: None to keep the old record)."""
+    md_stat, nb_stat = _stat(pair.md), _stat(pair.ipynb)
+    if record and md_stat and nb_stat and md_stat == record["md"][:2] and nb_stat == record["ipynb"][:2]:
+        return Outcome(pair, Action.UNCHANGED), None
+    if md_stat is None or nb_stat is None:
+        return _one_side(pair, record, prefer, config)
+    md_bytes, nb_bytes = pair.md.read_bytes(), pair.ipynb.read_bytes()
+    md_text, nb = md_bytes.decode("utf-8"), _read_nb(pair, nb_bytes)
+    from .pairing import notebook_to_md, text_format
+
+    implied = notebook_to_md(nb, text_format(md_text) if _has_header(md_text) else None)
+    if implied == md_text:
+        return Outcome(pair, Action.IN_STEP), _stamps(pair)
+    md_changed = record is None or _sha(md_bytes) != record["md"][2]
+    nb_changed = record is None or _sha(nb_bytes) != record["ipynb"][2]
+    side = ("md" if md_changed and not nb_changed else
+            "ipynb" if nb_changed and not md_changed else None)
+    if side is None and prefer:               # a conflict the author settles: keep the loser
+        side = prefer
+        _backup(config, pair.ipynb if prefer == "md" else pair.md,
+                nb_bytes if prefer == "md" else md_bytes)
+    if side == "md":
+        return _md_to_ipynb(pair, md_text, nb, (md_bytes, nb_bytes), config)
+    if side == "ipynb":
+        _replace(pair.md, implied, md_bytes)
+        _consume_frontmatter_edits(pair, nb, nb_bytes)
+        return Outcome(pair, Action.TO_MD), _stamps(pair)
+    return Outcome(pair, Action.CONFLICT, conflict_detail(pair, md_text, implied)), None
+
+
+def _one_side(pair: Pair, record: dict | None, prefer: str | None,
+              config: SiteConfig) -> tuple[Outcome, dict | None]:
+    from .pairing import md_to_notebook, notebook_to_md, write_ipynb
+
+    if pair.md.exists():
+        if record and prefer != "md":
+            return Outcome(pair, Action.TWIN_GONE, f"{_short(pair.ipynb, config)} was deleted: "
+                           f"delete {_short(pair.md, config)} too, or run `nbpress sync "
+                           f"--prefer md {pair.rel}` to create the notebook again"), None
+        text = pair.md.read_text(encoding="utf-8")
+        _create(pair.ipynb, write_ipynb(md_to_notebook(text, config)))
+        return Outcome(pair, Action.NEW_IPYNB), _stamps(pair)
+    if record and prefer != "ipynb":
+        return Outcome(pair, Action.TWIN_GONE, f"{_short(pair.md, config)} was deleted: "
+                       f"delete {_short(pair.ipynb, config)} too, or run `nbpress sync "
+                       f"--prefer ipynb {pair.rel}` to create the page again"), None
+    nb = _read_nb(pair, pair.ipynb.read_bytes())
+    _create(pair.md, notebook_to_md(nb))
+    return Outcome(pair, Action.NEW_MD), _stamps(pair)
+
+
+def _md_to_ipynb(pair: Pair, md_text: str, old_nb, read: tuple[bytes, bytes],
+                 config: SiteConfig) -> tuple[Outcome, dict]:
+    from .pairing import md_to_notebook, text_format, with_outputs_of, write_ipynb
+
+    fmt = text_format(md_text)
+    new = with_outputs_of(md_to_notebook(md_text, config), old_nb, fmt)
+    new.metadata.get("nbpress", {}).pop("frontmatter", None)   # the page is the truth now
+    _replace(pair.ipynb, write_ipynb(new), read[1])
+    return Outcome(pair, Action.TO_IPYNB), _stamps(pair)
+
+
+def _consume_frontmatter_edits(pair: Pair, nb, nb_bytes: bytes) -> None:
+    """Keys set under metadata.nbpress.frontmatter are now in the page: move them into the
+    notebook's frontmatter cell and drop the metadata, so they cannot override later edits."""
+    from .pairing import META_KEY, apply_frontmatter_edits, write_ipynb
+
+    if not nb.metadata.get(META_KEY, {}).get("frontmatter"):
+        return
+    nb = apply_frontmatter_edits(nb)
+    del nb.metadata[META_KEY]["frontmatter"]
+    if not nb.metadata[META_KEY]:
+        del nb.metadata[META_KEY]
+    _replace(pair.ipynb, write_ipynb(nb), nb_bytes)
+
+
+def conflict_detail(pair: Pair, md_text: str, implied: str, lines: int = 24) -> str:
+    diff = list(difflib.unified_diff(md_text.splitlines(), implied.splitlines(),
+                                     f"{pair.md} (the page)", f"{pair.ipynb} (the notebook)",
+                                     lineterm="", n=1))
+    more = f"\n... ({len(diff) - lines} more lines)" if len(diff) > lines else ""
+    return "\n".join(diff[:lines]) + more
+
+
+# -- files --------------------------------------------------------------------------------------
+
+def _replace(path: Path, text: str, expected: bytes) -> None:
+    """Write `text` over `path` only if it still holds `expected` (nobody saved meanwhile)."""
+    if path.read_bytes() != expected:
+        raise SyncConflict("changed while nbpress was syncing it; nothing was written",
+                           path, hint="run nbpress sync again")
+    write_atomic(path, text)
+
+
+def _backup(config: SiteConfig, path: Path, data: bytes) -> Path:
+    """Keep the side `--prefer` overwrites, under .nbpress-cache/sync-backup/."""
+    import time
+
+    target = (cache_dir(config.root) / "sync-backup" / path.relative_to(config.root)).with_name(
+        f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def _create(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        raise SyncConflict("appeared while nbpress was creating it; nothing was written", path,
+                           hint="run nbpress sync again")
+    write_atomic(path, text)
+
+
+def _read_nb(pair: Pair, data: bytes):
+    from .pairing import read_ipynb
+
+    try:
+        return read_ipynb(data.decode("utf-8"))
+    except Exception as exc:
+        raise NbpressError(f"is not a readable notebook ({type(exc).__name__}: {exc})",
+                           pair.ipynb, hint="open it in Jupyter and save it again, or delete it "
+                           "to recreate it from the page") from None
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
+def _stamps(pair: Pair) -> dict:
+    return {side: _stat(path) + [_sha(path.read_bytes())]
+            for side, path in (("md", pair.md), ("ipynb", pair.ipynb))}
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _has_header(text: str) -> bool:
+    return text.startswith("---") and "jupytext" in text.split("\n---", 1)[0]
+
+
+def _rels(top: Path, suffix: str) -> set[str]:
+    found = set()
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
+        for name in files:
+            if name.endswith(suffix) and not name.startswith("."):
+                found.add(Path(folder, name).relative_to(top).with_suffix("").as_posix())
+    return found
+
+
+def _rel_of(config: SiteConfig, path: Path) -> str:
+    """A PATHS argument (a page, a notebook, a folder under either) as a pair path."""
+    path = path.resolve() if path.exists() else (Path.cwd() / path).resolve()
+    for top in (config.content.resolve(), config.notebooks.resolve()):
+        if path == top:
+            return ""
+        if top in path.parents:
+            rel = path.relative_to(top)
+            return (rel.with_suffix("") if rel.suffix in (".md", ".ipynb") else rel).as_posix()
+    raise NbpressError("is not inside the site's content or notebooks folder", path,
+                       hint="name pages as content/... or notebooks/... paths")
+
+
+def _short(path: Path, config: SiteConfig) -> str:
+    return path.relative_to(config.root).as_posix()
+
+
+def _load(config: SiteConfig) -> dict:
+    try:
+        data = json.loads((cache_dir(config.root) / STATE_FILE).read_text(encoding="utf-8"))
+        return data["pairs"] if data.get("format") == FORMAT else {}
+    except (OSError, ValueError, KeyError, AttributeError):
+        return {}          # no record: pairs that differ are reported, never overwritten
+
+
+def _save(config: SiteConfig, state: dict) -> None:
+    folder = cache_dir(config.root)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / STATE_FILE, json.dumps({"format": FORMAT, "pairs": state},
+                                                 separators=(",", ":")))
