@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .config import SiteConfig
@@ -32,31 +34,76 @@ class RunContext:
 
 
 def execute(nb, page: Page, config: SiteConfig, context: RunContext) -> tuple[Any, list[str]]:
-    """Run `nb` in the page's folder; return the executed notebook and warnings for the page."""
+    """Run `nb` in the page's folder; return the executed notebook and warnings for the page.
+
+    A cell tagged `raises-exception` may raise (nbclient runs on; papermill would still fail
+    the notebook, so its saved copy is checked for errors anywhere else)."""
     import papermill
 
     logging.getLogger("papermill").setLevel(logging.CRITICAL)   # we report errors ourselves
     nb.metadata.setdefault("kernelspec", default_kernelspec(config))
     kernel = nb.metadata["kernelspec"].get("name") or config.kernel
     started: list[str] = []
-    try:
-        executed = papermill.execute_notebook(
-            nb, None,
-            parameters={**context.parameters(), **page.params},
-            kernel_name=kernel,
-            cwd=str(page.source.path.parent),
-            progress_bar=False,
-            execution_timeout=config.timeout,
-            on_cell_start=lambda cell, cell_index: started.append(cell.source),
-            extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
-            shutdown_kernel="immediate",        # the kernel is thrown away: no need to wait
-            **({"kernel_manager_class": context.kernel_manager} if context.kernel_manager else {}),
-        )
-    except Exception as exc:   # papermill, nbclient and jupyter_client raise many kinds
-        raise _execution_error(exc, nb, page, config, started[-1] if started else None) from None
+    with tempfile.TemporaryDirectory(prefix="nbpress-run-") as folder:
+        saved = Path(folder) / "executed.ipynb"
+        try:
+            executed = papermill.execute_notebook(
+                nb, str(saved),
+                parameters={**context.parameters(), **page.params},
+                kernel_name=kernel,
+                cwd=str(page.source.path.parent),
+                progress_bar=False,
+                request_save_on_cell_execute=False,     # one write, at the end
+                execution_timeout=config.timeout,
+                on_cell_start=lambda cell, cell_index: started.append(cell.source),
+                extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
+                shutdown_kernel="immediate",        # the kernel is thrown away: no need to wait
+                **({"kernel_manager_class": context.kernel_manager} if context.kernel_manager else {}),
+            )
+        except Exception as exc:   # papermill, nbclient and jupyter_client raise many kinds
+            executed = _allowed_errors_only(exc, saved)
+            if executed is None:
+                raise _execution_error(_first_unexpected(exc, saved), nb, page, config,
+                                       started[-1] if started else None) from None
     # papermill records the input notebook object itself as `input_path`: keep the path only.
     executed.metadata.papermill["input_path"] = nb.metadata["nbpress"]["source"]
     return executed, _unknown_params(nb, page, config)
+
+
+def _error_cells(saved: Path):
+    import nbformat
+
+    try:
+        nb = nbformat.read(saved, as_version=4)
+    except (OSError, ValueError):
+        return None, []
+    nb.cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+    return nb, [c for c in nb.cells if c.cell_type == "code"
+                and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+                and "raises-exception" not in c.metadata.get("tags", [])]
+
+
+def _allowed_errors_only(exc: Exception, saved: Path):
+    """The executed notebook, when every error in it is in a cell tagged raises-exception."""
+    if type(exc).__name__ != "PapermillExecutionError":
+        return None
+    nb, unexpected = _error_cells(saved)
+    return nb if nb is not None and not unexpected else None
+
+
+def _first_unexpected(exc: Exception, saved: Path) -> Exception:
+    """papermill reports the first error cell, even an allowed one: report the first other."""
+    if type(exc).__name__ != "PapermillExecutionError":
+        return exc
+    _, unexpected = _error_cells(saved)
+    if not unexpected:
+        return exc
+    from papermill.exceptions import PapermillExecutionError
+
+    cell = unexpected[0]
+    error = next(o for o in cell.outputs if o.get("output_type") == "error")
+    return PapermillExecutionError(0, cell.execution_count, cell.source, error.get("ename", ""),
+                                   error.get("evalue", ""), error.get("traceback", []))
 
 
 def _execution_error(exc: Exception, nb, page: Page, config: SiteConfig,

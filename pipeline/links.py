@@ -45,7 +45,10 @@ def relative_url(target: str, from_slug: str) -> str:
 
 
 class LinkResolver:
-    """Knows the site's pages and source folders; resolves what one page refers to."""
+    """Knows the site's pages and source folders; resolves what one page refers to.
+
+    A file the page shows (src: an image, a video) must exist inside the site, or the page
+    fails; a link (href) that does not resolve is reported as a warning and left as written."""
 
     def __init__(self, config: SiteConfig, pages: list[Page], unpublished: set[Path]):
         self.roots = (config.content.resolve(), config.notebooks.resolve())
@@ -62,7 +65,14 @@ class LinkResolver:
 
         def replace(match: re.Match[str]) -> str:
             prefix, quote, url = match.groups()
-            new = self._one(page, url, local, assets, problems, warnings, linked)
+            is_link = prefix.lstrip().lower().startswith("href")
+            found: list[str] = []        # a link that does not resolve is a warning, not a failure
+            new = self._one(page, url, local, assets, found, warnings, linked)
+            if is_link:
+                warnings.extend(f"{page.source.path}: {p} (the link is left as written)"
+                                for p in found)
+            else:
+                problems.extend(found)
             return f"{prefix}{quote}{new}{quote}"
 
         out = _ATTR.sub(replace, html)
@@ -120,6 +130,8 @@ class LinkResolver:
         candidate = self._locate(page, ref, problems)
         if candidate is None:
             return None
+        if candidate.name.endswith(".*"):           # Sphinx/MyST: "any format of this image"
+            candidate = _best_match(candidate) or candidate
         if not candidate.is_file():
             problems.append(f"{ref!r} refers to a file that does not exist "
                             f"({_short(candidate, self.roots)})")
@@ -141,6 +153,17 @@ class LinkResolver:
             return None
         problems.append(f"{ref!r} links to a page that does not exist")
         return None
+
+
+IMAGE_PREFERENCE = (".svg", ".png", ".gif", ".webp", ".jpg", ".jpeg")
+
+
+def _best_match(pattern: Path) -> Path | None:
+    """`fun-fish.*` -> the existing file of the preferred format, as Sphinx's HTML builder."""
+    found = sorted(pattern.parent.glob(pattern.name),
+                   key=lambda p: (IMAGE_PREFERENCE.index(p.suffix.lower())
+                                  if p.suffix.lower() in IMAGE_PREFERENCE else 99, p.name))
+    return found[0] if found else None
 
 
 def _short(path: Path, roots: tuple[Path, ...]) -> str:

@@ -33,8 +33,8 @@ def to_notebook(page: Page, config: SiteConfig):
 
     if page.source.kind == "ipynb":
         nb = jupytext.read(page.source.path)
-    elif "jupyter" in page.meta or _JUPYTEXT_MARKER.search(page.text):
-        nb = jupytext.reads(page.text, fmt=MD_FORMAT)      # jupytext reads its own header
+    elif "jupyter" in page.meta or "jupytext" in page.meta or _JUPYTEXT_MARKER.search(page.text):
+        nb = jupytext.reads(page.text, fmt=text_format(page.text))   # its own header (MyST too)
     elif not _CODE_FENCE.search(page.text):
         nb = _prose_notebook(page)
     else:

@@ -127,15 +127,24 @@ def test_a_missing_file_is_an_error_naming_the_reference(world):
 
 
 def test_several_problems_are_all_listed(world):
-    error = link_error(world, '<img src="../images/missing.png"><a href="/../x.png">x</a>'
-                              '<a href="../blog/nope.md">n</a><img src="../images/aws.png">')
+    error = link_error(world, '<img src="../images/missing.png"><img src="/../x.png">'
+                              '<video src="../media/nope.mp4"></video><img src="../images/aws.png">')
 
     assert error.message.startswith("3 references")
     lines = error.detail.splitlines()
     assert len(lines) == 3
     assert "'../images/missing.png'" in lines[0]
     assert "'/../x.png'" in lines[1]
-    assert "'../blog/nope.md'" in lines[2]
+    assert "'../media/nope.mp4'" in lines[2]
+
+
+def test_links_that_do_not_resolve_are_warnings_and_left_as_written(world):
+    html = '<a href="/../x.png">x</a><a href="../blog/nope.md">n</a><a href="label">l</a>'
+    result = rewrite(world, html)
+
+    assert result.html == html
+    assert len(result.warnings) == 3
+    assert all("aws.md" in w and "left as written" in w for w in result.warnings)
 
 
 @pytest.mark.parametrize("url", [
@@ -211,11 +220,11 @@ def test_a_link_to_an_unpublished_page_is_a_warning_not_an_error(world):
     assert "not published" in out.warnings[0]
 
 
-def test_a_link_to_a_missing_page_is_an_error(world):
-    error = link_error(world, '<a href="../blog/gone.md">gone</a>')
+def test_a_link_to_a_missing_page_is_a_warning(world):
+    result = rewrite(world, '<a href="../blog/gone.md">gone</a>')
 
-    assert "'../blog/gone.md'" in error.message
-    assert "does not exist" in error.message
+    assert "'../blog/gone.md'" in result.warnings[0]
+    assert "does not exist" in result.warnings[0]
 
 
 # --- relative_url --------------------------------------------------------------------------
