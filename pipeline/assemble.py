@@ -320,7 +320,8 @@ def _section_order(config: SiteConfig, found: list[str | None]) -> list[str]:
 def _entry(page: Page, rel: str) -> Entry:
     when = page.sort_date
     return Entry(source=rel, url=page.url, title=page.title, section=page.section,
-                 date=when.isoformat() if when is not None else None, abstract=page.abstract)
+                 date=when.isoformat() if when is not None else None,
+                 abstract=page.abstract or _text(page.meta.get("description")))
 
 
 def _date_view(field: str, value: DateLike) -> dict[str, str]:

@@ -229,16 +229,43 @@ def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWr
     from .pairing import default_kernelspec, to_notebook
 
     nb = to_notebook(page, config)
-    ran, cached, warnings, notes, used = False, False, [], [], []
+    ran, cached, twin, warnings, notes, used = False, False, False, [], [], []
     if needs_execution(page, nb):
         nb.metadata.setdefault("kernelspec", default_kernelspec(config))
         used = depends_files(page)
-        nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
-        cached = not ran
+        stored = twin_with_outputs(page, nb, config)
+        if stored is not None:        # the author ran this code in Jupyter: publish that run
+            nb, twin = with_outputs(nb, stored[1]), True
+            used.append(stored[0])
+        else:
+            nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
+            cached = not ran
     written = writer.add_page(page, context.exporter.export(nb), used)
     warnings += written.warnings
-    return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, reason=reason,
-                      warnings=tuple(warnings), notes=tuple(notes)), written
+    return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, twin=twin,
+                      reason=reason, warnings=tuple(warnings), notes=tuple(notes)), written
+
+
+def twin_with_outputs(page: Page, nb, config: SiteConfig):
+    """(path, notebook) of the page's notebook twin when it carries outputs of exactly the
+    page's code and the page does not ask to run on every build; else None."""
+    if page.source.kind != "md" or page.execute != "auto":
+        return None
+    path = config.notebooks / f"{page.source.rel}.ipynb"
+    if not path.is_file():
+        return None
+    from .pairing import read_ipynb
+
+    try:
+        stored = read_ipynb(path.read_text(encoding="utf-8"))
+    except Exception:          # an unreadable twin is sync's business; run the code instead
+        return None
+
+    def code(notebook) -> list[str]:
+        return [c.source for c in notebook.cells if c.cell_type == "code"
+                and "injected-parameters" not in c.metadata.get("tags", [])]
+    has_outputs = any(c.get("outputs") for c in stored.cells if c.cell_type == "code")
+    return (path, stored) if has_outputs and code(stored) == code(nb) else None
 
 
 def _run_or_reuse(nb, page: Page, config: SiteConfig, context: _Context):

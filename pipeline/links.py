@@ -53,6 +53,9 @@ class LinkResolver:
     def __init__(self, config: SiteConfig, pages: list[Page], unpublished: set[Path]):
         self.roots = (config.content.resolve(), config.notebooks.resolve())
         self.content = self.roots[0]
+        self.site = config.root.resolve()       # site-absolute refs may fall back to it
+        self.private = (config.output.resolve(), (config.root / ".nbpress-cache").resolve(),
+                        (config.root / ".git").resolve())
         self.pages = {p.source.path.resolve(): p for p in pages}
         self.unpublished = {p.resolve() for p in unpublished}
 
@@ -118,13 +121,25 @@ class LinkResolver:
         return relative_url(asset.target, page.slug) + suffix
 
     def _locate(self, page: Page, ref: str, problems: list[str]) -> Path | None:
+        """Where a reference points: relative ones from the page's folder, site-absolute
+        ones (`/media/x.jpg`) from the content folder, or else from the site's root folder
+        (where Jekyll and Gatsby sites keep `images/`); never outside the site."""
         path = unquote(ref)
-        base = self.content if path.startswith("/") else page.source.path.parent
-        candidate = (base / path.lstrip("/")).resolve()
+        if not path.startswith("/"):
+            candidate = (page.source.path.parent / path).resolve()
+        else:
+            candidate = (self.content / path.lstrip("/")).resolve()
+            fallback = (self.site / path.lstrip("/")).resolve()
+            if not candidate.exists() and fallback.exists() and self._in_site(fallback):
+                return fallback
         if not any(candidate == r or r in candidate.parents for r in self.roots):
             problems.append(f"{ref!r} points outside the site's content folder")
             return None
         return candidate
+
+    def _in_site(self, path: Path) -> bool:
+        return self.site in path.parents and not any(
+            path == p or p in path.parents for p in self.private)
 
     def _file(self, page: Page, ref: str, problems: list[str]) -> Asset | None:
         candidate = self._locate(page, ref, problems)
@@ -136,7 +151,7 @@ class LinkResolver:
             problems.append(f"{ref!r} refers to a file that does not exist "
                             f"({_short(candidate, self.roots)})")
             return None
-        root = next(r for r in self.roots if r in candidate.parents)
+        root = next((r for r in self.roots if r in candidate.parents), self.site)
         return Asset(candidate, candidate.relative_to(root).as_posix())
 
     def _page(self, page, ref, problems, warnings, linked) -> str | None:

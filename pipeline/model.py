@@ -87,6 +87,7 @@ class PageResult:
     outcome: Outcome
     executed: bool = False          # its code ran in a kernel in this build
     cached: bool = False            # its code's outputs came from the execution cache
+    twin: bool = False              # ... or from its notebook twin, as the author ran it
     reason: str = ""                # why it was built again, or kept
     error: NbpressError | None = None
     kept_previous: bool = False

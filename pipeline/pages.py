@@ -249,6 +249,45 @@ def _title_from_body(text: str, source: Source) -> str:
     return source.path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
 
 
+_FASTPAGES_ITEM = re.compile(r"^-\s+([A-Za-z_][\w-]*):\s*(.*?)\s*$")
+_DATED_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
+
+
+def fastpages_frontmatter(source: str, path: Path | None = None) -> dict[str, Any] | None:
+    """The front matter of a fastpages/nbdev notebook: a first Markdown cell of the form
+
+        # Title
+        > summary
+        - key: value
+
+    as a mapping (title, description, keys), or None when the cell is ordinary prose."""
+    import yaml
+
+    lines = [line.rstrip() for line in source.strip().splitlines()]
+    if len(lines) < 2 or not lines[0].startswith("# "):
+        return None
+    meta: dict[str, Any] = {"title": lines[0][2:].strip().strip('"')}
+    for line in lines[1:]:
+        item = _FASTPAGES_ITEM.match(line)
+        if line.startswith(">"):
+            meta["description"] = line[1:].strip()
+        elif item:
+            try:
+                meta[item.group(1)] = yaml.safe_load(item.group(2)) if item.group(2) else None
+            except yaml.YAMLError:
+                meta[item.group(1)] = item.group(2)
+        elif line.strip():
+            return None
+    if len(meta) == 1:
+        return None
+    dated = _DATED_NAME.match(path.name) if path is not None else None
+    if dated and "date" not in meta and parse_date(dated.group(1)):
+        meta["date"] = dated.group(1)            # Jekyll's convention: the date is in the name
+    if "permalink" in meta and "slug" not in meta:
+        meta["slug"] = meta["permalink"]
+    return meta
+
+
 def _read_notebook(source: Source) -> Page:
     """A notebook with no Markdown twin: frontmatter from metadata.nbpress or a leading raw cell."""
     try:
@@ -261,6 +300,8 @@ def _read_notebook(source: Source) -> Page:
     first = "".join(cells[0].get("source", "")) if cells else ""
     if cells and cells[0].get("cell_type") == "raw" and first.startswith("---"):
         meta = {**parse_frontmatter(first, source.path)[0], **meta}
+    elif not meta and cells and cells[0].get("cell_type") == "markdown":
+        meta = fastpages_frontmatter(first, source.path) or {}
     heading_text = "\n".join("".join(c.get("source", "")) for c in cells
                              if c.get("cell_type") == "markdown")
     page = make_page(source, "", 1, meta)

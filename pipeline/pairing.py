@@ -32,7 +32,7 @@ def to_notebook(page: Page, config: SiteConfig):
     import jupytext
 
     if page.source.kind == "ipynb":
-        nb = jupytext.read(page.source.path)
+        nb = _notebook_page(jupytext.read(page.source.path), page)
     elif "jupyter" in page.meta or "jupytext" in page.meta or _JUPYTEXT_MARKER.search(page.text):
         nb = jupytext.reads(page.text, fmt=text_format(page.text))   # its own header (MyST too)
     elif not _CODE_FENCE.search(page.text):
@@ -49,6 +49,29 @@ def to_notebook(page: Page, config: SiteConfig):
         "url": page.url,
         "frontmatter": json_safe(dict(page.meta)),
     }
+    return nb
+
+
+_MARKERS = {"hide": "remove-cell", "hide_input": "remove-input", "hide-input": "remove-input",
+            "collapse": "hide-input", "collapse-hide": "hide-input", "collapse_hide": "hide-input",
+            "hide_output": "remove-output", "hide-output": "remove-output"}
+_MARKER = re.compile(r"^#\s?([\w-]+)\s*$")
+
+
+def _notebook_page(nb, page: Page):
+    """A notebook page: its fastpages front matter cell (now the page's header) dropped, and
+    fastpages/nbdev comment markers (#hide, #hide_input, #collapse-hide) as cell tags."""
+    from .pages import fastpages_frontmatter
+
+    if (nb.cells and nb.cells[0].cell_type == "markdown" and "title" in page.meta
+            and fastpages_frontmatter(nb.cells[0].source)):
+        nb.cells = nb.cells[1:]
+    for cell in nb.cells:
+        first = cell.source.split("\n", 1)[0] if cell.cell_type == "code" else ""
+        marker = _MARKER.match(first)
+        if marker and marker.group(1).lower() in _MARKERS:
+            tags = cell.metadata.setdefault("tags", [])
+            tags.append(_MARKERS[marker.group(1).lower()])
     return nb
 
 

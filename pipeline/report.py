@@ -49,7 +49,8 @@ class Reporter:
 
     def why(self, report: BuildReport, root: Path) -> None:
         for r in report.results:
-            code = " (code ran)" if r.executed else " (code from cache)" if r.cached else ""
+            code = (" (code ran)" if r.executed else " (code from cache)" if r.cached
+                    else " (outputs from its notebook)" if r.twin else "")
             reason = r.reason or (r.error.message if r.error else "draft")
             self.console.print(f"{r.outcome.value:>9}  {escape(_short(str(r.source.path), root))}"
                                f"  [dim]{escape(reason)}{code}[/]")
@@ -104,7 +105,9 @@ def summary_line(report: BuildReport, where: str) -> str:
     unchanged, skipped = report.count(Outcome.UNCHANGED), report.count(Outcome.SKIPPED)
     ran = sum(1 for r in report.results if r.executed)
     cached = sum(1 for r in report.results if r.cached)
-    code = f" ({ran} ran code, {cached} from cache)" if ran or cached else ""
+    twins = sum(1 for r in report.results if r.twin)
+    code = (f" ({ran} ran code, {cached} from cache"
+            + (f", {twins} from their notebooks" if twins else "") + ")") if ran or cached or twins else ""
     colour = "red" if failed else "green"
     return (f"[{colour}]{built} page{'s' * (built != 1)} built[/]{code}, {unchanged} unchanged, "
             f"{skipped} skipped (draft{'s' * (skipped != 1)}), "
