@@ -204,18 +204,29 @@ class SiteWriter:
                     show_section_headings=False))
 
     def _sections_for(self, slug: str) -> list[dict[str, Any]]:
-        """The listing shown on the home page (every section) or on a section's own page."""
-        names = self.sections if slug == "" else [slug] if slug in self.sections else []
-        return [self._section_view(name, slug) for name in names]
+        """The listing shown on the home page (dated top-level pages, then every section) or
+        on a section's own page."""
+        if slug != "":
+            return [self._section_view(slug, slug)] if slug in self.sections else []
+        top = [self._section_view(None, "")] if any(
+            e.section is None and e.date and e.url != "/" for e in self.entries.values()) else []
+        return top + [self._section_view(name, "") for name in self.sections]
 
-    def _section_view(self, name: str, from_slug: str) -> dict[str, Any]:
-        entries = sorted((e for e in self.entries.values() if e.section == name),
+    def _section_view(self, name: str | None, from_slug: str) -> dict[str, Any]:
+        entries = sorted((e for e in self.entries.values() if e.section == name
+                          and (name is not None or (e.date and e.url != "/"))),
                          key=lambda e: (e.date or "", e.title), reverse=True)
+        if name is None:                # posts at the top of the site: no heading, no page
+            return {"name": "posts", "title": "", "href": "", "entries": self._entry_views(
+                entries, from_slug)}
         return {"name": name, "title": section_title(name),
                 "href": relative_url(f"{name}/", from_slug),
-                "entries": [{"title": e.title, "href": relative_url(_target(e.url), from_slug),
-                             "date": _date_view("date", _parse_iso(e.date)) if e.date else None,
-                             "abstract": e.abstract} for e in entries]}
+                "entries": self._entry_views(entries, from_slug)}
+
+    def _entry_views(self, entries: list[Entry], from_slug: str) -> list[dict[str, Any]]:
+        return [{"title": e.title, "href": relative_url(_target(e.url), from_slug),
+                 "date": _date_view("date", _parse_iso(e.date)) if e.date else None,
+                 "abstract": e.abstract} for e in entries]
 
     # -- layout ------------------------------------------------------------------------------
 

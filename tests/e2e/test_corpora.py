@@ -70,3 +70,53 @@ def test_site_absolute_images_are_copied(lumen: Path):
     media = {p.name for p in (lumen / "output/media").iterdir()}
     assert {"gutenberg.jpg", "movable-type.jpg", "cpu.svg"} <= media
     assert "image-1.jpg" not in media           # not referenced by any page
+
+
+def copied(tmp_path_factory, name: str, settings: str = "") -> Path:
+    root = tmp_path_factory.mktemp(name) / "site"
+    shutil.copytree(CORPORA / name, root)
+    for path in root.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    if settings:
+        (root / "pyproject.toml").write_text(settings, encoding="utf-8")
+    return root
+
+
+def test_jupyter_book_docs_myst_pages_run_and_a_missing_package_fails_only_its_page(tmp_path_factory):
+    from pipeline.build import build_site
+    from pipeline.config import load_config
+
+    root = copied(tmp_path_factory, "jupyter-book-docs", '[tool.nbpress]\ncontent_dir = "docs"\n')
+    report = build_site(load_config(root))
+    by = {r.source.rel: r for r in report.results}
+    for rel in ("content/code-outputs", "content/executable/output-insert"):   # import pandas
+        assert by[rel].outcome.value == "failed", rel
+        assert "pandas" in by[rel].error.message and by[rel].error.hint
+    ran = [rel for rel, r in by.items() if r.executed]
+    assert "content/execute" in ran             # its raises-exception cell is allowed
+    html = (root / "output/content/execute/index.html").read_text(encoding="utf-8")
+    assert "thisvariabledoesntexist" in html and "NameError" in html
+    figures = (root / "output/content/figures/index.html").read_text(encoding="utf-8")
+    assert 'src="../../images/fun-fish.png"' in figures        # the Sphinx-style 'fun-fish.*'
+    assert sum(r.outcome.value == "built" for r in report.results) >= 6
+
+
+def test_fastpages_notebooks_front_matter_and_markers(tmp_path_factory):
+    from pipeline.build import build_site
+    from pipeline.config import load_config
+
+    root = copied(tmp_path_factory, "fastpages",
+                  '[tool.nbpress]\ncontent_dir = "_posts"\nnotebooks_dir = "_notebooks"\n')
+    report = build_site(load_config(root))
+    assert report.ok, [str(r.error) for r in report.failed]
+    assert not any(r.executed for r in report.results if r.source.kind == "ipynb")   # outputs
+    html = (root / "output/fastcore/index.html").read_text(encoding="utf-8")   # permalink
+    assert '<h1 class="page-title">fastcore: An Underrated Python Library</h1>' in html
+    assert 'datetime="2020-09-01"' in html                      # the date in the file name
+    assert "pip install -U git+git" not in html                  # a #hide cell
+    assert "- toc: false" not in html and "&gt; A unique python library" not in html
+    listing = (root / "output/index.html").read_text(encoding="utf-8")
+    assert "A unique python library" in listing                 # the summary line
+    actions = (root / "output/2020-03-06-fastpages-actions/index.html").read_text(encoding="utf-8")
+    assert 'src="../images/fastpages_posts/actions/pr_1.png"' in actions
+    assert (root / "output/images/fastpages_posts/actions/pr_1.png").is_file()
