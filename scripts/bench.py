@@ -152,6 +152,14 @@ def main() -> None:
         rows.append(measure(Row("1000 pages, one page edited", "mkdocs-jupyter --dirty"),
                             mk + ["--dirty"], r, edit(page)))
 
+    sync = [PY, "-m", "pipeline", "sync", "--site", str(prose)]
+    subprocess.run(sync, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if sum(1 for _ in (prose / "notebooks").rglob("*.ipynb")) < 1000:
+        raise SystemExit("nbpress sync did not create the 1000 notebooks")
+    rows.append(measure(Row("sync, 1000 unchanged pairs", "nbpress sync"), sync, r))
+    rows.append(measure(Row("sync, 1000 pairs, one page edited", "nbpress sync"), sync, r,
+                        edit(prose / "content" / "pages" / "page-0002.md")))
+
     notes = corpus(work, 0, 20)
     nbn = [PY, "-m", "pipeline", "build", "-q", "--site", str(notes)]
     rows.append(measure(Row("20 notebook pages, cold", "nbpress"), nbn, r,

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import REPO, SEED
 
-pytest.importorskip("jupyter_server")
+import jupyter_server  # noqa: F401  (tests/lab runs in .lab/venv, see the Makefile)
 
 
 @pytest.fixture
