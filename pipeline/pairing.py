@@ -255,6 +255,10 @@ def md_to_notebook(text: str, config: SiteConfig):
     import jupytext
 
     nb = jupytext.reads(text, fmt=text_format(text))
+    header = [k for k in nb.metadata if k != "jupytext"]
+    if header:        # keys of the page's own header (MyST puts title, draft... there) stay
+        nb.metadata.setdefault("jupytext", {})["notebook_metadata_filter"] = \
+            ",".join(header + ["jupytext", "-all"])
     if has_code(nb):
         nb.metadata.setdefault("kernelspec", default_kernelspec(config))
     return nb
@@ -272,11 +276,30 @@ def notebook_to_md(nb, fmt: dict[str, str] | None = None) -> str:
     return jupytext.writes(nb, fmt=fmt)
 
 
-def with_outputs_of(new, old, fmt: dict[str, str]):
-    """`new` (inputs from the Markdown) with the outputs of `old` where the code is unchanged."""
-    from jupytext.combine import combine_inputs_with_outputs
+def with_outputs_of(new, old, fmt: dict[str, str] | None = None):
+    """`new` (inputs from the Markdown) with the outputs of `old` for exactly the code cells
+    whose source is unchanged (matched in order); an edited cell loses its stale outputs.
+    Notebook metadata Jupyter keeps (kernelspec, language_info, widgets) is carried over.
 
-    return combine_inputs_with_outputs(new, old, fmt=fmt)
+    Not jupytext's combine_inputs_with_outputs: it falls back to matching cells by position,
+    so an edited cell would keep the outputs of the code it replaced."""
+    done = [c for c in old.cells if c.cell_type == "code"]
+    start = 0
+    for cell in new.cells:
+        if cell.cell_type != "code":
+            continue
+        match = next((k for k in range(start, len(done)) if done[k].source == cell.source), None)
+        if match is not None:
+            cell.outputs = done[match].get("outputs", [])
+            cell.execution_count = done[match].get("execution_count")
+            cell.metadata = {**done[match].get("metadata", {}), **cell.metadata}
+            if "id" in done[match]:
+                cell.id = done[match].id
+            start = match + 1
+    for key, value in old.metadata.items():
+        if key not in ("jupytext", META_KEY):
+            new.metadata.setdefault(key, value)
+    return new
 
 
 def read_ipynb(text: str):
@@ -295,16 +318,20 @@ def apply_frontmatter_edits(nb):
     """Apply metadata.nbpress.frontmatter to the leading raw frontmatter cell, line by line."""
     from .pages import edit_frontmatter
 
-    wanted = nb.metadata.get(META_KEY, {}).get("frontmatter")
-    if not wanted or not nb.cells or nb.cells[0].cell_type != "raw":
-        return nb
-    cell = nb.cells[0]
-    if not cell.source.startswith("---"):
-        return nb
-    edited = edit_frontmatter(cell.source + "\n", wanted).rstrip("\n")
-    if edited != cell.source:
-        import copy
+    import copy
 
-        nb = copy.deepcopy(nb)
+    wanted = nb.metadata.get(META_KEY, {}).get("frontmatter")
+    if not wanted:
+        return nb
+    has_block = bool(nb.cells) and nb.cells[0].cell_type == "raw" and \
+        nb.cells[0].source.startswith("---")
+    block = nb.cells[0].source if has_block else "---\n---"
+    edited = edit_frontmatter(block + "\n", wanted).rstrip("\n")
+    if edited == block:
+        return nb
+    nb = copy.deepcopy(nb)
+    if has_block:
         nb.cells[0].source = edited
+    else:                               # the page had no frontmatter: the keys make one
+        nb.cells.insert(0, _cell("raw", edited, 0))
     return nb

@@ -73,7 +73,7 @@ class Reporter:
             if o.detail:
                 self.console.print(f"[dim]{escape(_indent(o.detail))}[/]")
         bad = [o for o in outcomes if not o.ok]
-        if bad:
+        if any(o.action.value == "conflict" for o in bad):
             self.console.print("  [cyan]fix:[/] both twins of a page changed: keep one side with "
                                "`nbpress sync --prefer md PATH` or `--prefer ipynb PATH`, or "
                                "merge the edits by hand and sync again; nothing was overwritten")

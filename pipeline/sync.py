@@ -80,7 +80,11 @@ def sync_site(config: SiteConfig, paths: Iterable[str] = (), prefer: str | None 
         if stamps is not None:
             state[pair.rel] = stamps
         outcomes.append(outcome)
-    if any(o.action is not Action.UNCHANGED for o in outcomes):
+    gone = [rel for rel in state if not (config.content / f"{rel}.md").exists()
+            and not (config.notebooks / f"{rel}.ipynb").exists()]
+    for rel in gone:                    # both twins deleted: forget the pair
+        del state[rel]
+    if gone or any(o.action is not Action.UNCHANGED for o in outcomes):
         _save(config, state)
     return outcomes
 
@@ -106,14 +110,23 @@ def sync_pair(pair: Pair, record: dict | None, prefer: str | None,
     if md_stat is None or nb_stat is None:
         return _one_side(pair, record, prefer, config)
     md_bytes, nb_bytes = pair.md.read_bytes(), pair.ipynb.read_bytes()
-    md_text, nb = md_bytes.decode("utf-8"), _read_nb(pair, nb_bytes)
-    from .pairing import notebook_to_md, text_format
-
-    implied = notebook_to_md(nb, text_format(md_text) if _has_header(md_text) else None)
+    md_text = md_bytes.decode("utf-8")
+    try:
+        nb = _read_nb(pair, nb_bytes)
+    except NbpressError:
+        if prefer != "md":
+            raise
+        _backup(config, pair.ipynb, nb_bytes)          # a broken notebook, replaced on request
+        pair.ipynb.unlink()
+        return _one_side(pair, None, prefer, config)
+    implied = _implied_md(nb, md_text)
     if implied == md_text:
+        _consume_frontmatter_edits(pair, nb, nb_bytes)
         return Outcome(pair, Action.IN_STEP), _stamps(pair)
+    # What changed since the last sync, when both sides said the recorded page: the page's
+    # bytes, and the page the notebook implies (its inputs: a re-run is no change).
     md_changed = record is None or _sha(md_bytes) != record["md"][2]
-    nb_changed = record is None or _sha(nb_bytes) != record["ipynb"][2]
+    nb_changed = record is None or _sha(implied.encode("utf-8")) != record["md"][2]
     side = ("md" if md_changed and not nb_changed else
             "ipynb" if nb_changed and not md_changed else None)
     if side is None and prefer:               # a conflict the author settles: keep the loser
@@ -129,6 +142,51 @@ def sync_pair(pair: Pair, record: dict | None, prefer: str | None,
     return Outcome(pair, Action.CONFLICT, conflict_detail(pair, md_text, implied)), None
 
 
+def _implied_md(nb, md_text: str) -> str:
+    """The page the notebook stands for, in the page's own format and line endings."""
+    from .pairing import notebook_to_md, text_format
+
+    implied = notebook_to_md(nb, text_format(md_text) if _has_header(md_text) else None)
+    implied = _keep_header(md_text.replace("\r\n", "\n"), implied)
+    return implied.replace("\n", "\r\n") if "\r\n" in md_text else implied
+
+
+def _keep_header(page: str, implied: str) -> str:
+    """jupytext writes a header (MyST, `jupyter:`) from metadata, in its own layout: when it
+    says what the page's header says, keep the page's header, byte for byte."""
+    from .pages import parse_frontmatter
+
+    page_head, implied_head = _header(page), _header(implied)
+    if not page_head or not implied_head or page_head == implied_head:
+        return implied
+    try:
+        mine = parse_frontmatter(page_head, Path("page"))[0]
+        theirs = parse_frontmatter(implied_head, Path("notebook"))[0]
+    except NbpressError:
+        return implied
+    from .pages import edit_frontmatter, json_safe
+
+    mine, theirs = _without_versions(mine), _without_versions(theirs)
+    changed = {k: json_safe(v) for k, v in theirs.items() if mine.get(k) != v}
+    head = edit_frontmatter(page_head, changed) if changed else page_head
+    return head + implied[len(implied_head):]
+
+
+def _header(text: str) -> str:
+    if not text.startswith("---\n"):
+        return ""
+    end = text.find("\n---\n", 3)
+    return text[:end + 5] if end >= 0 else ""
+
+
+def _without_versions(meta: dict) -> dict:
+    """Header metadata without what jupytext adds or updates itself (its version lines)."""
+    meta = {k: v for k, v in meta.items() if k != "jupytext"}
+    if isinstance(meta.get("jupyter"), dict):
+        meta["jupyter"] = {k: v for k, v in meta["jupyter"].items() if k != "jupytext"}
+    return meta
+
+
 def _one_side(pair: Pair, record: dict | None, prefer: str | None,
               config: SiteConfig) -> tuple[Outcome, dict | None]:
     from .pairing import md_to_notebook, notebook_to_md, write_ipynb
@@ -137,14 +195,16 @@ def _one_side(pair: Pair, record: dict | None, prefer: str | None,
         if record and prefer != "md":
             return Outcome(pair, Action.TWIN_GONE, f"{_short(pair.ipynb, config)} was deleted: "
                            f"delete {_short(pair.md, config)} too, or run `nbpress sync "
-                           f"--prefer md {pair.rel}` to create the notebook again"), None
+                           f"--prefer md {_short(pair.md, config)}` to create the notebook "
+                           f"again"), None
         text = pair.md.read_text(encoding="utf-8")
         _create(pair.ipynb, write_ipynb(md_to_notebook(text, config)))
         return Outcome(pair, Action.NEW_IPYNB), _stamps(pair)
     if record and prefer != "ipynb":
         return Outcome(pair, Action.TWIN_GONE, f"{_short(pair.md, config)} was deleted: "
                        f"delete {_short(pair.ipynb, config)} too, or run `nbpress sync "
-                       f"--prefer ipynb {pair.rel}` to create the page again"), None
+                       f"--prefer ipynb {_short(pair.ipynb, config)}` to create the page "
+                       f"again"), None
     nb = _read_nb(pair, pair.ipynb.read_bytes())
     _create(pair.md, notebook_to_md(nb))
     return Outcome(pair, Action.NEW_MD), _stamps(pair)
@@ -197,9 +257,11 @@ def _backup(config: SiteConfig, path: Path, data: bytes) -> Path:
     """Keep the side `--prefer` overwrites, under .nbpress-cache/sync-backup/."""
     import time
 
-    target = (cache_dir(config.root) / "sync-backup" / path.relative_to(config.root)).with_name(
-        f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    folder = (cache_dir(config.root) / "sync-backup" / path.relative_to(config.root)).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp, n = time.strftime("%Y%m%d-%H%M%S"), 0
+    while (target := folder / f"{path.stem}.{stamp}{f'-{n}' if n else ''}{path.suffix}").exists():
+        n += 1
     target.write_bytes(data)
     return target
 
@@ -219,8 +281,9 @@ def _read_nb(pair: Pair, data: bytes):
         return read_ipynb(data.decode("utf-8"))
     except Exception as exc:
         raise NbpressError(f"is not a readable notebook ({type(exc).__name__}: {exc})",
-                           pair.ipynb, hint="open it in Jupyter and save it again, or delete it "
-                           "to recreate it from the page") from None
+                           pair.ipynb, hint="open it in Jupyter and save it again, or recreate it "
+                           f"from its page with `nbpress sync --prefer md {pair.md}` (the "
+                           "broken file is kept under .nbpress-cache/sync-backup/)") from None
 
 
 def _stat(path: Path) -> list[int] | None:
