@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh clone:
-#   make build   .venv, the project and its kernel, then the example site into output/
+#   make build   .venv, the project and its kernel (and JupyterLab in .lab/venv), then the
+#                example site into output/
 #   make test    the same set-up (plus Chromium for page tests), then the whole test suite
 VENV    := .venv
 PY      := $(VENV)/bin/python
@@ -11,7 +12,7 @@ LAB_STAMP := $(LAB)/.installed-stamp
 
 .PHONY: build test golden bench clean browser lab
 
-build: $(STAMP)
+build: $(STAMP) $(LAB_STAMP)
 	$(VENV)/bin/nbpress build
 
 test: $(STAMP) $(LAB_STAMP) browser
