@@ -134,6 +134,32 @@ def new(site: Path, title: str, section: str | None, notebook: bool) -> None:
         reporter.console.print(f"created {path.relative_to(config.root)}")
 
 
+@main.command()
+@SITE
+@click.option("--fix", is_flag=True, help="Repair mojibake in place (only the lines shown).")
+def check(site: Path, fix: bool) -> None:
+    """Check every page as a build would, and look for mojibake (broken characters)."""
+    from .check import check_site
+    from .report import Reporter
+
+    reporter = Reporter()
+    config = _config(site, reporter)
+    findings = check_site(config, fix=fix)
+    for f in findings:
+        where = f"{f.path.relative_to(config.root)}" + (f":{f.line}" if f.line else "")
+        reporter.console.print(f"[yellow]{where}[/]: {f.message}")
+        if f.repaired is not None:
+            verb = "repaired as" if fix else "would read"
+            reporter.console.print(f"    {verb}: {f.repaired.strip()}")
+    left = [f for f in findings if not (fix and f.repaired is not None)]
+    if findings and not fix and any(f.repaired for f in findings):
+        reporter.console.print("  [cyan]fix:[/] run `nbpress check --fix` to repair the lines "
+                               "shown (nothing else in the files changes)")
+    reporter.console.print(f"{len(findings)} finding{'s' * (len(findings) != 1)}"
+                           + (f", {len(findings) - len(left)} repaired" if fix else ""))
+    sys.exit(1 if left else 0)
+
+
 def _config(site: Path, reporter):
     from .config import load_config
 
