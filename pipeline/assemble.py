@@ -108,7 +108,9 @@ class SiteWriter:
         rewritten = self.resolver.rewrite(page, exported.body, set(exported.files))
         assets = list(rewritten.assets)
         image = None
-        if page.featured_image:
+        if page.featured_image and _is_url(page.featured_image):
+            image = page.featured_image                 # already a URL: used as it is
+        elif page.featured_image:
             featured = self.resolver.asset(page, page.featured_image)
             assets.append(featured)
             image = featured.target
@@ -299,9 +301,18 @@ def section_title(name: str) -> str:
 
 def absolute_url(site: SiteConfig, path: str | None) -> str | None:
     """The public URL of an output path, when the site has a base_url."""
+    if path is not None and _is_url(path):
+        return path
     if not site.base_url or path is None:
         return None
     return site.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _is_url(ref: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(ref)
+    return bool(parts.scheme or parts.netloc)
 
 
 def _site_root(site: SiteConfig) -> str:

@@ -203,7 +203,9 @@ class _Context:
 
 def _may_run(page: Page) -> bool:
     """Cheap: could this page have code to run? (a fence in its text, or a notebook)"""
-    return page.execute != "never" and (page.source.kind == "ipynb" or "```" in page.text)
+    from .pairing import may_have_code
+
+    return page.execute != "never" and (page.source.kind == "ipynb" or may_have_code(page.text))
 
 
 def build_one(decision: Decision, context: _Context) -> tuple[PageResult, Any]:
@@ -248,9 +250,10 @@ def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWr
 
 def twin_with_outputs(page: Page, nb, config: SiteConfig):
     """(path, notebook) of the page's notebook twin when it carries outputs of exactly the
-    page's code and the page does not ask to run on every build; else None."""
-    if page.source.kind != "md" or page.execute != "auto":
-        return None
+    page's code, and the page has no params or depends: data its author's run could not have
+    seen, and does not ask to run on every build; else None."""
+    if page.source.kind != "md" or page.execute != "auto" or page.params or page.depends:
+        return None     # params or data the author's run did not see: the build runs the code
     path = config.notebooks / f"{page.source.rel}.ipynb"
     if not path.is_file():
         return None

@@ -70,7 +70,8 @@ def status(site: Path, drafts: bool) -> None:
 
 @main.command()
 @SITE
-@click.option("--cache", is_flag=True, help="Also remove the cache (stored results of code).")
+@click.option("--cache", is_flag=True, help="Also remove the build cache (stored results of "
+              "code); sync's record and backups are kept.")
 def clean(site: Path, cache: bool) -> None:
     """Remove the output folder (and with --cache, the site's cache)."""
     from .outdir import remove_output
@@ -84,11 +85,17 @@ def clean(site: Path, cache: bool) -> None:
     except _errors() as error:
         reporter.fatal(error)
         sys.exit(2)
-    if cache and cache_dir(config.root).is_dir():
+    if cache:                      # the build's caches; never sync's record or its backups
         import shutil
 
-        shutil.rmtree(cache_dir(config.root))
-        removed.append(cache_dir(config.root))
+        for part in (cache_dir(config.root) / "build.json", cache_dir(config.root) / "exec"):
+            if part.is_dir():
+                shutil.rmtree(part)
+            elif part.exists():
+                part.unlink()
+            else:
+                continue
+            removed.append(part)
     reporter.removed(removed, config.root)
 
 

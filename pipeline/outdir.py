@@ -29,6 +29,7 @@ class Staging:
         self.dir.mkdir(parents=True)
         self._root = os.path.abspath(self.dir)
         self._made: set[str] = {self._root}
+        self._carried: set[str] = set()         # files brought from the last build
 
     def path(self, rel: str) -> Path:
         """Where `rel` goes in the staging folder; never outside it. The folder is ours and
@@ -52,7 +53,11 @@ class Staging:
             target.write_bytes(data)
 
     def copy(self, source: Path, rel: str) -> None:
+        """Copy a file the site uses; a version carried from the last build gives way."""
         target = self.path(rel)
+        if rel in self._carried:
+            target.unlink(missing_ok=True)
+            self._carried.discard(rel)
         if not target.exists():
             shutil.copyfile(source, target)
 
@@ -70,6 +75,7 @@ class Staging:
                 os.link(source, target)
             except OSError:
                 shutil.copyfile(source, target)
+            self._carried.add(rel)
         return True
 
     def commit(self, manifest: dict[str, Any]) -> None:

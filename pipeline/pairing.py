@@ -111,6 +111,11 @@ def _cell(kind: str, source: str, index: int):
                         source=source)
 
 
+def may_have_code(text: str) -> bool:
+    """Cheap, before any parsing: does the Markdown have a fenced block at all?"""
+    return bool(_CODE_FENCE.search(text))
+
+
 def has_code(nb) -> bool:
     return any(c.cell_type == "code" and c.source.strip() for c in nb.cells)
 
@@ -223,8 +228,8 @@ def _kernel_language_only(nb, page: Page, config: SiteConfig) -> None:
     jupytext makes a code cell of any fence in a language it knows (`%%bash` in a python
     notebook): the fence's own info string in the Markdown says what the author meant.
     """
-    if page.source.kind != "md":
-        return
+    if page.source.kind != "md" or text_format(page.text)["format_name"] != "markdown":
+        return          # MyST: only {code-cell} blocks are code cells, and they all run
     language = kernel_language(nb, config)
     runnable = {language, *RUNNABLE_ALIASES.get(language, ())}
     for index, fence in code_fences(page.text, nb).items():

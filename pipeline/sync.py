@@ -110,7 +110,9 @@ def sync_pair(pair: Pair, record: dict | None, prefer: str | None,
     if md_stat is None or nb_stat is None:
         return _one_side(pair, record, prefer, config)
     md_bytes, nb_bytes = pair.md.read_bytes(), pair.ipynb.read_bytes()
-    md_text = md_bytes.decode("utf-8")
+    from .pages import decode
+
+    md_text = decode(md_bytes, pair.md)
     try:
         nb = _read_nb(pair, nb_bytes)
     except NbpressError:
@@ -197,7 +199,9 @@ def _one_side(pair: Pair, record: dict | None, prefer: str | None,
                            f"delete {_short(pair.md, config)} too, or run `nbpress sync "
                            f"--prefer md {_short(pair.md, config)}` to create the notebook "
                            f"again"), None
-        text = pair.md.read_text(encoding="utf-8")
+        from .pages import decode
+
+        text = decode(pair.md.read_bytes(), pair.md)
         _create(pair.ipynb, write_ipynb(md_to_notebook(text, config)))
         return Outcome(pair, Action.NEW_IPYNB), _stamps(pair)
     if record and prefer != "ipynb":
@@ -206,8 +210,20 @@ def _one_side(pair: Pair, record: dict | None, prefer: str | None,
                        f"--prefer ipynb {_short(pair.ipynb, config)}` to create the page "
                        f"again"), None
     nb = _read_nb(pair, pair.ipynb.read_bytes())
+    if _front_matter_cell(nb):
+        return Outcome(pair, Action.UNCHANGED, "a notebook page with fastpages front matter: "
+                       "kept as a notebook"), None
     _create(pair.md, notebook_to_md(nb))
     return Outcome(pair, Action.NEW_MD), _stamps(pair)
+
+
+def _front_matter_cell(nb) -> bool:
+    """A fastpages/nbdev notebook (front matter in its first Markdown cell): a page of its own
+    that a Markdown twin could not describe (its #hide markers, its dated file name)."""
+    from .pages import fastpages_frontmatter
+
+    return bool(nb.cells) and nb.cells[0].cell_type == "markdown" and \
+        fastpages_frontmatter(nb.cells[0].source) is not None
 
 
 def _md_to_ipynb(pair: Pair, md_text: str, old_nb, read: tuple[bytes, bytes],

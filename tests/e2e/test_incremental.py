@@ -246,4 +246,6 @@ def test_cli_status_why_and_clean(blog):
     assert "unchanged  content/about.md" in why.stderr
     clean = run("clean", "--cache")
     assert clean.returncode == 0 and "removed output/" in clean.stderr
-    assert not (blog.root / "output").exists() and not (blog.root / ".nbpress-cache").exists()
+    cache = blog.root / ".nbpress-cache"
+    assert not (blog.root / "output").exists()
+    assert not (cache / "build.json").exists() and not (cache / "exec").exists()

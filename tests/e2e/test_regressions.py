@@ -1,0 +1,115 @@
+"""Regressions found by review: each test is a scenario that once published a wrong page,
+lost an author's work, or failed where it should not."""
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+import nbformat
+
+from pipeline.model import Outcome
+from pipeline.sync import Action, sync_site
+from tests.conftest import PNG_1PX
+
+
+def result(report, rel):
+    return next(r for r in report.results if r.source.rel == rel)
+
+
+def test_twin_outputs_are_not_published_when_the_page_has_params(site):
+    site.page("p.md", '---\ntitle: "P"\nparams:\n  n: 7\n---\n\n```python tags=["parameters"]\nn = 1\n```\n\n```python\nprint("N IS", n)\n```\n')
+    sync_site(site.config())
+    path = site.root / "notebooks/p.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="N IS 1\n")]
+    nbformat.write(nb, path)
+    r = result(site.build(), "p")
+    assert r.executed and not r.twin
+    assert "N IS 7" in (site.root / "output/p/index.html").read_text()
+
+
+def test_myst_code_cells_without_options_run(site):
+    site.page("m.md", "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\nkernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n# M\n\n```{code-cell} python\nprint(6 * 7)\n```\n")
+    r = result(site.build(), "m")
+    assert r.executed
+    html = (site.root / "output/m/index.html").read_text()
+    assert ">42" in html and "{code-cell}" not in html
+
+
+def test_a_new_asset_version_replaces_the_one_a_failed_page_carried(site):
+    pic = site.file("content/img.png", PNG_1PX)
+    site.page("a.md", '---\ntitle: "A"\n---\n\n![a](img.png)\n')
+    site.page("b.md", '---\ntitle: "B"\n---\n\n![b](img.png)\n')
+    assert site.build().ok
+    site.page("a.md", '---\ntitle: "A\n---\n\nbroken yaml\n')
+    time.sleep(0.01)
+    pic.write_bytes(PNG_1PX + b"new version")
+    report = site.build()
+    assert result(report, "a").outcome is Outcome.FAILED and result(report, "a").kept_previous
+    assert (site.root / "output/img.png").read_bytes().endswith(b"new version")
+
+
+def test_a_remote_featured_image_is_used_as_it_is(site):
+    site.settings('[tool.nbpress]\nbase_url = "https://x.example/"\n')
+    site.page("p.md", '---\ntitle: "P"\nfeaturedImage: "https://cdn.example.org/card.png"\n---\n\nx\n')
+    assert site.build().ok
+    html = (site.root / "output/p/index.html").read_text()
+    assert '<meta property="og:image" content="https://cdn.example.org/card.png">' in html
+
+
+def test_sync_keeps_a_fastpages_notebook_as_a_notebook_page(site):
+    (site.root / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A post\n> Summary.\n\n- toc: true"),
+        nbformat.v4.new_code_cell("#hide\nsecret = 1")])
+    nbformat.write(nb, site.root / "notebooks/2020-02-20-post.ipynb")
+    (outcome,) = sync_site(site.config())
+    assert outcome.action is Action.UNCHANGED and "fastpages" in outcome.detail
+    assert not (site.root / "content/2020-02-20-post.md").exists()
+
+
+def test_sync_keeps_a_page_s_permissions_and_writes_through_a_symlink(site):
+    real = site.page("real.md", '---\ntitle: "R"\n---\n\nText.\n')
+    os.chmod(real, 0o644)
+    link = site.root / "content/linked.md"
+    other = site.file("elsewhere/linked.md", '---\ntitle: "L"\n---\n\nText.\n')
+    link.symlink_to(other)
+    sync_site(site.config())
+    for name in ("real", "linked"):
+        path = site.root / f"notebooks/{name}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        nb.cells[-1].source = "Edited in Jupyter."
+        nbformat.write(nb, path)
+        os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000_000))
+    outcomes = {o.pair.rel: o.action for o in sync_site(site.config())}
+    assert outcomes == {"real": Action.TO_MD, "linked": Action.TO_MD}
+    assert stat.S_IMODE(real.stat().st_mode) == 0o644
+    assert link.is_symlink() and "Edited in Jupyter." in other.read_text()
+
+
+def test_sync_names_a_page_that_is_not_utf8_and_goes_on(site):
+    site.page("ok.md", '---\ntitle: "OK"\n---\n\nText.\n')
+    bad = site.root / "content/bad.md"
+    bad.write_bytes(b'---\ntitle: "B"\n---\n\ncaf\xe9\n')
+    outcomes = {o.pair.rel: o for o in sync_site(site.config())}
+    assert outcomes["bad"].action is Action.ERROR and "bad.md:5" in outcomes["bad"].detail
+    assert outcomes["ok"].action is Action.NEW_IPYNB
+
+
+def test_clean_cache_keeps_sync_s_record_and_backups(site):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    site.page("a.md", '---\ntitle: "A"\n---\n\nx\n')
+    sync_site(site.config())
+    site.build()
+    backups = site.root / ".nbpress-cache/sync-backup"
+    backups.mkdir()
+    (backups / "keep.md").write_text("an edit someone chose against")
+    subprocess.run([sys.executable, "-m", "pipeline", "clean", "--cache", "--site", str(site.root)],
+                   check=True, capture_output=True, cwd=REPO)
+    assert (backups / "keep.md").exists() and (site.root / ".nbpress-cache/sync.json").exists()
+    assert not (site.root / ".nbpress-cache/build.json").exists()
