@@ -15,7 +15,7 @@ from .links import Asset, LinkResolver, relative_url
 from .model import DateLike, Exported, Page
 from .outdir import Staging
 from .pages import json_safe
-from .plan import stamp
+from .plan import glob_ref, stamp
 from .state import PageState
 
 _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
@@ -124,6 +124,8 @@ class SiteWriter:
         written += self._copy(assets)
         refs = dict(stamp(self.config.root, path)
                     for path in sorted({a.source for a in assets} | set(used)))
+        refs.update(glob_ref(self.config.root, page.source.path.parent, pattern)
+                    for pattern in page.depends)
         links = {target.relative_to(self.config.root).as_posix(): self.resolver.slug_of(target)
                  for target in rewritten.pages}
         return Written(tuple(written), refs, links, rewritten.warnings)

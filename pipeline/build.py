@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from . import __version__, parallel, state as statefile
 from .assemble import RESERVED, SiteWriter
-from .cache import ExecutionCache, depends_files, environment_key, execution_key, with_outputs
+from .cache import ExecutionCache, depends_files, environment_key, execution_key
 from .config import SiteConfig
 from .discover import discover
 from .errors import NbpressError, PageError
@@ -61,6 +61,11 @@ class SitePlan:
 
 
 def build_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> BuildReport:
+    with statefile.site_lock(config.root):
+        return _build(config, options)
+
+
+def _build(config: SiteConfig, options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
     plan = plan_site(config, options)
     notes = (plan.state.note,) if plan.state.note else ()
@@ -184,14 +189,19 @@ class _Context:
 
             server = None if options.isolate else ForkServer().start()
             manager = manager_class(server)
-        exporter = Exporter()
-        if todo:                   # build what workers need before they fork
-            exporter.warm(full=manager is not None)
-            writer.warm()
-        run = RunContext(build_time=writer.build_time.isoformat(), base_url=config.base_url,
-                         kernel_manager=manager)
-        return _Context(config, writer, run, exporter, ExecutionCache(config.root),
-                        environment_key(), server)
+        try:
+            exporter = Exporter()
+            if todo:                   # build what workers need before they fork
+                exporter.warm(full=manager is not None)
+                writer.warm()
+            run = RunContext(build_time=writer.build_time.isoformat(),
+                             base_url=config.base_url, kernel_manager=manager)
+            return _Context(config, writer, run, exporter, ExecutionCache(config.root),
+                            environment_key(), server)
+        except BaseException:
+            if server is not None:
+                server.stop()
+            raise
 
     def __enter__(self) -> "_Context":
         return self
@@ -228,7 +238,7 @@ def _record(writer: SiteWriter, decision: Decision, result: PageResult, written)
 
 def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWriter,
                reason: str = ""):
-    from .pairing import default_kernelspec, to_notebook
+    from .pairing import default_kernelspec, to_notebook, with_outputs_of
 
     nb = to_notebook(page, config)
     ran, cached, twin, warnings, notes, used = False, False, False, [], [], []
@@ -237,7 +247,7 @@ def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWr
         used = depends_files(page)
         stored = twin_with_outputs(page, nb, config)
         if stored is not None:        # the author ran this code in Jupyter: publish that run
-            nb, twin = with_outputs(nb, stored[1]), True
+            nb, twin = with_outputs_of(nb, stored[1]), True
             used.append(stored[0])
         else:
             nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
@@ -275,13 +285,14 @@ def _run_or_reuse(nb, page: Page, config: SiteConfig, context: _Context):
     """(notebook with outputs, whether its code ran, warnings, notes): the cached outputs when
     the execution key hits, else a run whose outputs are stored."""
     from .execute import execute
+    from .pairing import with_outputs_of
 
     key = execution_key(nb, page, config.base_url, context.environment)
     notes = []
     if page.execute != "always":
         cached, note = context.cache.get(key)
         if cached is not None:
-            return with_outputs(nb, cached), False, [], []
+            return with_outputs_of(nb, cached), False, [], []
         notes = [f"{page.source.path}: {note}"] if note else []
     executed, warnings = execute(nb, page, config, context.run)
     context.cache.put(key, executed)

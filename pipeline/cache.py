@@ -81,19 +81,6 @@ class ExecutionCache:
         write_atomic(self.folder / f"{key}.ipynb", nbformat.writes(nb))
 
 
-def with_outputs(nb, executed):
-    """`nb` (current prose) with the outputs of `executed` (same code), cell for cell."""
-    ran = [c for c in executed.cells if c.cell_type == "code"
-           and "injected-parameters" not in c.metadata.get("tags", [])]
-    mine = [c for c in nb.cells if c.cell_type == "code"]
-    for cell, done in zip(mine, ran):
-        cell.outputs = done.get("outputs", [])
-        cell.execution_count = done.get("execution_count")
-    if "papermill" in executed.metadata:
-        nb.metadata["papermill"] = executed.metadata["papermill"]
-    return nb
-
-
 def _file_hash(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:

@@ -33,6 +33,11 @@ def check_site(config: SiteConfig, fix: bool = False) -> list[Finding]:
         except NbpressError as error:
             findings.append(Finding(source.path, error.line, f"{error.message} (fix: {error.hint})"))
             continue
+        except Exception as exc:           # e.g. a notebook whose JSON is not an object
+            error = NbpressError(f"cannot be read ({type(exc).__name__}: {exc})", source.path,
+                                 hint="open it in Jupyter and save it again")
+            findings.append(Finding(source.path, error.line, f"{error.message} (fix: {error.hint})"))
+            continue
         if source.kind == "md":
             findings += mojibake(source.path, fix)
     return findings

@@ -80,8 +80,11 @@ def clean(site: Path, cache: bool) -> None:
 
     reporter = Reporter()
     config = _config(site, reporter)
+    from .state import site_lock
+
     try:
-        removed = remove_output(config.output)
+        with site_lock(config.root):
+            removed = remove_output(config.output)
     except _errors() as error:
         reporter.fatal(error)
         sys.exit(2)
@@ -151,7 +154,11 @@ def check(site: Path, fix: bool) -> None:
 
     reporter = Reporter()
     config = _config(site, reporter)
-    findings = check_site(config, fix=fix)
+    try:
+        findings = check_site(config, fix=fix)
+    except _errors() as error:
+        reporter.fatal(error)
+        sys.exit(2)
     for f in findings:
         where = f"{f.path.relative_to(config.root)}" + (f":{f.line}" if f.line else "")
         reporter.console.print(f"[yellow]{where}[/]: {f.message}")

@@ -36,7 +36,8 @@ class ForkServer:
     def start(self) -> "ForkServer":
         """Start the template process; it imports in the background until the first fork."""
         self.process = subprocess.Popen(
-            [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.kernels", self.address],
+            [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.kernels", self.address,
+             str(os.getpid())],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         return self
 
@@ -60,7 +61,11 @@ class ForkServer:
                 conn.close()
                 # not poll(): in a worker process the server is not our child
                 if not _alive(self.process.pid) or time.monotonic() > deadline:
-                    raise RuntimeError("the kernel fork server did not start") from None
+                    from .errors import ExecutionError
+
+                    raise ExecutionError("the kernel fork server did not start", self.address,
+                                         hint="build with --isolate to start each page's "
+                                              "kernel on its own") from None
                 time.sleep(0.005)
 
     def stop(self) -> None:
@@ -73,25 +78,6 @@ class ForkServer:
         for path in self.folder.iterdir():
             path.unlink(missing_ok=True)
         self.folder.rmdir()
-
-    def __enter__(self) -> "ForkServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def can_fork(kernel_name: str) -> bool:
-    """Whether `kernel_name` is this interpreter's own ipykernel (the one we can fork)."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        spec = KernelSpecManager().get_kernel_spec(kernel_name)
-    except NoSuchKernel:
-        return False
-    argv = spec.argv
-    return (bool(argv) and os.path.realpath(argv[0]) == os.path.realpath(sys.executable)
-            and _launcher_args(argv) is not None)
 
 
 def _launcher_args(cmd: list[str]) -> list[str] | None:
@@ -170,7 +156,7 @@ def ready_client_class():
                 if not await self._async_is_alive():
                     raise RuntimeError("Kernel died before replying to kernel_info")
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+                    raise RuntimeError(f"Kernel didn't respond in {timeout or 60} seconds")
 
     return ReadyClient
 
@@ -217,7 +203,9 @@ def _alive(pid: int) -> bool:
 
 # -- the server side: runs as `python -m pipeline.kernels SOCKET` ----------------------------
 
-def serve(address: str) -> None:
+def serve(address: str, parent: int) -> None:
+    """Fork kernels on request until told to stop, or until the build that started it is gone
+    (killed by a timeout, say): the server and its kernels never outlive their build."""
     import ipykernel.debugger  # noqa: F401  (the expensive imports, done once)
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
@@ -248,11 +236,15 @@ def serve(address: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(64)
+    listener.settimeout(1.0)
     while True:
         try:
             conn, _ = listener.accept()
-        except InterruptedError:
+        except (InterruptedError, TimeoutError):
+            if os.getppid() != parent:
+                stop()
             continue
+        conn.settimeout(None)
         with conn:
             request = json.loads(conn.makefile().readline())
             pid = os.fork()
@@ -286,4 +278,4 @@ def _become_kernel(request: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(sys.argv[1], int(sys.argv[2]))

@@ -14,10 +14,9 @@ from pathlib import Path
 
 from .config import SiteConfig
 from .errors import NbpressError
-from .pages import parse_frontmatter
+from .pages import DATE_FIELDS, parse_frontmatter
 
 DEFAULT_KEYS = ("title", "slug", "date", "abstract", "draft")
-DATE_KEYS = ("created", "edited", "date")
 PARAMETERS_CELL = ('```python tags=["parameters"]\n'
                    "# Defaults for running in Jupyter; nbpress injects the page's `params:` "
                    "here when it builds the page.\n```\n")
@@ -69,7 +68,7 @@ def frontmatter_text(keys: tuple[str, ...], title: str, slug: str, day: dt.date)
     for key in keys:
         if key in values:
             lines.append(f"{key}: {values[key]}")
-        elif key in DATE_KEYS:
+        elif key in DATE_FIELDS:
             lines.append(f'{key}: "{day.isoformat()}"')
         else:
             lines.append(f'{key}: ""')

@@ -1,7 +1,8 @@
 """The output folder: built whole in a staging folder beside it, then swapped in.
 
 A build that fails half-way leaves the previous site as it was; files of pages that no longer
-exist disappear with the old folder. Nothing is written outside the output folder.
+exist disappear with the old folder. Pages never write outside the output folder; the only
+things beside it are the build's own `.output.staging` and, for an instant, `.output.old`.
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ class Staging:
         target = os.path.normpath(os.path.join(self._root, rel))
         if not target.startswith(self._root + os.sep):
             raise OutputError(f"refusing to write {rel!r}: it is outside the output folder",
-                              self.output)
+                              self.output, hint="this is a bug in nbpress: please report it "
+                                                "with the page that names this file")
         folder = os.path.dirname(target)
         if folder not in self._made:
             os.makedirs(folder, exist_ok=True)

@@ -136,7 +136,7 @@ class _Checker:
         if not isinstance(key, str) or key in KNOWN_FIELDS:
             return
         close = difflib.get_close_matches(key, KNOWN_FIELDS, n=1, cutoff=0.8)
-        if close and close[0] != key:
+        if close and close[0] != key and abs(len(close[0]) - len(key)) <= 2:  # created_at is fine
             raise self.fail(key, f"unknown field {key!r}: did you mean {close[0]!r}?",
                             f"rename it to {close[0]!r}, or give your own key a name "
                             f"further from nbpress's fields ({', '.join(KNOWN_FIELDS)})")

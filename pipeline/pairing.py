@@ -281,7 +281,7 @@ def notebook_to_md(nb, fmt: dict[str, str] | None = None) -> str:
     return jupytext.writes(nb, fmt=fmt)
 
 
-def with_outputs_of(new, old, fmt: dict[str, str] | None = None):
+def with_outputs_of(new, old):
     """`new` (inputs from the Markdown) with the outputs of `old` for exactly the code cells
     whose source is unchanged (matched in order); an edited cell loses its stale outputs.
     Notebook metadata Jupyter keeps (kernelspec, language_info, widgets) is carried over.

@@ -3,12 +3,14 @@
 Workers are forked after the build process has imported the libraries and compiled the
 templates, so each starts warm and shares them (copy-on-write); each builds whole pages
 (pair, run or reuse code, export, write) and returns small records to the build process,
-which alone books results and writes the listings.
+which alone books results and writes the listings. A worker that dies (out of memory, a
+crash in a library) fails the pages it held, with a message; the build never hangs on it.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Iterator
 
 _CONTEXT: Any = None    # set in each worker by _start: the build's shared context
@@ -24,15 +26,29 @@ def run_pages(todo: list, context: Any, jobs: int | None) -> Iterator[tuple[Any,
             yield (decision, *build_one(decision, context))
         return
     runs_code = context.run.kernel_manager is not None
-    chunk = 1 if runs_code else max(1, min(32, len(todo) // (workers * 4)))
-    pool = multiprocessing.get_context("fork").Pool(workers, _start, (context,))
-    try:
-        for index, result, written in pool.imap_unordered(_work, enumerate(todo), chunk):
-            yield todo[index], result, written
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+    size = 1 if runs_code else max(1, min(32, len(todo) // (workers * 4)))
+    chunks = [list(enumerate(todo))[i:i + size] for i in range(0, len(todo), size)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_start, initargs=(context,)) as pool:
+        futures = {pool.submit(_work, chunk): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            try:
+                done = future.result()
+            except Exception as exc:      # the worker died: its pages fail, the rest go on
+                done = [(i, _lost(d, exc), None) for i, d in futures[future]]
+            for index, result, written in done:
+                yield todo[index], result, written
+
+
+def _lost(decision: Any, exc: Exception):
+    from .errors import NbpressError
+    from .model import Outcome, PageResult
+
+    error = NbpressError(f"the worker process building this page stopped ({type(exc).__name__})",
+                         decision.page.source.path,
+                         hint="it may have run out of memory or crashed in a library: try "
+                              "nbpress build --jobs 1, or --isolate")
+    return PageResult(decision.page.source, Outcome.FAILED, error=error)
 
 
 def _start(context: Any) -> None:
@@ -40,8 +56,7 @@ def _start(context: Any) -> None:
     _CONTEXT = context
 
 
-def _work(item: tuple[int, Any]) -> tuple[int, Any, Any]:
+def _work(chunk: list[tuple[int, Any]]) -> list[tuple[int, Any, Any]]:
     from .build import build_one
 
-    index, decision = item
-    return (index, *build_one(decision, _CONTEXT))
+    return [(index, *build_one(decision, _CONTEXT)) for index, decision in chunk]

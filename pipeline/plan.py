@@ -96,9 +96,28 @@ def _why_build(page: Page, sha: str, key: str, old: PageState | None, site_chang
     return None
 
 
+GLOB = "glob:"
+
+
+def glob_ref(root: Path, folder: Path, pattern: str) -> tuple[str, list[int]]:
+    """A `depends:` pattern as a reference: the files it matches (a new one is a change)."""
+    return f"{GLOB}{folder.relative_to(root).as_posix()}::{pattern}", [_matches(folder, pattern), 0]
+
+
+def _matches(folder: Path, pattern: str) -> int:
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.glob(pattern) if p.is_file())
+    return int(hashlib.sha256("\n".join(names).encode()).hexdigest()[:12], 16)
+
+
 def changed_ref(root: Path, refs: dict[str, list[int]]) -> str | None:
-    """The first file a page used whose size or modification time differs, if any."""
+    """The first file a page used whose size or modification time differs (or a `depends:`
+    pattern that now matches other files), if any."""
     for name, (mtime, size) in refs.items():
+        if name.startswith(GLOB):
+            folder, _, pattern = name[len(GLOB):].partition("::")
+            if _matches(root / folder, pattern) != mtime:
+                return f"the files matching {folder}/{pattern}"
+            continue
         try:
             st = (root / name).stat()
         except OSError:

@@ -8,6 +8,7 @@ the build says so.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -15,7 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 FORMAT = 1
 STATE_FILE = "build.json"
@@ -43,6 +44,22 @@ class BuildState:
 
 def cache_dir(root: Path) -> Path:
     return root / ".nbpress-cache"
+
+
+@contextlib.contextmanager
+def site_lock(root: Path) -> Iterator[None]:
+    """One build, sync or clean of a site at a time: a second one waits for the first (two
+    builds sharing the staging folder would lose pages)."""
+    import fcntl
+
+    folder = cache_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "lock", "a") as handle:     # "a": the file is not touched
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load(root: Path, version: str, output_id: str | None) -> BuildState:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .build import BuildOptions, needs_execution, plan_site
+from .build import BuildOptions, needs_execution, plan_site, twin_with_outputs
 from .cache import ExecutionCache, environment_key, execution_key
 from .config import SiteConfig
 from .plan import Action
@@ -40,6 +40,8 @@ def _code_status(page, config: SiteConfig, cache: ExecutionCache, environment: s
         return ""
     if page.execute == "always":
         return "runs (execute: always)"
+    if twin_with_outputs(page, nb, config) is not None:
+        return "outputs from its notebook"
     nb.metadata.setdefault("kernelspec", default_kernelspec(config))
     key = execution_key(nb, page, config.base_url, environment)
     return "cached" if (cache.folder / f"{key}.ipynb").is_file() else "runs"

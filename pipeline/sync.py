@@ -70,6 +70,13 @@ class SyncConflict(NbpressError):
 
 def sync_site(config: SiteConfig, paths: Iterable[str] = (), prefer: str | None = None) -> list[Outcome]:
     """Bring the pairs under `paths` (all when empty) in step; what happened to each."""
+    from .state import site_lock
+
+    with site_lock(config.root):
+        return _sync(config, paths, prefer)
+
+
+def _sync(config: SiteConfig, paths: Iterable[str], prefer: str | None) -> list[Outcome]:
     state = _load(config)
     outcomes = []
     for pair in find_pairs(config, paths):
@@ -228,10 +235,9 @@ def _front_matter_cell(nb) -> bool:
 
 def _md_to_ipynb(pair: Pair, md_text: str, old_nb, read: tuple[bytes, bytes],
                  config: SiteConfig) -> tuple[Outcome, dict]:
-    from .pairing import md_to_notebook, text_format, with_outputs_of, write_ipynb
+    from .pairing import md_to_notebook, with_outputs_of, write_ipynb
 
-    fmt = text_format(md_text)
-    new = with_outputs_of(md_to_notebook(md_text, config), old_nb, fmt)
+    new = with_outputs_of(md_to_notebook(md_text, config), old_nb)
     new.metadata.get("nbpress", {}).pop("frontmatter", None)   # the page is the truth now
     _replace(pair.ipynb, write_ipynb(new), read[1])
     return Outcome(pair, Action.TO_IPYNB), _stamps(pair)

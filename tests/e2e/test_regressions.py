@@ -113,3 +113,62 @@ def test_clean_cache_keeps_sync_s_record_and_backups(site):
                    check=True, capture_output=True, cwd=REPO)
     assert (backups / "keep.md").exists() and (site.root / ".nbpress-cache/sync.json").exists()
     assert not (site.root / ".nbpress-cache/build.json").exists()
+
+
+def test_a_new_file_matching_depends_rebuilds_the_page(site):
+    site.file("content/data/one.csv", "1\n")
+    site.page("d.md", '---\ntitle: "D"\ndepends: [data/*.csv]\n---\n\n```python\nimport glob\nprint(sorted(glob.glob("data/*.csv")))\n```\n')
+    assert site.build().ok
+    site.file("content/data/two.csv", "2\n")
+    r = result(site.build(), "d")
+    assert r.outcome is Outcome.BUILT and r.executed and "data/*.csv" in r.reason
+    assert "two.csv" in (site.root / "output/d/index.html").read_text()
+
+
+def test_two_builds_at_once_both_publish_every_page(site):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    for i in range(60):
+        site.page(f"p{i}.md", f'---\ntitle: "P{i}"\n---\n\nText {i}.\n')
+    cmd = [sys.executable, "-m", "pipeline", "build", "-q", "--site", str(site.root)]
+    runs = [subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(2)]
+    assert [r.wait(timeout=120) for r in runs] == [0, 0]
+    assert all((site.root / f"output/p{i}/index.html").is_file() for i in range(60))
+    assert not list(site.root.glob(".output.*"))
+
+
+def test_status_knows_when_outputs_come_from_the_notebook(site):
+    from pipeline.status import site_status
+
+    site.page("n.md", '---\ntitle: "N"\n---\n\n```python\nprint(1)\n```\n')
+    sync_site(site.config())
+    path = site.root / "notebooks/n.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nbformat.write(nb, path)
+    (line,) = site_status(site.config())
+    assert line.code == "outputs from its notebook"
+
+
+def test_a_worker_that_dies_fails_its_pages_and_the_build_finishes(site, monkeypatch):
+    import pipeline.build
+
+    for i in range(6):
+        site.page(f"p{i}.md", f'---\ntitle: "P{i}"\n---\n\nText {i}.\n')
+    real = pipeline.build.build_one
+
+    def dies_on_p3(decision, context):       # a crash or the OOM killer, in a worker
+        if decision.page.source.rel == "p3" and os.getpid() != parent:
+            os._exit(9)
+        return real(decision, context)
+    parent = os.getpid()
+    monkeypatch.setattr(pipeline.build, "build_one", dies_on_p3)
+    report = site.build(jobs=2)
+    failed = [r for r in report.results if r.outcome is Outcome.FAILED]
+    assert "p3" in {r.source.rel for r in failed}
+    assert all("worker process" in r.error.message and "--jobs 1" in r.error.hint for r in failed)
+    assert (site.root / "output/index.html").is_file()
