@@ -93,13 +93,17 @@ class SiteWriter:
 
     def keep(self, page_rel: str) -> bool:
         """An unchanged page: its previous output goes into this build as it is."""
+        return self._carry(page_rel) is not None
+
+    def _carry(self, page_rel: str) -> PageState | None:
+        """Bring a page's files from the last build, with what they were built from."""
         old = self.previous.get(page_rel)
-        if old is None or not self.staging.carry(old.files):
-            return False
+        if old is None or not old.files or not self.staging.carry(old.files):
+            return None
         self.files[page_rel] = list(old.files)
         self.refs[page_rel] = dict(old.refs)
         self.links[page_rel] = dict(old.links)
-        return True
+        return old
 
     def add_page(self, page: Page, exported: Exported, used: list[Path] = ()) -> Written:
         """Render and write one page with its figures and the files it refers to; `used` are
@@ -142,12 +146,10 @@ class SiteWriter:
 
     def keep_previous(self, page_rel: str) -> bool:
         """A page failed: publish its last good version, if the previous build made one."""
-        old = self.previous.get(page_rel)
-        if not old or not old.files or not self.staging.carry(old.files):
+        old = self._carry(page_rel)
+        if old is None:
             self.entries.pop(page_rel, None)
             return False
-        self.files[page_rel] = list(old.files)
-        self.refs[page_rel] = dict(old.refs)
         if old.entry:
             self.entries[page_rel] = Entry(**old.entry)
         return True

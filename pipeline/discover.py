@@ -12,14 +12,14 @@ SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", "node_modules", ".git"}
 
 def discover(config: SiteConfig) -> list[Source]:
     """Every `content/**/*.md`, and every `notebooks/**/*.ipynb` that has no Markdown twin yet."""
-    pages = [Source(path, rel, "md") for path, rel in _walk(config.content, ".md")]
+    pages = [Source(path, rel, "md") for path, rel in walk(config.content, ".md")]
     twins = {s.rel for s in pages}
-    pages += [Source(path, rel, "ipynb") for path, rel in _walk(config.notebooks, ".ipynb")
+    pages += [Source(path, rel, "ipynb") for path, rel in walk(config.notebooks, ".ipynb")
               if rel not in twins]
     return sorted(pages, key=lambda s: (s.rel, s.kind))
 
 
-def _walk(top: Path, suffix: str) -> list[tuple[Path, str]]:
+def walk(top: Path, suffix: str) -> list[tuple[Path, str]]:
     found = []
     for folder, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .config import SiteConfig
-from .discover import SKIP_DIRS
+from .discover import walk
 from .errors import NbpressError
 from .state import cache_dir, write_atomic
 
@@ -330,13 +330,7 @@ def _has_header(text: str) -> bool:
 
 
 def _rels(top: Path, suffix: str) -> set[str]:
-    found = set()
-    for folder, dirs, files in os.walk(top):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
-        for name in files:
-            if name.endswith(suffix) and not name.startswith("."):
-                found.add(Path(folder, name).relative_to(top).with_suffix("").as_posix())
-    return found
+    return {rel for _, rel in walk(top, suffix)}
 
 
 def _rel_of(config: SiteConfig, path: Path) -> str:
