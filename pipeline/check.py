@@ -26,7 +26,14 @@ class Finding:
 
 
 def check_site(config: SiteConfig, fix: bool = False) -> list[Finding]:
+    """Every page read as a build reads it (encoding, YAML, fields, slugs), and mojibake."""
+    from .build import read_pages, unique_slugs
+    from .state import BuildState
+
     findings: list[Finding] = []
+    scanned, _ = read_pages(config, discover(config), BuildState())
+    for source, error in unique_slugs(scanned)[1]:
+        findings.append(Finding(source.path, error.line, f"{error.message} (fix: {error.hint})"))
     for source in discover(config):
         try:
             read_source(source)

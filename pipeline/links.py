@@ -114,7 +114,7 @@ class LinkResolver:
         if parts.path.endswith(PAGE_SUFFIXES):
             target = self._page(page, parts.path, problems, warnings, linked)
             return url if target is None else relative_url(target, page.slug) + suffix
-        asset = self._file(page, parts.path, problems)
+        asset = self._file(page, parts.path, problems, warnings)
         if asset is None:
             return url
         assets[asset.target] = asset
@@ -141,7 +141,8 @@ class LinkResolver:
         return self.site in path.parents and not any(
             path == p or p in path.parents for p in self.private)
 
-    def _file(self, page: Page, ref: str, problems: list[str]) -> Asset | None:
+    def _file(self, page: Page, ref: str, problems: list[str],
+              warnings: list[str] | None = None) -> Asset | None:
         candidate = self._locate(page, ref, problems)
         if candidate is None:
             return None
@@ -152,7 +153,12 @@ class LinkResolver:
                             f"({_short(candidate, self.roots)})")
             return None
         root = next((r for r in self.roots if r in candidate.parents), self.site)
-        return Asset(candidate, candidate.relative_to(root).as_posix())
+        target = candidate.relative_to(root).as_posix()
+        twin = next((r / target for r in self.roots if r != root and (r / target).is_file()), None)
+        if twin is not None and warnings is not None and twin.read_bytes() != candidate.read_bytes():
+            warnings.append(f"{page.source.path}: {ref!r} and {_short(twin, self.roots)} both "
+                            f"publish to {target}: only one of them can be there; rename one")
+        return Asset(candidate, target)
 
     def _page(self, page, ref, problems, warnings, linked) -> str | None:
         candidate = self._locate(page, ref, problems)

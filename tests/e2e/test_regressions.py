@@ -172,3 +172,24 @@ def test_a_worker_that_dies_fails_its_pages_and_the_build_finishes(site, monkeyp
     assert "p3" in {r.source.rel for r in failed}
     assert all("worker process" in r.error.message and "--jobs 1" in r.error.hint for r in failed)
     assert (site.root / "output/index.html").is_file()
+
+
+def test_same_named_images_from_content_and_notebooks_are_warned_about(site):
+    site.file("content/images/chart.png", PNG_1PX)
+    site.file("notebooks/images/chart.png", PNG_1PX + b"other")
+    site.page("a.md", '---\ntitle: "A"\n---\n\n![a](images/chart.png)\n')
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# B\n\n![b](images/chart.png)")])
+    nbformat.write(nb, site.root / "notebooks/b.ipynb")
+    report = site.build()
+    warnings = [w for r in report.results for w in r.warnings]
+    assert any("both publish to images/chart.png" in w for w in warnings)
+
+
+def test_check_finds_duplicate_slugs(site):
+    from pipeline.check import check_site
+
+    a = site.page("a.md", '---\ntitle: "A"\nslug: /same\n---\n\nx\n')
+    site.page("b.md", '---\ntitle: "B"\nslug: same\n---\n\ny\n')
+    findings = check_site(site.config())
+    assert {f.path for f in findings} == {a, site.root / "content/b.md"}
+    assert all("also the slug of" in f.message for f in findings)
