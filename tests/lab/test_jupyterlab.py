@@ -58,18 +58,23 @@ def test_outputs_saved_in_jupyter_never_reach_the_page_and_sync_agrees(lab):
     assert any(c.get("outputs") for c in stored.cells)
 
 
-def test_an_edit_of_the_page_on_disk_shows_in_jupyter_with_outputs_kept(lab):
+def synced_with_output(site, text: str):
+    """Sync the site, then give the code page's notebook twin one output, as a run would."""
     import nbformat
 
     from pipeline.sync import sync_site
 
-    site, cm = lab
     sync_site(site.config())
     path = site.root / "notebooks/projects/code.ipynb"
     nb = nbformat.read(path, as_version=4)
     next(c for c in nb.cells if c.cell_type == "code").outputs = [
-        nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+        nbformat.v4.new_output("stream", name="stdout", text=text)]
     nbformat.write(nb, path)
+
+
+def test_an_edit_of_the_page_on_disk_shows_in_jupyter_with_outputs_kept(lab):
+    site, cm = lab
+    synced_with_output(site, "42\n")
     page = site.root / "content/projects/code.md"
     page.write_text(page.read_text().replace("Intro.", "Intro, edited in an editor."))
     opened = cm.get("notebooks/projects/code.ipynb")["content"]
@@ -78,17 +83,8 @@ def test_an_edit_of_the_page_on_disk_shows_in_jupyter_with_outputs_kept(lab):
 
 
 def test_the_twin_s_outputs_are_what_the_build_publishes(lab):
-    import nbformat
-
-    from pipeline.sync import sync_site
-
     site, cm = lab
-    sync_site(site.config())
-    path = site.root / "notebooks/projects/code.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    next(c for c in nb.cells if c.cell_type == "code").outputs = [
-        nbformat.v4.new_output("stream", name="stdout", text="RUN IN JUPYTER\n")]
-    nbformat.write(nb, path)
+    synced_with_output(site, "RUN IN JUPYTER\n")
     report = site.build()
     result = next(r for r in report.results if r.source.rel == "projects/code")
     assert result.twin and not result.executed
