@@ -13,12 +13,12 @@ __version__ = "0.1.0"
 __all__ = ["build_site", "load_config", "BuildOptions", "BuildReport", "NbpressError"]
 
 if TYPE_CHECKING:
-    from .build import BuildOptions, build_site
-    from .config import load_config
-    from .errors import NbpressError
-    from .model import BuildReport
+    from pipeline.build.engine import BuildOptions, build_site
+    from pipeline.config import load_config
+    from pipeline.errors import NbpressError
+    from pipeline.model import BuildReport
 
-_LAZY = {"build_site": "build", "BuildOptions": "build", "load_config": "config",
+_LAZY = {"build_site": "build.engine", "BuildOptions": "build.engine", "load_config": "config",
          "BuildReport": "model", "NbpressError": "errors"}
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import NbpressError
+from pipeline.errors import NbpressError
 
 DateLike = dt.date | dt.datetime
 

@@ -9,8 +9,8 @@ from typing import Callable, Iterator
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import NbpressError
-from .model import BuildReport, Outcome, PageResult
+from pipeline.errors import NbpressError
+from pipeline.model import BuildReport, Outcome, PageResult
 
 
 class Reporter:

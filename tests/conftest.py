@@ -57,7 +57,7 @@ class SiteMaker:
         return load_config(self.root)
 
     def build(self, **options):
-        from pipeline.build import BuildOptions, build_site
+        from pipeline.build.engine import BuildOptions, build_site
 
         return build_site(self.config(), BuildOptions(**options))
 

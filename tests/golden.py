@@ -16,7 +16,7 @@ LISTING = "FILES.txt"                   # every output file's path, one a line
 
 def build_example(into: Path) -> Path:
     """Build a copy of the repo's example site under `into`; return its output folder."""
-    from pipeline.build import build_site
+    from pipeline.build.engine import build_site
     from pipeline.config import load_config
     from tests.conftest import copy_example_site
 

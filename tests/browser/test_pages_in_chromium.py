@@ -68,7 +68,7 @@ def browser():
 @pytest.fixture(scope="module")
 def output_dir(browser, tmp_path_factory) -> Path:
     """The example site, built once for the module (after the browser check: no build to skip)."""
-    from pipeline.build import build_site
+    from pipeline.build.engine import build_site
     from pipeline.config import load_config
 
     site_root = copy_example_site(tmp_path_factory.mktemp("browser") / "site")

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from pipeline.check import check_site
+from pipeline.author.check import check_site
 from tests.conftest import PNG_1PX, REPO, SEED
 
 

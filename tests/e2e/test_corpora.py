@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from pipeline.pages import parse_frontmatter
+from pipeline.sources.frontmatter import parse_frontmatter
 from tests.conftest import CORPORA
 
 LUMEN = CORPORA / "gatsby-starter-lumen"
@@ -22,7 +22,7 @@ def lumen(tmp_path_factory) -> Path:
     shutil.copytree(LUMEN, root)
     for path in root.rglob("*"):        # the shared copy is read-only
         path.chmod(0o755 if path.is_dir() else 0o644)
-    from pipeline.build import build_site
+    from pipeline.build.engine import build_site
     from pipeline.config import load_config
 
     report = build_site(load_config(root))
@@ -83,7 +83,7 @@ def copied(tmp_path_factory, name: str, settings: str = "") -> Path:
 
 
 def test_jupyter_book_docs_myst_pages_run_and_a_missing_package_fails_only_its_page(tmp_path_factory):
-    from pipeline.build import build_site
+    from pipeline.build.engine import build_site
     from pipeline.config import load_config
 
     root = copied(tmp_path_factory, "jupyter-book-docs", '[tool.nbpress]\ncontent_dir = "docs"\n')
@@ -102,7 +102,7 @@ def test_jupyter_book_docs_myst_pages_run_and_a_missing_package_fails_only_its_p
 
 
 def test_fastpages_notebooks_front_matter_and_markers(tmp_path_factory):
-    from pipeline.build import build_site
+    from pipeline.build.engine import build_site
     from pipeline.config import load_config
 
     root = copied(tmp_path_factory, "fastpages",

@@ -16,7 +16,7 @@ from tests.golden import COMPARED, GOLDEN, LISTING, output_files
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    from pipeline.build import build_site
+    from pipeline.build.engine import build_site
     from pipeline.config import load_config
 
     root = copy_example_site(tmp_path_factory.mktemp("example") / "site")
@@ -175,7 +175,7 @@ def test_drafts_are_nowhere(built: Path):
 
 
 def test_a_build_writes_only_its_output_and_cache_folders(tmp_path: Path):
-    from pipeline.build import build_site
+    from pipeline.build.engine import build_site
     from pipeline.config import load_config
 
     root = copy_example_site(tmp_path / "site")

@@ -174,7 +174,7 @@ def test_interrupted_build_leaves_previous_site_intact(site):
 def test_users_own_output_folder_is_never_replaced(site):
     site.page("p.md", GOOD)
     mine = site.file("output/notes.txt", "my notes")
-    from pipeline.build import build_site
+    from pipeline.build.engine import build_site
     from pipeline.errors import OutputError
 
     with pytest.raises(OutputError) as info:

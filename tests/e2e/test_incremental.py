@@ -211,7 +211,7 @@ def test_a_build_state_that_cannot_be_trusted_is_discarded(blog, damage, note):
 
 
 def test_environment_key_follows_installed_packages(tmp_path, monkeypatch):
-    from pipeline.cache import environment_key
+    from pipeline.execute.cache import environment_key
 
     packages = tmp_path / "site-packages"
     packages.mkdir()
@@ -222,7 +222,7 @@ def test_environment_key_follows_installed_packages(tmp_path, monkeypatch):
 
 
 def test_status_says_what_a_build_would_do(blog):
-    from pipeline.status import site_status
+    from pipeline.build.status import site_status
 
     blog.page("notes/code.md", CODE.format(version=2))
     blog.page("notes/b.md", prose("B", "changed"))

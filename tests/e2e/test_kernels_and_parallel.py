@@ -59,7 +59,7 @@ def kernel_processes() -> list[int]:
                 cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
             except OSError:
                 continue
-            if b"pipeline.kernels" in cmd or b"ipykernel" in cmd:
+            if b"pipeline.execute.kernels" in cmd or b"ipykernel" in cmd:
                 found.append(int(entry.name))
     return found
 
@@ -74,7 +74,7 @@ def test_no_kernel_or_fork_server_outlives_a_build(site):
 
 
 def test_serial_and_parallel_builds_write_the_same_site(tmp_path):
-    from pipeline.build import BuildOptions, build_site
+    from pipeline.build.engine import BuildOptions, build_site
     from pipeline.config import load_config
 
     outputs = []

@@ -9,7 +9,7 @@ import time
 import nbformat
 
 from pipeline.model import Outcome
-from pipeline.sync import Action, sync_site
+from pipeline.author.sync import Action, sync_site
 from tests.conftest import PNG_1PX
 
 
@@ -142,7 +142,7 @@ def test_two_builds_at_once_both_publish_every_page(site):
 
 
 def test_status_knows_when_outputs_come_from_the_notebook(site):
-    from pipeline.status import site_status
+    from pipeline.build.status import site_status
 
     site.page("n.md", '---\ntitle: "N"\n---\n\n```python\nprint(1)\n```\n')
     sync_site(site.config())
@@ -155,18 +155,18 @@ def test_status_knows_when_outputs_come_from_the_notebook(site):
 
 
 def test_a_worker_that_dies_fails_its_pages_and_the_build_finishes(site, monkeypatch):
-    import pipeline.build
+    import pipeline.build.engine
 
     for i in range(6):
         site.page(f"p{i}.md", f'---\ntitle: "P{i}"\n---\n\nText {i}.\n')
-    real = pipeline.build.build_one
+    real = pipeline.build.engine.build_one
 
     def dies_on_p3(decision, context):       # a crash or the OOM killer, in a worker
         if decision.page.source.rel == "p3" and os.getpid() != parent:
             os._exit(9)
         return real(decision, context)
     parent = os.getpid()
-    monkeypatch.setattr(pipeline.build, "build_one", dies_on_p3)
+    monkeypatch.setattr(pipeline.build.engine, "build_one", dies_on_p3)
     report = site.build(jobs=2)
     failed = [r for r in report.results if r.outcome is Outcome.FAILED]
     assert "p3" in {r.source.rel for r in failed}
@@ -186,7 +186,7 @@ def test_same_named_images_from_content_and_notebooks_are_warned_about(site):
 
 
 def test_check_finds_duplicate_slugs(site):
-    from pipeline.check import check_site
+    from pipeline.author.check import check_site
 
     a = site.page("a.md", '---\ntitle: "A"\nslug: /same\n---\n\nx\n')
     site.page("b.md", '---\ntitle: "B"\nslug: same\n---\n\ny\n')

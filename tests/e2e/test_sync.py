@@ -30,9 +30,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pipeline.errors import NbpressError
-from pipeline.newpage import new_page
-from pipeline.pairing import notebook_to_md, read_ipynb
-from pipeline.sync import Action, sync_site
+from pipeline.author.new import new_page
+from pipeline.notebook.convert import notebook_to_md, read_ipynb
+from pipeline.author.sync import Action, sync_site
 from tests.conftest import REPO, SEED, SiteMaker
 
 FRONT = """\

@@ -5,9 +5,9 @@ import json
 import subprocess
 import sys
 
-from pipeline.execute import RunContext, execute
-from pipeline.pages import read_source
-from pipeline.pairing import to_notebook
+from pipeline.execute.run import RunContext, execute
+from pipeline.sources.frontmatter import read_source
+from pipeline.notebook.convert import to_notebook
 from pipeline.model import Source
 from tests.conftest import REPO
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from pipeline.export import Exporter
+from pipeline.render.export import Exporter
 from pipeline.model import Source
-from pipeline.pages import read_source
-from pipeline.pairing import to_notebook
+from pipeline.sources.frontmatter import read_source
+from pipeline.notebook.convert import to_notebook
 from tests.conftest import PNG_1PX
 import base64
 
@@ -108,7 +108,7 @@ def test_markdown_only_pages_render_exactly_as_the_full_nbconvert_export(site):
     """The shortcut for pages without code must give the template's output, byte for byte."""
     import re
 
-    from pipeline.export import _markdown_only
+    from pipeline.render.export import _markdown_only
     from tests.conftest import CORPORA, REPO
 
     pages = [p for root in (REPO / "content", CORPORA / "gatsby-starter-lumen" / "content",

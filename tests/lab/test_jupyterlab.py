@@ -40,7 +40,7 @@ def test_saving_a_notebook_in_jupyter_writes_the_page_and_keeps_its_frontmatter(
 def test_outputs_saved_in_jupyter_never_reach_the_page_and_sync_agrees(lab):
     import nbformat
 
-    from pipeline.sync import Action, sync_site
+    from pipeline.author.sync import Action, sync_site
 
     site, cm = lab
     model = cm.get("content/projects/code.md")
@@ -62,7 +62,7 @@ def synced_with_output(site, text: str):
     """Sync the site, then give the code page's notebook twin one output, as a run would."""
     import nbformat
 
-    from pipeline.sync import sync_site
+    from pipeline.author.sync import sync_site
 
     sync_site(site.config())
     path = site.root / "notebooks/projects/code.ipynb"

@@ -1,7 +1,7 @@
 """Finding the pages: content/**/*.md, and notebooks without a Markdown twin."""
 from __future__ import annotations
 
-from pipeline.discover import discover
+from pipeline.sources.discover import discover
 
 
 def found(site) -> list[tuple[str, str]]:

@@ -6,9 +6,9 @@ import shutil
 import pytest
 
 from pipeline.errors import LinkError
-from pipeline.links import LinkResolver, relative_url
+from pipeline.render.links import LinkResolver, relative_url
 from pipeline.model import Source
-from pipeline.pages import read_source
+from pipeline.sources.frontmatter import read_source
 from tests.conftest import PNG_1PX, SEED
 
 

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from pipeline.errors import OutputError
-from pipeline.outdir import MARKER, Staging, output_id, recover
+from pipeline.build.output import MARKER, Staging, output_id, recover
 
 
 def tree(folder) -> set[str]:

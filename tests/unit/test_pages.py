@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.errors import PageError
 from pipeline.model import Source
-from pipeline.pages import read_source
+from pipeline.sources.frontmatter import read_source
 from tests.conftest import SEED
 
 

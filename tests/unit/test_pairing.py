@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from pipeline.model import Source
-from pipeline.pages import read_source
-from pipeline.pairing import (FRONTMATTER_TAG, cell_line, has_code, open_containers,
+from pipeline.sources.frontmatter import read_source
+from pipeline.notebook.convert import (FRONTMATTER_TAG, cell_line, has_code, open_containers,
                               to_notebook)
 from tests.conftest import SEED
 
@@ -148,8 +148,8 @@ def test_without_code_the_rendered_page_is_what_jupytext_cells_give(site):
     """The fast path for prose pages renders as the full jupytext path does, on real pages."""
     import jupytext
 
-    from pipeline.export import Exporter
-    from pipeline.pairing import MD_FORMAT, _merge_split_html, _mark_frontmatter_cell
+    from pipeline.render.export import Exporter
+    from pipeline.notebook.convert import MD_FORMAT, _merge_split_html, _mark_frontmatter_cell
     from tests.conftest import CORPORA, REPO
 
     exporter = Exporter()

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .config import SiteConfig
-from .discover import walk
-from .errors import NbpressError
-from .state import cache_dir, write_atomic
+from pipeline.config import SiteConfig
+from pipeline.sources.discover import walk
+from pipeline.errors import NbpressError
+from pipeline.build.state import cache_dir, write_atomic
 
 STATE_FILE = "sync.json"
 FORMAT = 1
@@ -70,7 +70,7 @@ class SyncConflict(NbpressError):
 
 def sync_site(config: SiteConfig, paths: Iterable[str] = (), prefer: str | None = None) -> list[Outcome]:
     """Bring the pairs under `paths` (all when empty) in step; what happened to each."""
-    from .state import site_lock
+    from pipeline.build.state import site_lock
 
     with site_lock(config.root):
         return _sync(config, paths, prefer)
@@ -117,7 +117,7 @@ def sync_pair(pair: Pair, record: dict | None, prefer: str | None,
     if md_stat is None or nb_stat is None:
         return _one_side(pair, record, prefer, config)
     md_bytes, nb_bytes = pair.md.read_bytes(), pair.ipynb.read_bytes()
-    from .pages import decode
+    from pipeline.sources.frontmatter import decode
 
     md_text = decode(md_bytes, pair.md)
     try:
@@ -153,7 +153,7 @@ def sync_pair(pair: Pair, record: dict | None, prefer: str | None,
 
 def _implied_md(nb, md_text: str) -> str:
     """The page the notebook stands for, in the page's own format and line endings."""
-    from .pairing import notebook_to_md, text_format
+    from pipeline.notebook.convert import notebook_to_md, text_format
 
     implied = notebook_to_md(nb, text_format(md_text) if _has_header(md_text) else None)
     implied = _keep_header(md_text.replace("\r\n", "\n"), implied)
@@ -163,7 +163,7 @@ def _implied_md(nb, md_text: str) -> str:
 def _keep_header(page: str, implied: str) -> str:
     """jupytext writes a header (MyST, `jupyter:`) from metadata, in its own layout: when it
     says what the page's header says, keep the page's header, byte for byte."""
-    from .pages import parse_frontmatter
+    from pipeline.sources.frontmatter import parse_frontmatter
 
     page_head, implied_head = _header(page), _header(implied)
     if not page_head or not implied_head or page_head == implied_head:
@@ -173,7 +173,7 @@ def _keep_header(page: str, implied: str) -> str:
         theirs = parse_frontmatter(implied_head, Path("notebook"))[0]
     except NbpressError:
         return implied
-    from .pages import edit_frontmatter, json_safe
+    from pipeline.sources.frontmatter import edit_frontmatter, json_safe
 
     mine, theirs = _without_versions(mine), _without_versions(theirs)
     changed = {k: json_safe(v) for k, v in theirs.items() if mine.get(k) != v}
@@ -198,7 +198,7 @@ def _without_versions(meta: dict) -> dict:
 
 def _one_side(pair: Pair, record: dict | None, prefer: str | None,
               config: SiteConfig) -> tuple[Outcome, dict | None]:
-    from .pairing import md_to_notebook, notebook_to_md, write_ipynb
+    from pipeline.notebook.convert import md_to_notebook, notebook_to_md, write_ipynb
 
     if pair.md.exists():
         if record and prefer != "md":
@@ -206,7 +206,7 @@ def _one_side(pair: Pair, record: dict | None, prefer: str | None,
                            f"delete {_short(pair.md, config)} too, or run `nbpress sync "
                            f"--prefer md {_short(pair.md, config)}` to create the notebook "
                            f"again"), None
-        from .pages import decode
+        from pipeline.sources.frontmatter import decode
 
         text = decode(pair.md.read_bytes(), pair.md)
         _create(pair.ipynb, write_ipynb(md_to_notebook(text, config)))
@@ -227,7 +227,7 @@ def _one_side(pair: Pair, record: dict | None, prefer: str | None,
 def _front_matter_cell(nb) -> bool:
     """A fastpages/nbdev notebook (front matter in its first Markdown cell): a page of its own
     that a Markdown twin could not describe (its #hide markers, its dated file name)."""
-    from .pages import fastpages_frontmatter
+    from pipeline.sources.frontmatter import fastpages_frontmatter
 
     return bool(nb.cells) and nb.cells[0].cell_type == "markdown" and \
         fastpages_frontmatter(nb.cells[0].source) is not None
@@ -235,7 +235,7 @@ def _front_matter_cell(nb) -> bool:
 
 def _md_to_ipynb(pair: Pair, md_text: str, old_nb, read: tuple[bytes, bytes],
                  config: SiteConfig) -> tuple[Outcome, dict]:
-    from .pairing import md_to_notebook, with_outputs_of, write_ipynb
+    from pipeline.notebook.convert import md_to_notebook, with_outputs_of, write_ipynb
 
     new = with_outputs_of(md_to_notebook(md_text, config), old_nb)
     new.metadata.get("nbpress", {}).pop("frontmatter", None)   # the page is the truth now
@@ -246,7 +246,7 @@ def _md_to_ipynb(pair: Pair, md_text: str, old_nb, read: tuple[bytes, bytes],
 def _consume_frontmatter_edits(pair: Pair, nb, nb_bytes: bytes) -> None:
     """Keys set under metadata.nbpress.frontmatter are now in the page: move them into the
     notebook's frontmatter cell and drop the metadata, so they cannot override later edits."""
-    from .pairing import META_KEY, apply_frontmatter_edits, write_ipynb
+    from pipeline.notebook.convert import META_KEY, apply_frontmatter_edits, write_ipynb
 
     if not nb.metadata.get(META_KEY, {}).get("frontmatter"):
         return
@@ -297,7 +297,7 @@ def _create(path: Path, text: str) -> None:
 
 
 def _read_nb(pair: Pair, data: bytes):
-    from .pairing import read_ipynb
+    from pipeline.notebook.convert import read_ipynb
 
     try:
         return read_ipynb(data.decode("utf-8"))

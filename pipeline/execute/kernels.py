@@ -36,7 +36,7 @@ class ForkServer:
     def start(self) -> "ForkServer":
         """Start the template process; it imports in the background until the first fork."""
         self.process = subprocess.Popen(
-            [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.kernels", self.address,
+            [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.execute.kernels", self.address,
              str(os.getpid())],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         return self
@@ -61,7 +61,7 @@ class ForkServer:
                 conn.close()
                 # not poll(): in a worker process the server is not our child
                 if not _alive(self.process.pid) or time.monotonic() > deadline:
-                    from .errors import ExecutionError
+                    from pipeline.errors import ExecutionError
 
                     raise ExecutionError("the kernel fork server did not start", self.address,
                                          hint="build with --isolate to start each page's "
@@ -201,7 +201,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-# -- the server side: runs as `python -m pipeline.kernels SOCKET` ----------------------------
+# -- the server side: runs as `python -m pipeline.execute.kernels SOCKET` ----------------------------
 
 def serve(address: str, parent: int) -> None:
     """Fork kernels on request until told to stop, or until the build that started it is gone

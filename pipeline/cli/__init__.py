@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from pipeline import __version__
 
 SITE = click.option("--site", "site", type=click.Path(file_okay=False, path_type=Path),
                     default=".", help="The site folder, or any folder inside it (default: here).")
@@ -31,8 +31,8 @@ def main() -> None:
 def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
           quiet: bool) -> None:
     """Build the site into its output folder (only what changed)."""
-    from .build import BuildOptions, build_site
-    from .report import Reporter
+    from pipeline.build.engine import BuildOptions, build_site
+    from pipeline.report import Reporter
 
     reporter = Reporter(quiet=quiet)
     config = _config(site, reporter)
@@ -54,9 +54,9 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
 @DRAFTS
 def status(site: Path, drafts: bool) -> None:
     """Say what the next build would do for each page, and why; build nothing."""
-    from .build import BuildOptions
-    from .report import Reporter
-    from .status import site_status
+    from pipeline.build.engine import BuildOptions
+    from pipeline.report import Reporter
+    from pipeline.build.status import site_status
 
     reporter = Reporter()
     config = _config(site, reporter)
@@ -74,13 +74,13 @@ def status(site: Path, drafts: bool) -> None:
               "code); sync's record and backups are kept.")
 def clean(site: Path, cache: bool) -> None:
     """Remove the output folder (and with --cache, the site's cache)."""
-    from .outdir import remove_output
-    from .report import Reporter
-    from .state import cache_dir
+    from pipeline.build.output import remove_output
+    from pipeline.report import Reporter
+    from pipeline.build.state import cache_dir
 
     reporter = Reporter()
     config = _config(site, reporter)
-    from .state import site_lock
+    from pipeline.build.state import site_lock
 
     try:
         with site_lock(config.root):
@@ -109,8 +109,8 @@ def clean(site: Path, cache: bool) -> None:
               help="Where both twins changed: keep this side's version.")
 def sync(site: Path, paths: tuple[Path, ...], prefer: str | None) -> None:
     """Bring every content/X.md and notebooks/X.ipynb pair in step (or those under PATHS)."""
-    from .report import Reporter
-    from .sync import sync_site
+    from pipeline.report import Reporter
+    from pipeline.author.sync import sync_site
 
     reporter = Reporter()
     config = _config(site, reporter)
@@ -130,8 +130,8 @@ def sync(site: Path, paths: tuple[Path, ...], prefer: str | None) -> None:
 @click.option("--notebook", is_flag=True, help="Also create its notebook, to open in Jupyter.")
 def new(site: Path, title: str, section: str | None, notebook: bool) -> None:
     """Create a draft page titled TITLE, with the frontmatter its section expects."""
-    from .newpage import new_page
-    from .report import Reporter
+    from pipeline.author.new import new_page
+    from pipeline.report import Reporter
 
     reporter = Reporter()
     config = _config(site, reporter)
@@ -149,8 +149,8 @@ def new(site: Path, title: str, section: str | None, notebook: bool) -> None:
 @click.option("--fix", is_flag=True, help="Repair mojibake in place (only the lines shown).")
 def check(site: Path, fix: bool) -> None:
     """Check every page as a build would, and look for mojibake (broken characters)."""
-    from .check import check_site
-    from .report import Reporter
+    from pipeline.author.check import check_site
+    from pipeline.report import Reporter
 
     reporter = Reporter()
     config = _config(site, reporter)
@@ -175,7 +175,7 @@ def check(site: Path, fix: bool) -> None:
 
 
 def _config(site: Path, reporter):
-    from .config import load_config
+    from pipeline.config import load_config
 
     try:
         return load_config(site)
@@ -185,6 +185,6 @@ def _config(site: Path, reporter):
 
 
 def _errors():
-    from .errors import NbpressError
+    from pipeline.errors import NbpressError
 
     return NbpressError

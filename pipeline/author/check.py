@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import SiteConfig
-from .discover import discover
-from .errors import NbpressError
-from .pages import read_source
-from .state import write_atomic
+from pipeline.config import SiteConfig
+from pipeline.sources.discover import discover
+from pipeline.errors import NbpressError
+from pipeline.sources.frontmatter import read_source
+from pipeline.build.state import write_atomic
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +27,8 @@ class Finding:
 
 def check_site(config: SiteConfig, fix: bool = False) -> list[Finding]:
     """Every page read as a build reads it (encoding, YAML, fields, slugs), and mojibake."""
-    from .build import read_pages, unique_slugs
-    from .state import BuildState
+    from pipeline.build.engine import read_pages, unique_slugs
+    from pipeline.build.state import BuildState
 
     findings: list[Finding] = []
     scanned, _ = read_pages(config, discover(config), BuildState())

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from .config import SiteConfig
-from .errors import LinkError
-from .model import Page
+from pipeline.config import SiteConfig
+from pipeline.errors import LinkError
+from pipeline.model import Page
 
 _ATTR = re.compile(r"""(\b(?:src|href|poster)\s*=\s*)(["'])([^"']*)\2""", re.IGNORECASE)
 PAGE_SUFFIXES = (".md", ".ipynb")

@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .config import SiteConfig
-from .model import Page
-from .state import BuildState, PageState
+from pipeline import __version__
+from pipeline.config import SiteConfig
+from pipeline.model import Page
+from pipeline.build.state import BuildState, PageState
 
-TEMPLATES = Path(__file__).parent / "templates"
+PACKAGE = Path(__file__).parents[1]     # pipeline/
 
 
 class Action(enum.Enum):
@@ -38,7 +38,7 @@ class Decision:
 
 
 def site_key(config: SiteConfig, pages: list[Page], drafts: bool) -> str:
-    """What every page's output depends on: nbpress, its templates, the settings, and the
+    """What every page's output depends on: nbpress's code, templates and libraries, the settings, and the
     header links (which, when the site sets no `nav`, name its sections and top pages)."""
     settings = {name: str(getattr(config, name)) for name in config.__slots__
                 if name not in ("root", "config_file")}
@@ -46,16 +46,39 @@ def site_key(config: SiteConfig, pages: list[Page], drafts: bool) -> str:
     if config.nav is None:
         nav = (sorted({p.section for p in pages if p.section}),
                sorted((p.title, p.url) for p in pages if p.section is None))
-    return _hash(__version__, templates_hash(), settings, drafts, nav)
+    return _hash(__version__, code_hash(), settings, drafts, nav)
 
 
-def templates_hash() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(TEMPLATES.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(TEMPLATES).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+def code_hash() -> str:
+    """nbpress's own code and templates, and the versions of the libraries that shape a
+    page's HTML: an upgrade or a local change rebuilds every page."""
+    global _CODE_HASH
+    if _CODE_HASH is None:
+        digest = hashlib.sha256()
+        for path in sorted(PACKAGE.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(PACKAGE).as_posix().encode())
+                digest.update(path.read_bytes())
+        digest.update(json.dumps(library_versions()).encode())
+        _CODE_HASH = digest.hexdigest()
+    return _CODE_HASH
+
+
+_CODE_HASH: str | None = None
+SHAPING_LIBRARIES = ("nbconvert", "nbformat", "mistune", "markdown-it-py", "mdit-py-plugins",
+                     "pygments", "jupytext", "jinja2", "pyyaml", "python-frontmatter")
+
+
+def library_versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    versions = {}
+    for name in SHAPING_LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def page_key(site: str, sha: str, listing: str = "") -> str:

@@ -9,18 +9,18 @@ from pathlib import Path
 from html import unescape
 from typing import Any
 
-from . import __version__
-from .config import SiteConfig
-from .links import Asset, LinkResolver, relative_url
-from .model import DateLike, Exported, Page
-from .outdir import Staging
-from .pages import json_safe
-from .plan import glob_ref, stamp
-from .state import PageState
+from pipeline import __version__
+from pipeline.config import SiteConfig
+from pipeline.render.links import Asset, LinkResolver, relative_url
+from pipeline.model import DateLike, Exported, Page
+from pipeline.build.output import Staging
+from pipeline.sources.frontmatter import json_safe
+from pipeline.build.plan import glob_ref, stamp
+from pipeline.build.state import PageState
 
 _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
-SITE_TEMPLATES = Path(__file__).parent / "templates" / "site"
+SITE_TEMPLATES = Path(__file__).parent / "theme"
 RESERVED = {"assets"}          # output folders nbpress writes itself
 DATE_LABELS = {"date": "Published", "created": "Created", "edited": "Edited"}
 
@@ -156,7 +156,7 @@ class SiteWriter:
 
     def commit(self, build_id: str) -> None:
         """Listings, stylesheet, 404 and sitemap; then swap the staging folder in."""
-        from .export import code_stylesheet
+        from pipeline.render.export import code_stylesheet
 
         self._write_listings()
         css = (SITE_TEMPLATES / "site.css").read_text(encoding="utf-8")

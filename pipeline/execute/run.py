@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import SiteConfig
-from .errors import ExecutionError
-from .model import Page
-from .pairing import cell_line, default_kernelspec, kernel_language
+from pipeline.config import SiteConfig
+from pipeline.errors import ExecutionError
+from pipeline.model import Page
+from pipeline.notebook.convert import cell_line, default_kernelspec, kernel_language
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", re.MULTILINE)

@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .config import SiteConfig
-from .model import Page
-from .pages import json_safe
+from pipeline.config import SiteConfig
+from pipeline.model import Page
+from pipeline.sources.frontmatter import json_safe
 
 MD_FORMAT = {"extension": ".md", "format_name": "markdown"}
 META_KEY = "nbpress"           # our metadata key, in the notebook and each cell we touch
@@ -61,7 +61,7 @@ _MARKER = re.compile(r"^#\s?([\w-]+)\s*$")
 def _notebook_page(nb, page: Page):
     """A notebook page: its fastpages front matter cell (now the page's header) dropped, and
     fastpages/nbdev comment markers (#hide, #hide_input, #collapse-hide) as cell tags."""
-    from .pages import fastpages_frontmatter
+    from pipeline.sources.frontmatter import fastpages_frontmatter
 
     if (nb.cells and nb.cells[0].cell_type == "markdown" and "title" in page.meta
             and fastpages_frontmatter(nb.cells[0].source)):
@@ -321,7 +321,7 @@ def write_ipynb(nb) -> str:
 
 def apply_frontmatter_edits(nb):
     """Apply metadata.nbpress.frontmatter to the leading raw frontmatter cell, line by line."""
-    from .pages import edit_frontmatter
+    from pipeline.sources.frontmatter import edit_frontmatter
 
     import copy
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .model import Exported
+from pipeline.model import Exported
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parent / "nbconvert-templates"
 FIGURE_NAME = "fig-{cell_index}-{index}{extension}"
 _FIGURE_WITHOUT_ALT = re.compile(r'(<img src="fig-[^"]*")(?![^>]*\balt=)')
 REMOVE_CELL = {"remove-cell", "remove_cell", "injected-parameters"}
@@ -77,7 +77,7 @@ def _make_exporter(markdown):
 
     c = Config()
     c.HTMLExporter.template_name = "nbpress"
-    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES / "nbconvert")]
+    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
     c.HTMLExporter.exclude_input_prompt = True
     c.HTMLExporter.exclude_output_prompt = True
     c.HTMLExporter.raw_mimetypes = ["text/html"]     # the frontmatter cell (text/x-yaml) is dropped

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .model import Page
-from .state import cache_dir, write_atomic
+from pipeline.model import Page
+from pipeline.build.state import cache_dir, write_atomic
 
 FORMAT = 1
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .config import SiteConfig
-from .model import Source
+from pipeline.config import SiteConfig
+from pipeline.model import Source
 
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", "node_modules", ".git"}
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .build import BuildOptions, needs_execution, plan_site, twin_with_outputs
-from .cache import ExecutionCache, environment_key, execution_key
-from .config import SiteConfig
-from .plan import Action
+from pipeline.build.engine import BuildOptions, needs_execution, plan_site, twin_with_outputs
+from pipeline.execute.cache import ExecutionCache, environment_key, execution_key
+from pipeline.config import SiteConfig
+from pipeline.build.plan import Action
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ def site_status(config: SiteConfig, options: BuildOptions = BuildOptions()) -> l
 
 
 def _code_status(page, config: SiteConfig, cache: ExecutionCache, environment: str) -> str:
-    from .pairing import default_kernelspec, to_notebook
+    from pipeline.notebook.convert import default_kernelspec, to_notebook
 
     nb = to_notebook(page, config)
     if not needs_execution(page, nb):

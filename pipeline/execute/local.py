@@ -18,7 +18,7 @@ _CONTEXT: Any = None    # set in each worker by _start: the build's shared conte
 
 def run_pages(todo: list, context: Any, jobs: int | None) -> Iterator[tuple[Any, Any, Any]]:
     """(decision, result, written) for every decision in `todo`, in completion order."""
-    from .build import build_one
+    from pipeline.build.engine import build_one
 
     workers = min(jobs or os.cpu_count() or 1, len(todo))
     if workers <= 1:
@@ -41,8 +41,8 @@ def run_pages(todo: list, context: Any, jobs: int | None) -> Iterator[tuple[Any,
 
 
 def _lost(decision: Any, exc: Exception):
-    from .errors import NbpressError
-    from .model import Outcome, PageResult
+    from pipeline.errors import NbpressError
+    from pipeline.model import Outcome, PageResult
 
     error = NbpressError(f"the worker process building this page stopped ({type(exc).__name__})",
                          decision.page.source.path,
@@ -57,6 +57,6 @@ def _start(context: Any) -> None:
 
 
 def _work(chunk: list[tuple[int, Any]]) -> list[tuple[int, Any, Any]]:
-    from .build import build_one
+    from pipeline.build.engine import build_one
 
     return [(index, *build_one(decision, _CONTEXT)) for index, decision in chunk]

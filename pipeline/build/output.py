@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .errors import OutputError
+from pipeline.errors import OutputError
 
 MARKER = ".nbpress.json"      # in the output folder: the build that made it, and that it is ours
 

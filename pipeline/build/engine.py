@@ -11,18 +11,20 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from . import __version__, parallel, state as statefile
-from .assemble import RESERVED, SiteWriter
-from .cache import ExecutionCache, depends_files, environment_key, execution_key
-from .config import SiteConfig
-from .discover import discover
-from .errors import NbpressError, PageError
-from .links import LinkResolver
-from .model import BuildReport, Outcome, Page, PageResult, Source
-from .outdir import output_id
-from .pages import decode, make_page, parse_frontmatter, read_source
-from .plan import Action, Decision, decide, page_key, site_key
-from .state import BuildState, PageState
+from pipeline import __version__
+from pipeline.build import state as statefile
+from pipeline.execute import local as parallel
+from pipeline.site.assemble import RESERVED, SiteWriter
+from pipeline.execute.cache import ExecutionCache, depends_files, environment_key, execution_key
+from pipeline.config import SiteConfig
+from pipeline.sources.discover import discover
+from pipeline.errors import NbpressError, PageError
+from pipeline.render.links import LinkResolver
+from pipeline.model import BuildReport, Outcome, Page, PageResult, Source
+from pipeline.build.output import output_id
+from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
+from pipeline.build.plan import Action, Decision, decide, page_key, site_key
+from pipeline.build.state import BuildState, PageState
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,12 +182,12 @@ class _Context:
     @staticmethod
     def create(config: SiteConfig, writer: SiteWriter, todo: list[Decision],
                options: BuildOptions) -> "_Context":
-        from .execute import RunContext
-        from .export import Exporter
+        from pipeline.execute.run import RunContext
+        from pipeline.render.export import Exporter
 
         server = manager = None
         if any(_may_run(d.page) for d in todo):
-            from .kernels import ForkServer, manager_class
+            from pipeline.execute.kernels import ForkServer, manager_class
 
             server = None if options.isolate else ForkServer().start()
             manager = manager_class(server)
@@ -213,7 +215,7 @@ class _Context:
 
 def _may_run(page: Page) -> bool:
     """Cheap: could this page have code to run? (a fence in its text, or a notebook)"""
-    from .pairing import may_have_code
+    from pipeline.notebook.convert import may_have_code
 
     return page.execute != "never" and (page.source.kind == "ipynb" or may_have_code(page.text))
 
@@ -238,7 +240,7 @@ def _record(writer: SiteWriter, decision: Decision, result: PageResult, written)
 
 def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWriter,
                reason: str = ""):
-    from .pairing import default_kernelspec, to_notebook, with_outputs_of
+    from pipeline.notebook.convert import default_kernelspec, to_notebook, with_outputs_of
 
     nb = to_notebook(page, config)
     ran, cached, twin, warnings, notes, used = False, False, False, [], [], []
@@ -267,7 +269,7 @@ def twin_with_outputs(page: Page, nb, config: SiteConfig):
     path = config.notebooks / f"{page.source.rel}.ipynb"
     if not path.is_file():
         return None
-    from .pairing import read_ipynb
+    from pipeline.notebook.convert import read_ipynb
 
     try:
         stored = read_ipynb(path.read_text(encoding="utf-8"))
@@ -284,8 +286,8 @@ def twin_with_outputs(page: Page, nb, config: SiteConfig):
 def _run_or_reuse(nb, page: Page, config: SiteConfig, context: _Context):
     """(notebook with outputs, whether its code ran, warnings, notes): the cached outputs when
     the execution key hits, else a run whose outputs are stored."""
-    from .execute import execute
-    from .pairing import with_outputs_of
+    from pipeline.execute.run import execute
+    from pipeline.notebook.convert import with_outputs_of
 
     key = execution_key(nb, page, config.base_url, context.environment)
     notes = []
@@ -302,7 +304,7 @@ def _run_or_reuse(nb, page: Page, config: SiteConfig, context: _Context):
 def needs_execution(page: Page, nb) -> bool:
     """Pages with code run, unless they say `execute: never`; a notebook that already carries
     outputs is published as saved unless it says `execute: always`."""
-    from .pairing import has_code, has_outputs
+    from pipeline.notebook.convert import has_code, has_outputs
 
     if page.execute == "never" or not has_code(nb):
         return False

@@ -12,9 +12,9 @@ import re
 import unicodedata
 from pathlib import Path
 
-from .config import SiteConfig
-from .errors import NbpressError
-from .pages import DATE_FIELDS, parse_frontmatter
+from pipeline.config import SiteConfig
+from pipeline.errors import NbpressError
+from pipeline.sources.frontmatter import DATE_FIELDS, parse_frontmatter
 
 DEFAULT_KEYS = ("title", "slug", "date", "abstract", "draft")
 PARAMETERS_CELL = ('```python tags=["parameters"]\n'
@@ -41,7 +41,7 @@ def new_page(config: SiteConfig, title: str, section: str | None = None,
     path.write_text(text + body, encoding="utf-8")
     created = [path]
     if notebook:
-        from .sync import sync_site
+        from pipeline.author.sync import sync_site
 
         sync_site(config, [str(path)])
         created.append(config.notebooks / path.relative_to(config.content).with_suffix(".ipynb"))

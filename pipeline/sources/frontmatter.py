@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import PageError
-from .model import Page, Source
+from pipeline.errors import PageError
+from pipeline.model import Page, Source
 
 KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract",
                 "featuredImage", "params", "execute", "depends")
