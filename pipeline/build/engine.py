@@ -4,6 +4,7 @@ output folder changes only when the build completes, and not at all when nothing
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import hashlib
 import time
 import uuid
@@ -14,8 +15,9 @@ from typing import Any, Callable
 from pipeline import __version__
 from pipeline.build import state as statefile
 from pipeline.execute import local as parallel
-from pipeline.site.assemble import RESERVED, SiteWriter
-from pipeline.execute.cache import ExecutionCache, depends_files, environment_key, execution_key
+from pipeline.site.assemble import SiteWriter, reserved, static_files
+from pipeline.execute.cache import (ExecutionCache, bundle_files, depends_files,
+                                    environment_key, execution_key)
 from pipeline.config import SiteConfig
 from pipeline.sources.discover import discover
 from pipeline.errors import NbpressError, PageError
@@ -23,7 +25,7 @@ from pipeline.render.links import LinkResolver
 from pipeline.model import BuildReport, Outcome, Page, PageResult, Source
 from pipeline.build.output import output_id
 from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
-from pipeline.build.plan import Action, Decision, decide, page_key, site_key
+from pipeline.build.plan import Action, Decision, decide, page_key, site_key, stamp
 from pipeline.build.state import BuildState, PageState
 
 
@@ -59,7 +61,15 @@ class SitePlan:
     def nothing_to_do(self) -> bool:
         built_before = {rel for rel, p in self.state.pages.items() if p.files}
         return (not self.failures and all(d.action is Action.KEEP for d in self.decisions)
-                and built_before == {d.rel for d in self.decisions})
+                and built_before == {d.rel for d in self.decisions} and self.site_is_current)
+
+    @property
+    def site_is_current(self) -> bool:
+        """The site-wide files the last build wrote are all there, and static/ is unchanged."""
+        output = self.writer.config.output
+        state = self.state
+        return (bool(state.site_files) and all((output / f).is_file() for f in state.site_files)
+                and state.site_refs == site_refs(self.writer.config))
 
 
 def build_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> BuildReport:
@@ -72,9 +82,9 @@ def _build(config: SiteConfig, options: BuildOptions) -> BuildReport:
     plan = plan_site(config, options)
     notes = (plan.state.note,) if plan.state.note else ()
     results = [PageResult(s.page.source, Outcome.SKIPPED) for s in plan.skipped]
+    notes += _nothing_published(plan, options)
     if plan.nothing_to_do:
-        results += [PageResult(d.page.source, Outcome.UNCHANGED, reason=d.reason)
-                    for d in plan.decisions]
+        results += [_unchanged(d, plan.state) for d in plan.decisions]
         return _report(config, results, notes, started)
     writer = plan.writer
     results += [_failed(writer, rel_of(config, s), s, e) for s, e in plan.failures]
@@ -82,8 +92,7 @@ def _build(config: SiteConfig, options: BuildOptions) -> BuildReport:
         todo = []
         for decision in plan.decisions:
             if decision.action is Action.KEEP and writer.keep(decision.rel):
-                results.append(PageResult(decision.page.source, Outcome.UNCHANGED,
-                                          reason=decision.reason))
+                results.append(_unchanged(decision, plan.state))
             else:
                 todo.append(decision)
         with _Context.create(config, writer, todo, options) as context:
@@ -92,11 +101,13 @@ def _build(config: SiteConfig, options: BuildOptions) -> BuildReport:
                 if options.on_page:
                     options.on_page(results[-1])
         build_id = uuid.uuid4().hex
-        writer.commit(build_id)
+        site_files = writer.commit(build_id)
     except BaseException:
         writer.abort()
         raise
-    statefile.save(config.root, __version__, _new_state(build_id, plan, results, writer))
+    state = _new_state(build_id, plan, results, writer)
+    state.site_files, state.site_refs = site_files, site_refs(config)
+    statefile.save(config.root, __version__, state)
     notes += tuple(n for r in results for n in r.notes)
     return _report(config, results, notes, started)
 
@@ -107,7 +118,8 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> Sit
     scanned, failures = read_pages(config, discover(config), state)
     published = [s for s in scanned if options.drafts or not s.page.draft]
     skipped = [s for s in scanned if s.page.draft and not options.drafts]
-    published, clashes = unique_slugs(published)
+    published, clashes = unique_slugs(published, {rel.split("/")[0]
+                                                  for _, rel in static_files(config)})
     failures += clashes
     pages = [s.page for s in published]
     unpublished = {s.page.source.path for s in skipped} | {src.path for src, _ in failures}
@@ -149,14 +161,16 @@ def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
     return Scanned(read_source(source), sha, rel)
 
 
-def unique_slugs(scanned: list[Scanned]) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
-    """Pages whose slug is taken by another page, or reserved, fail; each error names all."""
+def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset()
+                 ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
+    """Pages whose slug is taken by another page, or reserved for a site-wide file (`static`:
+    the top-level names of static/), fail; each error names all."""
     by_slug: dict[str, list[Scanned]] = defaultdict(list)
     for item in scanned:
         by_slug[item.page.slug].append(item)
     ok, failures = [], []
     for slug, group in by_slug.items():
-        if len(group) == 1 and slug.split("/")[0] not in RESERVED:
+        if len(group) == 1 and not reserved(slug, static):
             ok.extend(group)
             continue
         for item in group:
@@ -243,18 +257,22 @@ def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWr
     from pipeline.notebook.convert import default_kernelspec, to_notebook, with_outputs_of
 
     nb = to_notebook(page, config)
-    ran, cached, twin, warnings, notes, used = False, False, False, [], [], []
+    ran, cached, twin, warnings, notes, used, watch = False, False, False, [], [], [], ()
     if needs_execution(page, nb):
         nb.metadata.setdefault("kernelspec", default_kernelspec(config))
-        used = depends_files(page)
+        used = sorted(set(depends_files(page)) | set(bundle_files(page)))
+        twin_path = twin_of(page, config)
+        if twin_path is not None:       # a run in Jupyter, or a new twin, rebuilds the page
+            watch = ((twin_path.parent, glob.escape(twin_path.name)),)
+            if twin_path.is_file():
+                used.append(twin_path)
         stored = twin_with_outputs(page, nb, config)
         if stored is not None:        # the author ran this code in Jupyter: publish that run
             nb, twin = with_outputs_of(nb, stored[1]), True
-            used.append(stored[0])
         else:
             nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
             cached = not ran
-    written = writer.add_page(page, context.exporter.export(nb), used)
+    written = writer.add_page(page, context.exporter.export(nb), used, watch)
     warnings += written.warnings
     return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, twin=twin,
                       reason=reason, warnings=tuple(warnings), notes=tuple(notes)), written
@@ -266,8 +284,8 @@ def twin_with_outputs(page: Page, nb, config: SiteConfig):
     seen, and does not ask to run on every build; else None."""
     if page.source.kind != "md" or page.execute != "auto" or page.params or page.depends:
         return None     # params or data the author's run did not see: the build runs the code
-    path = config.notebooks / f"{page.source.rel}.ipynb"
-    if not path.is_file():
+    path = twin_of(page, config)
+    if path is None or not path.is_file():
         return None
     from pipeline.notebook.convert import read_ipynb
 
@@ -283,13 +301,18 @@ def twin_with_outputs(page: Page, nb, config: SiteConfig):
     return (path, stored) if has_outputs and code(stored) == code(nb) else None
 
 
+def twin_of(page: Page, config: SiteConfig):
+    """Where the notebook twin of a Markdown page is (or would be); None for a notebook."""
+    return config.notebooks / f"{page.source.rel}.ipynb" if page.source.kind == "md" else None
+
+
 def _run_or_reuse(nb, page: Page, config: SiteConfig, context: _Context):
     """(notebook with outputs, whether its code ran, warnings, notes): the cached outputs when
     the execution key hits, else a run whose outputs are stored."""
     from pipeline.execute.run import execute
     from pipeline.notebook.convert import with_outputs_of
 
-    key = execution_key(nb, page, config.base_url, context.environment)
+    key = execution_key(nb, page, config.base_url, context.environment, config.root)
     notes = []
     if page.execute != "always":
         cached, note = context.cache.get(key)
@@ -313,6 +336,26 @@ def needs_execution(page: Page, nb) -> bool:
 
 # -- results and state ------------------------------------------------------------------------
 
+def site_refs(config: SiteConfig) -> dict[str, list[int]]:
+    """What the site-wide files are made from, besides the pages: the files of static/."""
+    return dict(stamp(config.root, path) for path, _ in static_files(config))
+
+
+def _unchanged(decision: Decision, state: BuildState) -> PageResult:
+    """A kept page, with the warnings its last build gave: they are said until fixed."""
+    old = state.pages.get(decision.rel)
+    return PageResult(decision.page.source, Outcome.UNCHANGED, reason=decision.reason,
+                      warnings=tuple(old.warnings) if old else ())
+
+
+def _nothing_published(plan: SitePlan, options: BuildOptions) -> tuple[str, ...]:
+    if plan.decisions or not plan.skipped or options.drafts:
+        return ()
+    count = len(plan.skipped)
+    return (f"no page is published: {count} draft{'s' * (count != 1)} left out (mark a page "
+            "draft: false, or build with --drafts to publish drafts)",)
+
+
 def rel_of(config: SiteConfig, source: Source) -> str:
     return source.path.relative_to(config.root).as_posix()
 
@@ -325,10 +368,11 @@ def _failed(writer: SiteWriter, rel: str, source: Source, error: NbpressError) -
 def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
                writer: SiteWriter) -> BuildState:
     ok = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
+    warned = {r.source.path: list(r.warnings) for r in results}
     pages: dict[str, PageState] = {}
     for d in plan.decisions:
         entry = writer.entries.get(d.rel)
-        pages[d.rel] = PageState(
+        pages[d.rel] = PageState(warnings=warned.get(d.page.source.path, []),
             sha=d.sha, meta=_storable(d.page.meta),
             body_line=d.page.body_line, key=d.key if d.page.source.path in ok else "",
             files=writer.files.get(d.rel, []), refs=writer.refs.get(d.rel, {}),
@@ -363,8 +407,10 @@ def _unexpected(exc: Exception, source: Source) -> NbpressError:
 
 def _clash(page: Page, group: list[Page]) -> PageError:
     if len(group) == 1:
-        return PageError(f"slug {page.slug!r} is reserved for nbpress's own files",
-                         page.source.path, hint="choose another slug")
+        return PageError(f"slug {page.slug!r} would overwrite a file of the whole site "
+                         "(404.html, index.html, sitemap.xml, assets/, or a file of static/)",
+                         page.source.path, hint="choose another slug, such as "
+                         f"/{page.slug.replace('.', '-').replace('/index-html', '')}")
     others = ", ".join(str(p.source.path) for p in group if p is not page)
     return PageError(f"slug {page.slug!r} is also the slug of {others}", page.source.path,
                      hint="give each page its own slug: two pages cannot share one URL")

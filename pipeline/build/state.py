@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-FORMAT = 1
+FORMAT = 2
 STATE_FILE = "build.json"
 
 
@@ -32,6 +32,7 @@ class PageState:
     refs: dict[str, list[int]] = field(default_factory=dict)  # file it used -> [mtime_ns, size]
     links: dict[str, str | None] = field(default_factory=dict)  # page it links to -> its slug
     entry: dict[str, Any] = field(default_factory=dict)     # listing entry
+    warnings: list[str] = field(default_factory=list)       # said again until fixed
 
 
 @dataclass(slots=True)
@@ -39,6 +40,8 @@ class BuildState:
     build_id: str = ""
     site_key: str = ""
     pages: dict[str, PageState] = field(default_factory=dict)   # by source path from site root
+    site_files: list[str] = field(default_factory=list)   # site-wide outputs (404, CSS, ...)
+    site_refs: dict[str, list[int]] = field(default_factory=dict)  # site-wide inputs (static/)
     note: str | None = None                  # why an earlier state was discarded
 
 
@@ -81,7 +84,8 @@ def load(root: Path, version: str, output_id: str | None) -> BuildState:
                                "by hand or by another tool): every page is built again")
     try:
         pages = {rel: PageState(**p) for rel, p in raw["pages"].items()}
-        return BuildState(raw["build_id"], raw["site_key"], pages)
+        return BuildState(raw["build_id"], raw["site_key"], pages,
+                          list(raw["site_files"]), dict(raw["site_refs"]))
     except (KeyError, TypeError) as exc:
         return BuildState(note=f"discarded the build state ({path}): it is damaged ({exc})")
 
@@ -91,7 +95,8 @@ def save(root: Path, version: str, state: BuildState) -> None:
     folder = cache_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     data = {"format": FORMAT, "nbpress": version, "build_id": state.build_id,
-            "site_key": state.site_key,
+            "site_key": state.site_key, "site_files": state.site_files,
+            "site_refs": state.site_refs,
             "pages": {rel: {name: getattr(p, name) for name in PageState.__slots__}
                       for rel, p in sorted(state.pages.items())}}
     write_atomic(folder / STATE_FILE, json.dumps(data, default=_encode, separators=(",", ":")))

@@ -43,5 +43,5 @@ def _code_status(page, config: SiteConfig, cache: ExecutionCache, environment: s
     if twin_with_outputs(page, nb, config) is not None:
         return "outputs from its notebook"
     nb.metadata.setdefault("kernelspec", default_kernelspec(config))
-    key = execution_key(nb, page, config.base_url, environment)
+    key = execution_key(nb, page, config.base_url, environment, config.root)
     return "cached" if (cache.folder / f"{key}.ipynb").is_file() else "runs"

@@ -1,10 +1,12 @@
 """The execution cache: a page's code runs again only when something that affects it changed.
 
-The key hashes what decides the results of the code: the code cells (with their tags), the
-page's params, the site's base URL, the kernel, the files the page declares in `depends:`,
-and the environment (the installed packages). Prose, titles and dates are not in it, so a
-prose edit never starts a kernel. The build time is not in it either: a page that must run on
-every build says `execute: always`.
+The key hashes what decides the results of the code: the code cells (with the tags that change
+how they run, not display-only ones such as `hide-input`), the page's params, the site's base
+URL, the kernel, the page's working folder (from the site root), the files of its bundle (the
+data beside it, which its code may read) and of its `depends:` patterns, and the environment
+(the installed packages). Prose, titles and dates are not in it, so a prose edit never starts
+a kernel. The build time is not in it either: a page that must run on every build says
+`execute: always`.
 """
 from __future__ import annotations
 
@@ -39,14 +41,58 @@ def depends_files(page: Page) -> list[Path]:
     return sorted(found)
 
 
-def execution_key(nb, page: Page, base_url: str, environment: str) -> str:
-    code = [(c.source, c.metadata.get("tags", [])) for c in nb.cells if c.cell_type == "code"]
+# Tags that change what a cell does when it runs (papermill, nbclient); all others only
+# change how the page shows it.
+EXECUTION_TAGS = frozenset({"parameters", "injected-parameters", "raises-exception",
+                            "skip-execution"})
+PAGE_SUFFIXES = (".md", ".ipynb")
+
+
+def execution_key(nb, page: Page, base_url: str, environment: str, root: Path) -> str:
+    """What decides the results of the page's code; `root` is the site's folder."""
+    code = [(c.source, sorted(EXECUTION_TAGS.intersection(c.metadata.get("tags", []))))
+            for c in nb.cells if c.cell_type == "code"]
     spec = nb.metadata.get("kernelspec", {})
-    files = {p.relative_to(page.source.path.parent).as_posix(): _file_hash(p)
-             for p in depends_files(page)}
+    folder = page.source.path.parent
+    files = {p.relative_to(folder).as_posix(): _file_hash(p)
+             for p in sorted(set(depends_files(page)) | set(bundle_files(page)))}
     parts = [FORMAT, code, dict(page.params), base_url, spec.get("name"), spec.get("language"),
-             files, environment]
+             _rel(folder, root), files, environment]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def bundle_files(page: Page) -> list[Path]:
+    """The data a page's code may read without declaring it: the files beside the page (not
+    other pages, not hidden files) and those in sub-folders that hold no page (`data/`)."""
+    found: list[Path] = []
+    for entry in _entries(page.source.path.parent):
+        if entry.is_file() and not entry.name.endswith(PAGE_SUFFIXES):
+            found.append(entry)
+        elif entry.is_dir() and not _holds_pages(entry):
+            found += sorted(p for p in entry.rglob("*") if p.is_file() and not _hidden(p, entry))
+    return found
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _holds_pages(folder: Path) -> bool:
+    return any(p.suffix in PAGE_SUFFIXES for p in folder.rglob("*") if not _hidden(p, folder))
+
+
+def _hidden(path: Path, top: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(top).parts)
+
+
+def _rel(folder: Path, root: Path) -> str:
+    try:
+        return folder.relative_to(root).as_posix()
+    except ValueError:
+        return folder.as_posix()
 
 
 class ExecutionCache:

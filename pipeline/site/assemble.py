@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from html import unescape
+from urllib.parse import quote
 from typing import Any
 
 from pipeline import __version__
@@ -14,14 +16,15 @@ from pipeline.config import SiteConfig
 from pipeline.render.links import Asset, LinkResolver, relative_url
 from pipeline.model import DateLike, Exported, Page
 from pipeline.build.output import Staging
-from pipeline.sources.frontmatter import json_safe
+from pipeline.sources.frontmatter import json_safe, slug_from_path
 from pipeline.build.plan import glob_ref, stamp
 from pipeline.build.state import PageState
 
 _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
 SITE_TEMPLATES = Path(__file__).parent / "theme"
-RESERVED = {"assets"}          # output folders nbpress writes itself
+RESERVED = {"assets", "404.html", "index.html", "sitemap.xml", ".nbpress.json"}   # ours
+STATIC_DIR = "static"          # copied to the output root as it is
 DATE_LABELS = {"date": "Published", "created": "Created", "edited": "Edited"}
 
 
@@ -105,10 +108,12 @@ class SiteWriter:
         self.links[page_rel] = dict(old.links)
         return old
 
-    def add_page(self, page: Page, exported: Exported, used: list[Path] = ()) -> Written:
+    def add_page(self, page: Page, exported: Exported, used: list[Path] = (),
+                 watch: tuple[tuple[Path, str], ...] = ()) -> Written:
         """Render and write one page with its figures and the files it refers to; `used` are
-        further files its output depends on (its `depends:` data). Safe in a worker process:
-        it writes files and returns what it did, and `record()` books it."""
+        further files its output depends on (its data, its notebook twin), `watch` are
+        (folder, pattern) pairs whose matches it depends on (a twin that may appear). Safe in
+        a worker process: it writes files and returns what it did, and `record()` books it."""
         rewritten = self.resolver.rewrite(page, exported.body, set(exported.files))
         assets = list(rewritten.assets)
         image = None
@@ -128,8 +133,8 @@ class SiteWriter:
         written += self._copy(assets)
         refs = dict(stamp(self.config.root, path)
                     for path in sorted({a.source for a in assets} | set(used)))
-        refs.update(glob_ref(self.config.root, page.source.path.parent, pattern)
-                    for pattern in page.depends)
+        watched = [(page.source.path.parent, pattern) for pattern in page.depends] + list(watch)
+        refs.update(glob_ref(self.config.root, folder, pattern) for folder, pattern in watched)
         links = {target.relative_to(self.config.root).as_posix(): self.resolver.slug_of(target)
                  for target in rewritten.pages}
         return Written(tuple(written), refs, links, rewritten.warnings)
@@ -154,19 +159,26 @@ class SiteWriter:
             self.entries[page_rel] = Entry(**old.entry)
         return True
 
-    def commit(self, build_id: str) -> None:
-        """Listings, stylesheet, 404 and sitemap; then swap the staging folder in."""
+    def commit(self, build_id: str) -> list[str]:
+        """Listings, stylesheet, 404, sitemap and the site's static files; then swap the
+        staging folder in. The site-wide files written, for the next build to verify."""
         from pipeline.render.export import code_stylesheet
 
-        self._write_listings()
+        written = self._write_listings()
         css = (SITE_TEMPLATES / "site.css").read_text(encoding="utf-8")
         self.staging.write("assets/site.css", css + "\n/* code */\n" + code_stylesheet())
         self.staging.copy(SITE_TEMPLATES / "favicon.svg", "assets/favicon.svg")
         self.staging.write("404.html", self._render("404.html.j2", None, "/404.html",
                                                     title="Page not found", root=_site_root(self.config)))
+        written += ["assets/site.css", "assets/favicon.svg", "404.html"]
         if self.config.base_url:
             self.staging.write("sitemap.xml", self._sitemap())
+            written.append("sitemap.xml")
+        for path, rel in static_files(self.config):     # the author's own file wins
+            self.staging.write(rel, path.read_bytes())
+            written.append(rel)
         self.staging.commit({"nbpress": __version__, "build_id": build_id})
+        return written
 
     def abort(self) -> None:
         if self._staging is not None:
@@ -195,25 +207,32 @@ class SiteWriter:
 
     # -- listings ----------------------------------------------------------------------------
 
-    def _write_listings(self) -> None:
+    def _write_listings(self) -> list[str]:
         slugs = {e.url for e in self.entries.values()}
+        written = []
         if "/" not in slugs:
+            written.append("index.html")
             self.staging.write("index.html", self._render(
                 "listing.html.j2", None, "/", title=self.config.title, heading=self.config.title,
                 intro=self.config.description, sections=self._sections_for(""),
                 show_section_headings=True))
         for name in self.sections:
-            if f"/{name}/" not in slugs:
-                self.staging.write(f"{name}/index.html", self._render(
-                    "listing.html.j2", None, f"/{name}/", title=section_title(name),
-                    heading=section_title(name), intro="", sections=self._sections_for(name),
+            url = section_url(name)
+            if url not in slugs:
+                written.append(f"{url.strip('/')}/index.html")
+                self.staging.write(written[-1], self._render(
+                    "listing.html.j2", None, url, title=section_title(name),
+                    heading=section_title(name), intro="",
+                    sections=self._sections_for(url.strip("/")),
                     show_section_headings=False))
+        return written
 
     def _sections_for(self, slug: str) -> list[dict[str, Any]]:
         """The listing shown on the home page (dated top-level pages, then every section) or
         on a section's own page."""
         if slug != "":
-            return [self._section_view(slug, slug)] if slug in self.sections else []
+            name = next((s for s in self.sections if section_url(s) == f"/{slug}/"), None)
+            return [self._section_view(name, slug)] if name is not None else []
         top = [self._section_view(None, "")] if any(
             e.section is None and e.date and e.url != "/" for e in self.entries.values()) else []
         return top + [self._section_view(name, "") for name in self.sections]
@@ -226,7 +245,7 @@ class SiteWriter:
             return {"name": "posts", "title": "", "href": "", "entries": self._entry_views(
                 entries, from_slug)}
         return {"name": name, "title": section_title(name),
-                "href": relative_url(f"{name}/", from_slug),
+                "href": relative_url(_target(section_url(name)), from_slug),
                 "entries": self._entry_views(entries, from_slug)}
 
     def _entry_views(self, entries: list[Entry], from_slug: str) -> list[dict[str, Any]]:
@@ -272,7 +291,7 @@ class SiteWriter:
         if self.config.nav is not None:
             links = [(link.title, link.url) for link in self.config.nav]
         else:
-            links = [("Home", "/")] + [(section_title(s), f"/{s}/") for s in self.sections]
+            links = [("Home", "/")] + [(section_title(s), section_url(s)) for s in self.sections]
             links += sorted((e.title, e.url) for e in self.entries.values()
                             if e.section is None and e.url != "/")
         current = f"/{slug}/" if slug else "/"
@@ -283,7 +302,7 @@ class SiteWriter:
                 for title, url in links]
 
     def _sitemap(self) -> str:
-        urls = sorted({"/", *(f"/{s}/" for s in self.sections),
+        urls = sorted({"/", *(section_url(s) for s in self.sections),
                        *(e.url for rel, e in self.entries.items() if rel in self.files)})
         lines = ['<?xml version="1.0" encoding="UTF-8"?>',
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
@@ -299,6 +318,33 @@ def excerpt(html: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
+def static_files(config: SiteConfig) -> list[tuple[Path, str]]:
+    """The files of the site's `static/` folder (CNAME, robots.txt, downloads), each with its
+    path in the output: copied to the output root as they are. Hidden files are left out."""
+    top = config.root / STATIC_DIR
+    found = []
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                path = Path(folder, name)
+                found.append((path, path.relative_to(top).as_posix()))
+    return found
+
+
+def reserved(slug: str, static: set[str]) -> bool:
+    """Whether a page at `slug` would collide with a file nbpress writes for the whole site
+    (404.html, sitemap.xml, assets/, a static/ file) or with a folder's index.html."""
+    parts = slug.split("/")
+    return parts[0] in RESERVED or parts[0] in static or "index.html" in parts
+
+
+def section_url(name: str) -> str:
+    """The URL of a section's listing: its folder name as a page slug would spell it
+    (`content/Notes Folder/` -> `/notes-folder/`), so the listing sits above its pages."""
+    return f"/{slug_from_path(name)}/"
+
+
 def section_title(name: str) -> str:
     return name.replace("-", " ").replace("_", " ").title()
 
@@ -309,7 +355,7 @@ def absolute_url(site: SiteConfig, path: str | None) -> str | None:
         return path
     if not site.base_url or path is None:
         return None
-    return site.base_url.rstrip("/") + "/" + path.lstrip("/")
+    return site.base_url.rstrip("/") + "/" + quote(path.lstrip("/"), safe="/")
 
 
 def _is_url(ref: str) -> bool:

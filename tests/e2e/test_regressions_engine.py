@@ -1,0 +1,156 @@
+"""Regressions of issue 7 in the engine: what a page depends on, and what a build repairs.
+Each test is a scenario that published a wrong or stale page before."""
+from __future__ import annotations
+
+import nbformat
+
+from pipeline.model import Outcome
+from pipeline.author.sync import sync_site
+
+READS_DATA = '---\ntitle: "{name}"\n---\n\n```python\nprint("DATA:", open("data.txt").read())\n```\n'
+
+
+def result(report, rel):
+    return next(r for r in report.results if r.source.rel == rel)
+
+
+def html(site, slug):
+    return (site.root / "output" / slug / "index.html").read_text(encoding="utf-8")
+
+
+def test_bug1_two_pages_with_the_same_code_read_their_own_data(site):
+    for name in ("a", "b"):
+        site.page(f"{name}/index.md", READS_DATA.format(name=name))
+        site.file(f"content/{name}/data.txt", f"data of {name}")
+    report = site.build(jobs=1)
+    assert report.ok
+    assert "DATA: data of a" in html(site, "a")
+    assert "DATA: data of b" in html(site, "b")
+
+
+def test_bug1_a_changed_data_file_beside_a_page_runs_its_code_again(site):
+    site.page("a/index.md", READS_DATA.format(name="a"))
+    data = site.file("content/a/data.txt", "first")
+    assert site.build().ok
+    data.write_text("second")
+    r = result(site.build(), "a/index")
+    assert r.outcome is Outcome.BUILT and r.executed
+    assert "DATA: second" in html(site, "a")
+
+
+def test_bug14_a_display_only_tag_does_not_run_the_code_again(site):
+    code = '---\ntitle: "T"\n---\n\n```python{tags}\nprint(40 + 2)\n```\n'
+    site.page("t.md", code.format(tags=""))
+    assert result(site.build(), "t").executed
+    site.page("t.md", code.format(tags=' tags=["hide-input"]'))
+    r = result(site.build(), "t")
+    assert r.outcome is Outcome.BUILT and not r.executed and r.cached
+
+
+def test_bug4_a_run_in_jupyter_is_published_though_the_page_is_unchanged(site):
+    site.page("j.md", '---\ntitle: "J"\n---\n\n```python\nx = 1\nx\n```\n')
+    assert site.build().ok
+    sync_site(site.config())
+    path = site.root / "notebooks/j.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "RUN IN JUPYTER"},
+                                           execution_count=1)]
+    code.execution_count = 1
+    nbformat.write(nb, path)
+    r = result(site.build(), "j")
+    assert r.outcome is Outcome.BUILT and r.twin
+    assert "RUN IN JUPYTER" in html(site, "j")
+
+
+def test_bug5_a_change_to_nbpress_code_rebuilds_every_page(site, monkeypatch):
+    import pipeline.build.plan as plan
+
+    site.page("p.md", '---\ntitle: "P"\n---\n\nText.\n')
+    assert site.build().ok
+    assert result(site.build(), "p").outcome is Outcome.UNCHANGED
+    monkeypatch.setattr(plan, "_CODE_HASH", None)
+    monkeypatch.setattr(plan, "SHAPING_LIBRARIES", plan.SHAPING_LIBRARIES + ("pytest",))
+    assert result(site.build(), "p").outcome is Outcome.BUILT
+
+
+def test_bug9_a_slug_that_names_a_site_file_fails_that_page_only(site):
+    site.page("a.md", '---\ntitle: "A"\nslug: /404.html\n---\n\nA.\n')
+    site.page("b.md", '---\ntitle: "B"\nslug: /sitemap.xml\n---\n\nB.\n')
+    site.page("c.md", '---\ntitle: "C"\nslug: /blog/index.html\n---\n\nC.\n')
+    site.page("ok.md", '---\ntitle: "OK"\n---\n\nFine.\n')
+    report = site.build()
+    for rel in ("a", "b", "c"):
+        r = result(report, rel)
+        assert r.outcome is Outcome.FAILED and "would overwrite a file of the whole site" in r.error.message
+    assert result(report, "ok").outcome is Outcome.BUILT
+    assert (site.root / "output/404.html").is_file()
+
+
+def test_bug10_a_section_with_spaces_and_accents_lists_its_pages_where_they_are(site):
+    site.settings('[tool.nbpress]\nbase_url = "https://x.example/"\n')
+    site.page("Notes Folder/Café.md", '---\ntitle: "Café"\n---\n\nText.\n')
+    assert site.build().ok
+    out = site.root / "output"
+    assert (out / "notes-folder/café/index.html").is_file()
+    assert (out / "notes-folder/index.html").is_file()
+    assert not (out / "Notes Folder").exists()
+    listing = (out / "notes-folder/index.html").read_text()
+    assert 'href="caf%C3%A9/"' in listing
+    home = (out / "index.html").read_text()
+    assert 'href="notes-folder/"' in home
+    sitemap = (out / "sitemap.xml").read_text()
+    assert "<loc>https://x.example/notes-folder/caf%C3%A9/</loc>" in sitemap
+    assert "<loc>https://x.example/notes-folder/</loc>" in sitemap
+    page = (out / "notes-folder/café/index.html").read_text()
+    assert '<link rel="canonical" href="https://x.example/notes-folder/caf%C3%A9/">' in page
+
+
+def test_bug15_a_warning_is_said_again_while_the_page_is_kept(site):
+    site.page("w.md", '---\ntitle: "W"\n---\n\n[gone](missing.md)\n')
+    first = result(site.build(), "w")
+    assert first.warnings
+    again = result(site.build(), "w")
+    assert again.outcome is Outcome.UNCHANGED and again.warnings == first.warnings
+    site.page("w.md", '---\ntitle: "W"\n---\n\nNo link now.\n')
+    assert not result(site.build(), "w").warnings
+
+
+def test_bug16_a_deleted_site_file_is_written_again(site):
+    site.settings('[tool.nbpress]\nbase_url = "https://x.example/"\n')
+    site.page("p.md", '---\ntitle: "P"\n---\n\nText.\n')
+    assert site.build().ok
+    out = site.root / "output"
+    for name in ("assets/site.css", "index.html", "404.html", "sitemap.xml"):
+        (out / name).unlink()
+        report = site.build()
+        assert report.ok and (out / name).is_file(), name
+        assert result(report, "p").outcome is Outcome.UNCHANGED
+
+
+def test_bug17_static_files_are_published_at_the_root_and_follow_edits(site):
+    site.page("p.md", '---\ntitle: "P"\n---\n\nText.\n')
+    site.file("static/CNAME", "peter.example.org\n")
+    site.file("static/downloads/cv.pdf", b"%PDF-1.4 fake")
+    assert site.build().ok
+    out = site.root / "output"
+    assert (out / "CNAME").read_text() == "peter.example.org\n"
+    assert (out / "downloads/cv.pdf").read_bytes() == b"%PDF-1.4 fake"
+    site.file("static/robots.txt", "User-agent: *\n")
+    assert site.build().ok and (out / "robots.txt").is_file()
+    (site.root / "static/CNAME").unlink()
+    assert site.build().ok and not (out / "CNAME").exists()
+
+
+def test_bug17_a_page_cannot_take_the_name_of_a_static_file(site):
+    site.page("robots.txt.md", '---\ntitle: "R"\nslug: /robots.txt\n---\n\nText.\n')
+    site.file("static/robots.txt", "User-agent: *\n")
+    r = result(site.build(), "robots.txt")
+    assert r.outcome is Outcome.FAILED
+
+
+def test_bug17_a_site_of_drafts_only_says_so_and_writes_a_site(site):
+    site.page("d.md", '---\ntitle: "D"\ndraft: true\n---\n\nText.\n')
+    report = site.build()
+    assert any("no page is published: 1 draft left out" in n for n in report.notes)
+    assert (site.root / "output/index.html").is_file()
