@@ -33,6 +33,12 @@ class Reporter:
                 bar.update(task, advance=1, description=f"built {result.source.rel}")
             yield on_page
 
+    def waiting(self, holder) -> None:
+        """Said once, even when quiet: a build that waits in silence looks hung."""
+        self.console.print(f"[cyan]waiting[/] the site is locked by {escape(str(holder))}; "
+                           "this command goes on when that one ends (Ctrl-C to give up, "
+                           "--no-wait to fail at once)")
+
     def fatal(self, error: NbpressError) -> None:
         self._error(error, "error")
 

@@ -15,17 +15,20 @@ from typing import Any, Callable
 from pipeline import __version__
 from pipeline.build import state as statefile
 from pipeline.execute import local as parallel
-from pipeline.site.assemble import SiteWriter, reserved, static_files
+from pipeline.build.deps import stamp
+from pipeline.build.writer import SiteWriter
+from pipeline.site.files import reserved, static_files
 from pipeline.execute.cache import (ExecutionCache, bundle_files, depends_files,
                                     environment_key, execution_key)
 from pipeline.config import SiteConfig
-from pipeline.sources.discover import discover
+from pipeline.build.lock import site_lock
+from pipeline.sources.discover import scan
 from pipeline.errors import NbpressError, PageError
 from pipeline.render.links import LinkResolver
 from pipeline.model import BuildReport, Outcome, Page, PageResult, Source
 from pipeline.build.output import output_id
 from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
-from pipeline.build.plan import Action, Decision, decide, page_key, site_key, stamp
+from pipeline.build.plan import Action, Decision, decide, page_key, site_key
 from pipeline.build.state import BuildState, PageState
 
 
@@ -56,6 +59,7 @@ class SitePlan:
     state: BuildState
     writer: SiteWriter
     site_key: str
+    left_out: tuple[str, ...] = ()      # files that are not pages, and why (orphaned twins)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -73,7 +77,7 @@ class SitePlan:
 
 
 def build_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> BuildReport:
-    with statefile.site_lock(config.root):
+    with site_lock(config.root):
         return _build(config, options)
 
 
@@ -82,7 +86,7 @@ def _build(config: SiteConfig, options: BuildOptions) -> BuildReport:
     plan = plan_site(config, options)
     notes = (plan.state.note,) if plan.state.note else ()
     results = [PageResult(s.page.source, Outcome.SKIPPED) for s in plan.skipped]
-    notes += _nothing_published(plan, options)
+    notes += plan.left_out + _nothing_published(plan, options)
     if plan.nothing_to_do:
         results += [_unchanged(d, plan.state) for d in plan.decisions]
         return _report(config, results, notes, started)
@@ -100,6 +104,7 @@ def _build(config: SiteConfig, options: BuildOptions) -> BuildReport:
                 results.append(_record(writer, decision, result, written))
                 if options.on_page:
                     options.on_page(results[-1])
+        writer.relayout([d.page for d in plan.decisions])
         build_id = uuid.uuid4().hex
         site_files = writer.commit(build_id)
     except BaseException:
@@ -115,7 +120,8 @@ def _build(config: SiteConfig, options: BuildOptions) -> BuildReport:
 def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> SitePlan:
     """Read every page (parsing only those that changed) and decide what each needs."""
     state = statefile.load(config.root, __version__, output_id(config.output))
-    scanned, failures = read_pages(config, discover(config), state)
+    found = scan(config)
+    scanned, failures = read_pages(config, list(found.pages), state)
     published = [s for s in scanned if options.drafts or not s.page.draft]
     skipped = [s for s in scanned if s.page.draft and not options.drafts]
     published, clashes = unique_slugs(published, {rel.split("/")[0]
@@ -125,12 +131,20 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> Sit
     unpublished = {s.page.source.path for s in skipped} | {src.path for src, _ in failures}
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     writer = SiteWriter(config, LinkResolver(config, pages, unpublished), now, state.pages)
-    writer.plan(pages)
-    site = site_key(config, pages, options.drafts)
+    writer.plan([s.page for s in published if not _will_fail(s, state)])
+    site = site_key(config, options.drafts)
     slugs = {s.rel: s.page.slug for s in published}
-    decisions = [decide(s.page, s.rel, s.sha, page_key(site, s.sha, writer.listing_key(s.page)),
-                        site, state, config, slugs) for s in published]
-    return SitePlan(decisions, skipped, failures, state, writer, site)
+    decisions = [decide(s.page, s.rel, s.sha, page_key(site, s.sha), site, state, config, slugs)
+                 for s in published]
+    return SitePlan(decisions, skipped, failures, state, writer, site,
+                    tuple(w for _, w in found.warnings))
+
+
+def _will_fail(scanned: Scanned, state: BuildState) -> bool:
+    """A page that failed last time, unchanged, with no earlier version to show: it is left
+    out of the planned site model (if it builds after all, the site phase adds it)."""
+    old = state.pages.get(scanned.rel)
+    return old is not None and not old.key and old.sha == scanned.sha and not old.files
 
 
 def read_pages(config: SiteConfig, sources: list[Source],
@@ -247,7 +261,7 @@ def build_one(decision: Decision, context: _Context) -> tuple[PageResult, Any]:
 
 def _record(writer: SiteWriter, decision: Decision, result: PageResult, written) -> PageResult:
     if written is not None:
-        writer.record(decision.rel, written)
+        writer.record(decision.page, written)
         return result
     return replace(result, kept_previous=writer.keep_previous(decision.rel))
 
@@ -373,6 +387,7 @@ def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
     for d in plan.decisions:
         entry = writer.entries.get(d.rel)
         pages[d.rel] = PageState(warnings=warned.get(d.page.source.path, []),
+            layout=writer.layouts.get(d.rel, ""),
             sha=d.sha, meta=_storable(d.page.meta),
             body_line=d.page.body_line, key=d.key if d.page.source.path in ok else "",
             files=writer.files.get(d.rel, []), refs=writer.refs.get(d.rel, {}),
@@ -384,7 +399,8 @@ def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
         rel = source.path.relative_to(writer.config.root).as_posix()
         old = writer.previous.get(rel)
         pages[rel] = PageState(sha="", meta=None, body_line=1, files=writer.files.get(rel, []),
-                               refs=writer.refs.get(rel, {}), entry=old.entry if old else {})
+                               refs=writer.refs.get(rel, {}), entry=old.entry if old else {},
+                               layout=old.layout if old else "")
     return BuildState(build_id=build_id, site_key=plan.site_key, pages=pages)
 
 

@@ -33,6 +33,7 @@ class PageState:
     links: dict[str, str | None] = field(default_factory=dict)  # page it links to -> its slug
     entry: dict[str, Any] = field(default_factory=dict)     # listing entry
     warnings: list[str] = field(default_factory=list)       # said again until fixed
+    layout: str = ""                          # the layout key its page was rendered with
 
 
 @dataclass(slots=True)
@@ -49,20 +50,11 @@ def cache_dir(root: Path) -> Path:
     return root / ".nbpress-cache"
 
 
-@contextlib.contextmanager
-def site_lock(root: Path) -> Iterator[None]:
-    """One build, sync or clean of a site at a time: a second one waits for the first (two
-    builds sharing the staging folder would lose pages)."""
-    import fcntl
+def site_lock(root: Path):
+    """Kept for callers not yet moved: the lock lives in `build/lock.py`."""
+    from pipeline.build.lock import site_lock as lock
 
-    folder = cache_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "lock", "a") as handle:     # "a": the file is not touched
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return lock(root)
 
 
 def load(root: Path, version: str, output_id: str | None) -> BuildState:

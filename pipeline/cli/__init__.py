@@ -8,8 +8,26 @@ import click
 
 from pipeline import __version__
 
+LOCKED = 75     # EX_TEMPFAIL: another build holds the site; try again later
+
+
+def _existing(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """A --site that does not exist is a typo, not a new site: building there would create
+    it and publish an empty site with exit 0."""
+    if not value.exists():
+        raise click.BadParameter(
+            f"{value} does not exist. To start a site there, run "
+            f"`nbpress new \"My first page\" --site {value}`, or create the folder with a "
+            f"content/ folder in it (mkdir -p {value / 'content'}).", ctx, param)
+    return value
+
+
 SITE = click.option("--site", "site", type=click.Path(file_okay=False, path_type=Path),
-                    default=".", help="The site folder, or any folder inside it (default: here).")
+                    default=".", callback=_existing,
+                    help="The site folder, or any folder inside it (default: here).")
+NEW_SITE = click.option("--site", "site", type=click.Path(file_okay=False, path_type=Path),
+                        default=".", help="The site folder, or any folder inside it (default: "
+                                          "here); created if missing.")
 DRAFTS = click.option("--drafts", is_flag=True, help="Publish pages marked draft: true as well.")
 
 
@@ -28,8 +46,10 @@ def main() -> None:
 @click.option("--isolate", is_flag=True,
               help="Start a new kernel process for every page instead of forking warm ones.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
+@click.option("--no-wait", is_flag=True, help="When another build, sync or clean of the site "
+              f"is running, exit at once (status {LOCKED}) instead of waiting for it.")
 def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
-          quiet: bool) -> None:
+          quiet: bool, no_wait: bool) -> None:
     """Build the site into its output folder (only what changed)."""
     from pipeline.build.engine import BuildOptions, build_site
     from pipeline.report import Reporter
@@ -37,12 +57,11 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
     reporter = Reporter(quiet=quiet)
     config = _config(site, reporter)
     try:
-        with reporter.progress() as on_page:
+        with _locked(config, reporter, wait=not no_wait), reporter.progress() as on_page:
             report = build_site(config, BuildOptions(drafts=drafts, on_page=on_page, jobs=jobs,
                                                      isolate=isolate))
     except _errors() as error:
-        reporter.fatal(error)
-        sys.exit(2)
+        _fail(reporter, error)
     if why:
         reporter.why(report, config.root)
     reporter.summary(report, config.root)
@@ -80,14 +99,11 @@ def clean(site: Path, cache: bool) -> None:
 
     reporter = Reporter()
     config = _config(site, reporter)
-    from pipeline.build.state import site_lock
-
     try:
-        with site_lock(config.root):
+        with _locked(config, reporter):
             removed = remove_output(config.output)
     except _errors() as error:
-        reporter.fatal(error)
-        sys.exit(2)
+        _fail(reporter, error)
     if cache:                      # the build's caches; never sync's record or its backups
         import shutil
 
@@ -115,16 +131,16 @@ def sync(site: Path, paths: tuple[Path, ...], prefer: str | None) -> None:
     reporter = Reporter()
     config = _config(site, reporter)
     try:
-        outcomes = sync_site(config, [str(p) for p in paths], prefer)
+        with _locked(config, reporter):
+            outcomes = sync_site(config, [str(p) for p in paths], prefer)
     except _errors() as error:
-        reporter.fatal(error)
-        sys.exit(2)
+        _fail(reporter, error)
     reporter.synced(outcomes, config.root)
     sys.exit(0 if all(o.ok for o in outcomes) else 1)
 
 
 @main.command()
-@SITE
+@NEW_SITE
 @click.argument("title")
 @click.option("--section", help="The section folder under content/ (blog, projects, ...).")
 @click.option("--notebook", is_flag=True, help="Also create its notebook, to open in Jupyter.")
@@ -182,6 +198,20 @@ def _config(site: Path, reporter):
     except _errors() as error:
         reporter.fatal(error)
         sys.exit(2)
+
+
+def _locked(config, reporter, wait: bool = True):
+    """The site's lock, saying whom it waits for. Re-entrant: the library locks too."""
+    from pipeline.build.lock import site_lock
+
+    return site_lock(config.root, wait=wait, on_wait=reporter.waiting)
+
+
+def _fail(reporter, error) -> None:
+    from pipeline.build.lock import LockedError
+
+    reporter.fatal(error)
+    sys.exit(LOCKED if isinstance(error, LockedError) else 2)
 
 
 def _errors():

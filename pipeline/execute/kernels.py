@@ -13,8 +13,10 @@ of this interpreter is forked; anything else starts the ordinary way.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -75,9 +77,7 @@ class ForkServer:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        for path in self.folder.iterdir():
-            path.unlink(missing_ok=True)
-        self.folder.rmdir()
+        shutil.rmtree(self.folder, ignore_errors=True)   # the server may have removed it
 
 
 def _launcher_args(cmd: list[str]) -> list[str] | None:
@@ -193,6 +193,25 @@ class ForkedProcess:
         self.send_signal(signal.SIGTERM)
 
 
+def die_with_parent(parent: int, signum: int = signal.SIGKILL) -> None:
+    """Have Linux send `signum` to this process the moment its parent dies
+    (`prctl(PR_SET_PDEATHSIG)`), so no worker, fork server or kernel outlives a build that is
+    killed (by a CI timeout, `kill -9`). The parent may have died before the request: then
+    the signal comes now. Elsewhere nothing is set; the fork server's poll and ipykernel's
+    parent poller still stop processes, only later."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(ctypes.c_int(1), ctypes.c_ulong(signum), ctypes.c_ulong(0),
+                       ctypes.c_ulong(0), ctypes.c_ulong(0))     # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signum)
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as f:
@@ -205,7 +224,11 @@ def _alive(pid: int) -> bool:
 
 def serve(address: str, parent: int) -> None:
     """Fork kernels on request until told to stop, or until the build that started it is gone
-    (killed by a timeout, say): the server and its kernels never outlive their build."""
+    (killed by a timeout, say): the server and its kernels never outlive their build. The
+    server dies with its parent (SIGTERM: it kills its kernels and removes its socket), and
+    each kernel with the server (SIGKILL); the poll below is the fallback off Linux."""
+    die_with_parent(parent, signal.SIGTERM)
+    _forget_start_folder()
     import ipykernel.debugger  # noqa: F401  (the expensive imports, done once)
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
@@ -229,6 +252,9 @@ def serve(address: str, parent: int) -> None:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        with contextlib.suppress(OSError):
+            os.unlink(address)
+            os.rmdir(os.path.dirname(address))
         os._exit(0)
 
     signal.signal(signal.SIGCHLD, reap)
@@ -247,13 +273,25 @@ def serve(address: str, parent: int) -> None:
         conn.settimeout(None)
         with conn:
             request = json.loads(conn.makefile().readline())
+            server = os.getpid()
             pid = os.fork()
             if pid == 0:
                 listener.close()
                 conn.close()
+                die_with_parent(server)
                 _become_kernel(request)
             children.add(pid)
             conn.sendall((json.dumps({"pid": pid}) + "\n").encode())
+
+
+def _forget_start_folder() -> None:
+    """Drop the folder the server was started from (the build's cwd, which `python -m` put
+    first on sys.path), as `ipykernel_launcher` does: a forked kernel then has the sys.path
+    of a spawned one, where IPython's `init_path` adds "" (the page's folder) before
+    site-packages. Otherwise a page would import modules from wherever the build was run."""
+    if sys.path and not sys.flags.safe_path and (
+            sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
+        del sys.path[0]
 
 
 def _become_kernel(request: dict[str, Any]) -> None:
@@ -269,8 +307,7 @@ def _become_kernel(request: dict[str, Any]) -> None:
             os.environ.update(request["env"])
         if request.get("cwd"):
             os.chdir(request["cwd"])
-            sys.path[0:0] = [""] if sys.path[:1] != [""] else []
-        from ipykernel.kernelapp import IPKernelApp
+        from ipykernel.kernelapp import IPKernelApp     # its init_path adds "" (the page folder)
 
         IPKernelApp.launch_instance(argv=request["argv"])
     finally:

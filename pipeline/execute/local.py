@@ -5,6 +5,8 @@ templates, so each starts warm and shares them (copy-on-write); each builds whol
 (pair, run or reuse code, export, write) and returns small records to the build process,
 which alone books results and writes the listings. A worker that dies (out of memory, a
 crash in a library) fails the pages it held, with a message; the build never hangs on it.
+Workers die with the build process (Linux's parent-death signal): a killed build leaves no
+worker behind, running pages or holding files open.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def run_pages(todo: list, context: Any, jobs: int | None) -> Iterator[tuple[Any,
     size = 1 if runs_code else max(1, min(32, len(todo) // (workers * 4)))
     chunks = [list(enumerate(todo))[i:i + size] for i in range(0, len(todo), size)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_start, initargs=(context,)) as pool:
+                             initializer=_start, initargs=(context, os.getpid())) as pool:
         futures = {pool.submit(_work, chunk): chunk for chunk in chunks}
         for future in as_completed(futures):
             try:
@@ -51,8 +53,11 @@ def _lost(decision: Any, exc: Exception):
     return PageResult(decision.page.source, Outcome.FAILED, error=error)
 
 
-def _start(context: Any) -> None:
+def _start(context: Any, parent: int) -> None:
+    from pipeline.execute.kernels import die_with_parent
+
     global _CONTEXT
+    die_with_parent(parent)
     _CONTEXT = context
 
 

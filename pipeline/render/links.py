@@ -6,16 +6,17 @@ against the content folder. A reference must stay inside the site's source folde
 from __future__ import annotations
 
 import posixpath
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote, unquote, urlsplit
 
 from pipeline.config import SiteConfig
 from pipeline.errors import LinkError
 from pipeline.model import Page
+from pipeline.render.html import UrlAttr, replace_values, srcset_urls, url_attributes
 
-_ATTR = re.compile(r"""(\b(?:src|href|poster)\s*=\s*)(["'])([^"']*)\2""", re.IGNORECASE)
+LINK_ATTRIBUTES = frozenset({"href", "xlink:href"})    # the others show a file: it must exist
 PAGE_SUFFIXES = (".md", ".ipynb")
 
 
@@ -60,33 +61,29 @@ class LinkResolver:
         self.unpublished = {p.resolve() for p in unpublished}
 
     def rewrite(self, page: Page, html: str, local: set[str] = frozenset()) -> Rewritten:
-        """Rewrite every src/href of `html`; `local` names files the page itself produced."""
-        assets: dict[str, Asset] = {}
-        problems: list[str] = []
-        warnings: list[str] = []
-        linked: set[Path] = set()
+        """Rewrite every src/href/poster/srcset of `html` outside code listings (`<pre>`,
+        `<code>`); `local` names files the page itself produced."""
+        found = _Found()
+        changes = [(attr, self._attribute(page, attr, local, found))
+                   for attr in url_attributes(html)]
+        if found.problems:
+            raise _unresolved(page, found.problems)
+        return Rewritten(replace_values(html, changes), tuple(found.assets.values()),
+                         tuple(found.warnings), tuple(sorted(found.linked)))
 
-        def replace(match: re.Match[str]) -> str:
-            prefix, quote, url = match.groups()
-            is_link = prefix.lstrip().lower().startswith("href")
-            found: list[str] = []        # a link that does not resolve is a warning, not a failure
-            new = self._one(page, url, local, assets, found, warnings, linked)
-            if is_link:
-                warnings.extend(f"{page.source.path}: {p} (the link is left as written)"
-                                for p in found)
-            else:
-                problems.extend(found)
-            return f"{prefix}{quote}{new}{quote}"
-
-        out = _ATTR.sub(replace, html)
-        if problems:
-            raise LinkError(problems[0] if len(problems) == 1 else
-                            f"{len(problems)} references cannot be resolved",
-                            page.source.path,
-                            detail=None if len(problems) == 1 else "\n".join(problems),
-                            hint="correct the path (relative to the page's folder, or "
-                                 "starting with / for the content folder), or add the file")
-        return Rewritten(out, tuple(assets.values()), tuple(warnings), tuple(sorted(linked)))
+    def _attribute(self, page: Page, attr: UrlAttr, local: set[str], found: _Found) -> str:
+        """The new value of one attribute (unescaped). A link that does not resolve is a
+        warning and stays as written; a file shown (src, poster, srcset) must exist."""
+        if attr.name == "srcset":
+            return _each_url(attr.value,
+                             lambda url: self._one(page, url, local, found, found.problems))
+        if attr.name not in LINK_ATTRIBUTES:
+            return self._one(page, attr.value, local, found, found.problems)
+        unresolved: list[str] = []
+        new = self._one(page, attr.value, local, found, unresolved)
+        found.warnings.extend(f"{page.source.path}: {p} (the link is left as written)"
+                              for p in unresolved)
+        return new
 
     def slug_of(self, source: Path) -> str | None:
         """The slug of the page at `source`, or None when it is not published."""
@@ -102,7 +99,9 @@ class LinkResolver:
                             hint="correct the path or add the file")
         return found
 
-    def _one(self, page, url, local, assets, problems, warnings, linked) -> str:
+    def _one(self, page: Page, url: str, local: set[str], found: _Found,
+             problems: list[str]) -> str:
+        """One URL rewritten for the output; what does not resolve goes to `problems`."""
         parts = urlsplit(url)
         if (parts.scheme or parts.netloc or not parts.path or url.startswith("#")
                 or parts.path.endswith("/")):     # a URL of the site, not a file
@@ -112,12 +111,12 @@ class LinkResolver:
         suffix = ("?" + parts.query if parts.query else "") + (
             "#" + parts.fragment if parts.fragment else "")
         if parts.path.endswith(PAGE_SUFFIXES):
-            target = self._page(page, parts.path, problems, warnings, linked)
+            target = self._page(page, parts.path, problems, found.warnings, found.linked)
             return url if target is None else relative_url(target, page.slug) + suffix
-        asset = self._file(page, parts.path, problems, warnings)
+        asset = self._file(page, parts.path, problems, found.warnings)
         if asset is None:
             return url
-        assets[asset.target] = asset
+        found.assets[asset.target] = asset
         return relative_url(asset.target, page.slug) + suffix
 
     def _locate(self, page: Page, ref: str, problems: list[str]) -> Path | None:
@@ -174,6 +173,35 @@ class LinkResolver:
             return None
         problems.append(f"{ref!r} links to a page that does not exist")
         return None
+
+
+@dataclass(slots=True)
+class _Found:
+    """What rewriting one page has found so far (mutable, private to one rewrite)."""
+
+    assets: dict[str, Asset] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    linked: set[Path] = field(default_factory=set)
+
+
+def _unresolved(page: Page, problems: list[str]) -> LinkError:
+    """One error for all the files a page shows that cannot be found."""
+    return LinkError(problems[0] if len(problems) == 1 else
+                     f"{len(problems)} references cannot be resolved",
+                     page.source.path,
+                     detail=None if len(problems) == 1 else "\n".join(problems),
+                     hint="correct the path (relative to the page's folder, or "
+                          "starting with / for the content folder), or add the file")
+
+
+def _each_url(srcset: str, rewrite: Callable[[str], str]) -> str:
+    """A srcset value with each candidate's URL rewritten, the descriptors kept."""
+    parts, pos = [], 0
+    for start, end in srcset_urls(srcset):
+        parts += [srcset[pos:start], rewrite(srcset[start:end])]
+        pos = end
+    return "".join(parts) + srcset[pos:]
 
 
 IMAGE_PREFERENCE = (".svg", ".png", ".gif", ".webp", ".jpg", ".jpeg")

@@ -9,7 +9,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from pipeline.sources.frontmatter import parse_frontmatter
-from tests.conftest import CORPORA
+from tests.conftest import CORPORA, needs_corpora
+
+pytestmark = needs_corpora
 
 LUMEN = CORPORA / "gatsby-starter-lumen"
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import filecmp
 import os
-from pathlib import Path
+import uuid
 
 import pytest
 
-from tests.conftest import SiteMaker, copy_example_site
+from tests.conftest import copy_example_site
+from tests.e2e.test_processes import MARK, processes_marked
 
 SETTER = """\
 ---
@@ -51,26 +52,22 @@ def test_no_page_sees_another_pages_state(site, jobs, isolate):
     assert len(pids) == 3 and str(os.getpid()) not in pids       # a process each
 
 
-def kernel_processes() -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            if b"pipeline.execute.kernels" in cmd or b"ipykernel" in cmd:
-                found.append(int(entry.name))
-    return found
+def kernel_processes(mark: str) -> list[int]:
+    """Kernels and fork servers of this test's builds (their environment carries `mark`;
+    other people's kernels on the machine do not count)."""
+    return [pid for pid, cmd in processes_marked(mark).items()
+            if "pipeline.execute.kernels" in cmd or "ipykernel" in cmd]
 
 
-def test_no_kernel_or_fork_server_outlives_a_build(site):
-    before = set(kernel_processes())
+@pytest.mark.parametrize("isolate", [False, True])
+def test_no_kernel_or_fork_server_outlives_a_build(site, monkeypatch, isolate):
+    mark = uuid.uuid4().hex
+    monkeypatch.setenv(MARK, mark)            # the processes a build starts inherit it
     site.page("a.md", SETTER.format(name="a"))
     site.page("b.md", CHECKER.format(name="b"))
     site.page("c.md", "---\ntitle: C\n---\n\n```python\nraise ValueError('x')\n```\n")
-    site.build(jobs=2)
-    assert set(kernel_processes()) - before == set()
+    site.build(jobs=2, isolate=isolate)
+    assert kernel_processes(mark) == []
 
 
 def test_serial_and_parallel_builds_write_the_same_site(tmp_path):

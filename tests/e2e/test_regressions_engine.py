@@ -63,15 +63,33 @@ def test_bug4_a_run_in_jupyter_is_published_though_the_page_is_unchanged(site):
     assert "RUN IN JUPYTER" in html(site, "j")
 
 
-def test_bug5_a_change_to_nbpress_code_rebuilds_every_page(site, monkeypatch):
-    import pipeline.build.plan as plan
+def test_bug5_a_change_to_nbpress_code_rebuilds_every_page(site, tmp_path):
+    """A copy of the package, changed by one comment: every page is built again."""
+    import shutil
+    import subprocess
+    import sys
 
+    from tests.conftest import REPO
+
+    shutil.copytree(REPO / "pipeline", tmp_path / "pkg/pipeline",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     site.page("p.md", '---\ntitle: "P"\n---\n\nText.\n')
-    assert site.build().ok
-    assert result(site.build(), "p").outcome is Outcome.UNCHANGED
-    monkeypatch.setattr(plan, "_CODE_HASH", None)
-    monkeypatch.setattr(plan, "SHAPING_LIBRARIES", plan.SHAPING_LIBRARIES + ("pytest",))
-    assert result(site.build(), "p").outcome is Outcome.BUILT
+
+    def build() -> str:
+        run = subprocess.run([sys.executable, "-m", "pipeline", "build", "--why", "--site",
+                              str(site.root)], capture_output=True, text=True, timeout=120,
+                             cwd=tmp_path,
+                             env={"PYTHONPATH": str(tmp_path / "pkg"), "PATH": "/usr/bin:/bin"})
+        assert run.returncode == 0, run.stderr
+        return run.stderr + run.stdout
+
+    first = build()
+    second = build()
+    assert "unchanged  content/p.md" in second, (first, second)
+    with (tmp_path / "pkg/pipeline/site/layout.py").open("a") as f:
+        f.write("\n# a local change\n")
+    out = build()
+    assert "built  content/p.md  site settings, nbpress or its libraries changed" in out, out
 
 
 def test_bug9_a_slug_that_names_a_site_file_fails_that_page_only(site):
@@ -154,3 +172,59 @@ def test_bug17_a_site_of_drafts_only_says_so_and_writes_a_site(site):
     report = site.build()
     assert any("no page is published: 1 draft left out" in n for n in report.notes)
     assert (site.root / "output/index.html").is_file()
+
+
+FAILS = '---\ntitle: "Broken"\n---\n\n```python\nraise ValueError("no")\n```\n'
+
+
+def nav_hrefs(site, slug):
+    from html.parser import HTMLParser
+
+    class Nav(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.inside, self.links = False, []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "nav":
+                self.inside = True
+            elif tag == "a" and self.inside:
+                self.links.append(dict(attrs)["href"])
+
+        def handle_endtag(self, tag):
+            if tag == "nav":
+                self.inside = False
+
+    parser = Nav()
+    parser.feed(html(site, slug))
+    return parser.links
+
+
+def test_bug6_a_new_page_that_fails_is_linked_from_no_page(site):
+    site.page("about.md", '---\ntitle: "About"\n---\n\nMe.\n')
+    site.page("blog/index.md", '---\ntitle: "Blog"\n---\n\nPosts:\n')
+    site.page("blog/one.md", '---\ntitle: "One"\ndate: "2024-01-01"\n---\n\nOne.\n')
+    assert site.build().ok
+    site.page("broken.md", FAILS)
+    site.page("blog/two.md", FAILS.replace('"Broken"', '"Two"'))
+    report = site.build()
+    assert result(report, "broken").outcome is Outcome.FAILED
+    assert result(report, "about").outcome is Outcome.UNCHANGED
+    assert not any(h.endswith("broken/") for h in nav_hrefs(site, "about"))
+    assert "two/" not in html(site, "blog") and "one/" in html(site, "blog")
+    assert "broken/" not in (site.root / "output/index.html").read_text()
+    again = site.build()            # still failing: the other pages are left alone
+    assert result(again, "about").outcome is Outcome.UNCHANGED
+    assert not any(h.endswith("broken/") for h in nav_hrefs(site, "about"))
+
+
+def test_bug6_a_page_that_builds_again_is_linked_without_rebuilding_the_others(site):
+    site.page("about.md", '---\ntitle: "About"\n---\n\nMe.\n')
+    site.page("broken.md", FAILS)
+    site.build()
+    assert "../broken/" not in nav_hrefs(site, "about")
+    site.page("broken.md", '---\ntitle: "Broken"\n---\n\nFixed.\n')
+    report = site.build()
+    assert result(report, "broken").outcome is Outcome.BUILT
+    assert result(report, "about").outcome is Outcome.UNCHANGED     # laid out again only
+    assert "../broken/" in nav_hrefs(site, "about")

@@ -163,9 +163,10 @@ def front_block(text: str) -> str:
 
 
 def snapshot(site: SiteMaker) -> dict:
-    """Bytes and mtime of every file of the site (sync's own cache included)."""
+    """Bytes and mtime of every file of the site (sync's own cache included; not the lock,
+    whose note names the process that holds it)."""
     return {p: (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(site.root.rglob("*")) if p.is_file()}
+            for p in sorted(site.root.rglob("*")) if p.is_file() and p.name != "lock"}
 
 
 def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:

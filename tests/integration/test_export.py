@@ -8,7 +8,7 @@ from pipeline.render.export import Exporter
 from pipeline.model import Source
 from pipeline.sources.frontmatter import read_source
 from pipeline.notebook.convert import to_notebook
-from tests.conftest import PNG_1PX
+from tests.conftest import PNG_1PX, needs_corpora
 import base64
 
 EXPORTER = Exporter()
@@ -104,6 +104,7 @@ def test_author_div_around_a_code_cell_still_encloses_it(site):
     assert "in the box" in wrap and "<p>After.</p>" in wrap and "Outside." not in wrap
 
 
+@needs_corpora
 def test_markdown_only_pages_render_exactly_as_the_full_nbconvert_export(site):
     """The shortcut for pages without code must give the template's output, byte for byte."""
     import re

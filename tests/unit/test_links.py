@@ -227,6 +227,100 @@ def test_a_link_to_a_missing_page_is_a_warning(world):
     assert "does not exist" in result.warnings[0]
 
 
+# --- code listings are never read as links (issue 7, bug 7) ----------------------------------
+
+HIGHLIGHTED = ('<div class="highlight"><pre><span></span><span class="n">tag</span> '
+               '<span class="o">=</span> <span class="s1">\'<img src="{ref}">\'</span>\n</pre></div>')
+
+
+def test_a_missing_image_shown_in_a_highlighted_listing_is_not_an_error(world):
+    html = HIGHLIGHTED.format(ref="missing.png")
+
+    out = rewrite(world, html)
+
+    assert out.html == html
+    assert out.assets == ()
+
+
+def test_an_existing_image_shown_in_a_listing_is_not_rewritten_or_copied(world):
+    html = HIGHLIGHTED.format(ref="/media/x.jpg")
+
+    out = rewrite(world, html)
+
+    assert out.html == html
+    assert out.assets == ()
+
+
+@pytest.mark.parametrize("html", [
+    '<pre><img src="missing.png"></pre>',                                   # an HTML output
+    '<div class="output_html"><div><pre><video poster="nope.jpg"></video></pre></div></div>',
+    '<p>Write <code><img src="missing.png"></code> for it.</p>',            # raw inline code
+    '<pre><code class="language-html"><a href="../blog/gone.md">x</a></code></pre>',
+    '<!-- <img src="missing.png"> -->',
+    '<script>document.write(\'<img src="missing.png">\')</script>',
+])
+def test_references_inside_pre_code_comments_and_scripts_are_left_alone(world, html):
+    out = rewrite(world, html)
+
+    assert out.html == html
+    assert out.assets == () and out.warnings == ()
+
+
+def test_references_after_a_listing_are_still_rewritten(world):
+    html = '<pre><img src="missing.png"></pre><img src="/media/x.jpg">'
+
+    out = rewrite(world, html)
+
+    assert out.html == '<pre><img src="missing.png"></pre><img src="../media/x.jpg">'
+    assert [a.target for a in out.assets] == ["media/x.jpg"]
+
+
+# --- attribute values are HTML: unescaped to resolve, escaped to write (issue 7, bug 8) --------
+
+@pytest.mark.parametrize("written", ["R&amp;D.png", "R&#38;D.png", "R&#x26;D.png"])
+def test_an_ampersand_in_a_file_name_finds_the_file(world, site, written):
+    site.file("content/media/R&D.png", PNG_1PX)
+
+    out = rewrite(world, f'<p><img src="/media/{written}" alt="c" /></p>')
+
+    assert out.html == '<p><img src="../media/R%26D.png" alt="c" /></p>'
+    assert [a.target for a in out.assets] == ["media/R&D.png"]
+
+
+def test_a_missing_file_is_named_as_the_author_wrote_it_not_escaped(world):
+    error = link_error(world, '<img src="../images/R&amp;D.png">')
+
+    assert "'../images/R&D.png'" in error.message
+    assert "&amp;" not in error.message
+
+
+def test_a_rewritten_query_is_written_back_escaped(world):
+    out = rewrite(world, '<img src="../images/aws.png?a=1&amp;b=2">', page="blog/post")
+
+    assert out.html == '<img src="../../images/aws.png?a=1&amp;b=2">'
+
+
+def test_a_value_that_is_not_rewritten_keeps_its_bytes(world):
+    html = '<a href="https://example.org/?a=1&#38;b=2">x</a><img src="../images/aws.png?x&#x26;y">'
+
+    assert rewrite(world, html).html == html
+
+
+def test_uppercase_and_unquoted_attributes_are_rewritten(world):
+    out = rewrite(world, '<IMG SRC=../images/aws.png><A HREF = "../index.md">h</A>',
+                  page="blog/post")
+
+    assert out.html == '<IMG SRC=../../images/aws.png><A HREF = "../../">h</A>'
+
+
+def test_srcset_urls_are_rewritten_and_must_exist(world):
+    out = rewrite(world, '<img srcset="../images/aws.png 1x, /media/x.jpg 2x">', page="blog/post")
+
+    assert out.html == '<img srcset="../../images/aws.png 1x, ../../media/x.jpg 2x">'
+    assert sorted(a.target for a in out.assets) == ["images/aws.png", "media/x.jpg"]
+    assert "'gone.png'" in link_error(world, '<img srcset="gone.png 2x">').message
+
+
 # --- relative_url --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("target, from_slug, expected", [

@@ -1,0 +1,103 @@
+"""Dependencies: what a page's output was made from, recorded as the build touches it, and
+asked again by the next build (lektor's model, `builder.py`). The one module that knows how a
+dependency is written down and checked.
+
+A page records the files it used (its images and downloads, the data of its code, its
+notebook twin) as `path -> [mtime_ns, size]`, the folders-and-patterns it watches (`depends:`
+globs, a twin that may appear) as `glob:folder::pattern -> [hash of the matching names, 0]`,
+and the pages it links to with their slugs. What every page depends on (nbpress's code, its
+libraries, the settings) is the site key; what it shows of other pages (nav, listings) is its
+layout key (`site/model.py`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GLOB = "glob:"
+PACKAGE = Path(__file__).parents[1]     # pipeline/
+SHAPING_LIBRARIES = ("nbconvert", "nbformat", "mistune", "markdown-it-py", "mdit-py-plugins",
+                     "pygments", "jupytext", "jinja2", "pyyaml", "python-frontmatter")
+_CODE_HASH: str | None = None
+
+
+@dataclass(slots=True)
+class Recorder:
+    """Collects one page's dependencies while it is built (in a worker or the build)."""
+
+    root: Path
+    refs: dict[str, list[int]] = field(default_factory=dict)
+    links: dict[str, str | None] = field(default_factory=dict)
+
+    def file(self, path: Path) -> None:
+        name, value = stamp(self.root, path)
+        self.refs[name] = value
+
+    def glob(self, folder: Path, pattern: str) -> None:
+        name, value = glob_ref(self.root, folder, pattern)
+        self.refs[name] = value
+
+    def link(self, target: Path, slug: str | None) -> None:
+        self.links[target.relative_to(self.root).as_posix()] = slug
+
+
+def stamp(root: Path, path: Path) -> tuple[str, list[int]]:
+    st = path.stat()
+    return path.relative_to(root).as_posix(), [st.st_mtime_ns, st.st_size]
+
+
+def glob_ref(root: Path, folder: Path, pattern: str) -> tuple[str, list[int]]:
+    """A pattern as a reference: the files it matches (a new or a removed one is a change)."""
+    return f"{GLOB}{folder.relative_to(root).as_posix()}::{pattern}", [_matches(folder, pattern), 0]
+
+
+def changed_ref(root: Path, refs: dict[str, list[int]]) -> str | None:
+    """The first file a page used whose size or modification time differs (or a pattern
+    that now matches other files), if any."""
+    for name, (mtime, size) in refs.items():
+        if name.startswith(GLOB):
+            folder, _, pattern = name[len(GLOB):].partition("::")
+            if _matches(root / folder, pattern) != mtime:
+                return f"the files matching {folder}/{pattern}"
+            continue
+        try:
+            st = (root / name).stat()
+        except OSError:
+            return name
+        if st.st_mtime_ns != mtime or st.st_size != size:
+            return name
+    return None
+
+
+def _matches(folder: Path, pattern: str) -> int:
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.glob(pattern) if p.is_file())
+    return int(hashlib.sha256("\n".join(names).encode()).hexdigest()[:12], 16)
+
+
+def code_hash() -> str:
+    """nbpress's own code and templates, and the versions of the libraries that shape a
+    page's HTML: an upgrade or a local change rebuilds every page. Once a process."""
+    global _CODE_HASH
+    if _CODE_HASH is None:
+        digest = hashlib.sha256()
+        for path in sorted(PACKAGE.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(PACKAGE).as_posix().encode())
+                digest.update(path.read_bytes())
+        digest.update(json.dumps(library_versions()).encode())
+        _CODE_HASH = digest.hexdigest()
+    return _CODE_HASH
+
+
+def library_versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    versions = {}
+    for name in SHAPING_LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions

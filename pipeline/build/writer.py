@@ -1,0 +1,217 @@
+"""Writing one build into the staging folder: pages (in workers or the build process), their
+files, the pages kept from the last build, and in the site phase, the layout of pages whose
+view of the site changed and the site-wide files; then the swap.
+
+The page phase renders each page with the site model as planned (every page expected to be
+published). The site phase knows the outcomes: a page that failed and had no earlier version
+leaves the model, and every page whose layout key (its nav and listing) differs from the one
+it was rendered with is laid out again from its stored article HTML, without exporting it
+again. So a failed new page is never linked, and a new top-level page costs a re-layout of
+the others, not a rebuild.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.build.deps import Recorder
+from pipeline.build.output import Staging
+from pipeline.build.state import PageState, cache_dir, write_atomic
+from pipeline.config import SiteConfig
+from pipeline.model import Exported, Page
+from pipeline.render.links import Asset, LinkResolver
+from pipeline.site.files import site_files
+from pipeline.site.layout import Layout, is_url
+from pipeline.site.model import Entry, SiteModel, entry_of
+
+ARTIFACTS = "pages"         # under .nbpress-cache/: each page's article HTML, for re-layout
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What writing one page produced: recorded by the build, wherever the page was written."""
+
+    files: tuple[str, ...]                  # output files, from the output folder
+    refs: dict[str, list[int]]              # files its output used -> [mtime_ns, size]
+    links: dict[str, str | None]            # pages it links to -> their slugs
+    warnings: tuple[str, ...] = ()
+    layout: str = ""                        # the layout key it was rendered with
+
+
+class SiteWriter:
+    """Writes one build into a staging folder; `commit()` makes it the output folder."""
+
+    def __init__(self, config: SiteConfig, resolver: LinkResolver, build_time: dt.datetime,
+                 previous: dict[str, PageState]):
+        self.config = config
+        self.resolver = resolver
+        self.build_time = build_time
+        self.previous = previous
+        self.model = SiteModel(config)
+        self.layout = Layout(config)
+        self.files: dict[str, list[str]] = {}              # output files, by source
+        self.refs: dict[str, dict[str, list[int]]] = {}    # files each page used, by source
+        self.links: dict[str, dict[str, str | None]] = {}  # pages each page links to: slugs
+        self.layouts: dict[str, str] = {}                  # layout key each page has now
+        self._staging: Staging | None = None
+
+    @property
+    def staging(self) -> Staging:
+        if self._staging is None:
+            self._staging = Staging(self.config.output)
+        return self._staging
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        return self.model.entries
+
+    def plan(self, pages: list[Page]) -> None:
+        """The pages expected to be published: the model the page phase renders with."""
+        for page in pages:
+            self.model.put(self._rel(page), entry_of(page, self._rel(page)))
+
+    def warm(self) -> None:
+        """Compile the templates now (before worker processes fork, so they share them)."""
+        self.layout.warm()
+        _ = self.staging
+
+    # -- the page phase ----------------------------------------------------------------------
+
+    def keep(self, page_rel: str) -> bool:
+        """An unchanged page: its previous output goes into this build as it is."""
+        return self._carry(page_rel) is not None
+
+    def add_page(self, page: Page, exported: Exported, used: list[Path] = (),
+                 watch: tuple[tuple[Path, str], ...] = ()) -> Written:
+        """Render and write one page with its figures and the files it refers to; `used` are
+        further files its output depends on (its data, its notebook twin), `watch` are
+        (folder, pattern) pairs whose matches it depends on (a twin that may appear). Safe in
+        a worker process: it writes files and returns what it did, and `record()` books it."""
+        rewritten = self.resolver.rewrite(page, exported.body, set(exported.files))
+        assets = list(rewritten.assets)
+        image = None
+        if page.featured_image and is_url(page.featured_image):
+            image = page.featured_image                 # already a URL: used as it is
+        elif page.featured_image:
+            featured = self.resolver.asset(page, page.featured_image)
+            assets.append(featured)
+            image = featured.target
+        rel = self._rel(page)
+        layout = self.model.layout_key(page.slug)
+        self.staging.write(_index(page), self.layout.page(page, rel, rewritten.html, image,
+                                                          self.model))
+        save_article(self.config.root, rel, rewritten.html, image)
+        folder = f"{page.slug}/" if page.slug else ""
+        for name, data in exported.files.items():
+            self.staging.write(folder + name, data)
+        files = [_index(page), *(folder + n for n in exported.files), *self._copy(assets)]
+        deps = Recorder(self.config.root)
+        for path in sorted({a.source for a in assets} | set(used)):
+            deps.file(path)
+        for folder_path, pattern in [(page.source.path.parent, p) for p in page.depends] + list(watch):
+            deps.glob(folder_path, pattern)
+        for target in rewritten.pages:
+            deps.link(target, self.resolver.slug_of(target))
+        return Written(tuple(files), deps.refs, deps.links, rewritten.warnings, layout)
+
+    def record(self, page: Page, written: Written) -> None:
+        rel = self._rel(page)
+        self.files[rel] = list(written.files)
+        self.refs[rel] = written.refs
+        self.links[rel] = written.links
+        self.layouts[rel] = written.layout
+        self.model.put(rel, entry_of(page, rel))
+
+    def keep_previous(self, page_rel: str) -> bool:
+        """A page failed: publish its last good version, if the previous build made one."""
+        old = self._carry(page_rel)
+        if old is None:
+            self.model.drop(page_rel)
+            return False
+        if old.entry:
+            self.model.put(page_rel, Entry(**old.entry))
+        return True
+
+    def _carry(self, page_rel: str) -> PageState | None:
+        """Bring a page's files from the last build, with what they were built from."""
+        old = self.previous.get(page_rel)
+        if old is None or not old.files or not self.staging.carry(old.files):
+            return None
+        self.files[page_rel] = list(old.files)
+        self.refs[page_rel] = dict(old.refs)
+        self.links[page_rel] = dict(old.links)
+        self.layouts[page_rel] = old.layout
+        return old
+
+    def _copy(self, assets: list[Asset]) -> list[str]:
+        for asset in assets:
+            self.staging.copy(asset.source, asset.target)
+        return [a.target for a in assets]
+
+    # -- the site phase ----------------------------------------------------------------------
+
+    def relayout(self, pages: list[Page]) -> int:
+        """Lay out again each published page whose view of the site changed; how many."""
+        count = 0
+        for page in pages:
+            rel = self._rel(page)
+            key = self.model.layout_key(page.slug)
+            if rel not in self.files or self.layouts.get(rel) == key:
+                continue
+            article = load_article(self.config.root, rel)
+            if article is None:         # no stored article: rebuilt on the next build
+                self.layouts[rel] = ""
+                continue
+            body, image = article
+            self.staging.write(_index(page), self.layout.page(page, rel, body, image, self.model))
+            self.layouts[rel] = key
+            count += 1
+        return count
+
+    def commit(self, build_id: str) -> list[str]:
+        """Listings, stylesheet, 404, sitemap and the site's static files; then swap the
+        staging folder in. The site-wide files written, for the next build to verify."""
+        urls = {e.url for rel, e in self.model.entries.items() if rel in self.files}
+        written = []
+        for rel, data in site_files(self.config, self.model, self.layout, urls):
+            self.staging.write(rel, data)
+            written.append(rel)
+        self.staging.commit({"nbpress": __version__, "build_id": build_id})
+        return written
+
+    def abort(self) -> None:
+        if self._staging is not None:
+            self._staging.abort()
+
+    def _rel(self, page: Page) -> str:
+        return page.source.path.relative_to(self.config.root).as_posix()
+
+
+def _index(page: Page) -> str:
+    return f"{page.slug}/index.html" if page.slug else "index.html"
+
+
+def save_article(root: Path, rel: str, body: str, image: str | None) -> None:
+    """Keep a page's article HTML, so a change of nav or listing re-lays it out unexported."""
+    folder = cache_dir(root) / ARTIFACTS
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / _article_name(rel), json.dumps({"rel": rel, "body": body,
+                                                          "image": image}))
+
+
+def load_article(root: Path, rel: str) -> tuple[str, str | None] | None:
+    try:
+        data = json.loads((cache_dir(root) / ARTIFACTS / _article_name(rel)).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("rel") != rel or not isinstance(data.get("body"), str):
+        return None
+    return data["body"], data.get("image")
+
+
+def _article_name(rel: str) -> str:
+    return hashlib.sha256(rel.encode()).hexdigest()[:32] + ".json"

@@ -1,0 +1,220 @@
+"""The one place that reads HTML: URL attributes found by a parser, rewritten by their span.
+
+A page's body is the author's HTML and nbconvert's, and it must come out as written except for
+the attribute values we rewrite. So the text is never re-serialized: the standard library's
+`html.parser` tokenizes it (comments, `<script>`/`<style>` text, quoted `>` in attributes are
+its job, done as browsers do), each start tag it reports is located in the text, and the value
+of each URL attribute is replaced in place. What is inside `<pre>` and `<code>` is code being
+shown (highlighted listings, plain-text outputs, inline code) and is never read as links.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import unescape
+from html.parser import HTMLParser
+from typing import Iterable, Iterator
+
+URL_ATTRIBUTES = frozenset({"src", "href", "poster", "srcset", "xlink:href"})
+LITERAL_ELEMENTS = frozenset({"pre", "code"})      # contents shown as written, never links
+_MAYBE_URL = re.compile(r"(?:src(?:set)?|href|poster)\s*=", re.IGNORECASE)
+_TAG_NAME = re.compile(r"<[a-zA-Z][^\t\n\r\f />\x00]*")
+_ATTRIBUTE = re.compile(r"""[\s/]*
+    (?P<name>[^\s/>][^\s/=>]*)
+    (?:\s*=+\s*(?P<value>'[^']*'|"[^"]*"|(?!['"])[^>\s]*))?""", re.VERBOSE)
+_UNQUOTED_SAFE = re.compile(r"[^\s\"'=<>`&]+")
+_SPACE = " \t\n\r\f"                               # whitespace, as HTML counts it
+_HTML_SPACE = re.compile(f"[{_SPACE}]+")
+# Start tags that end an open <p> (the HTML parsing rules), for the first paragraph's text.
+_ENDS_PARAGRAPH = frozenset(
+    "address article aside blockquote details dialog div dl fieldset figcaption figure footer "
+    "form h1 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre section table ul".split())
+
+
+@dataclass(frozen=True, slots=True)
+class UrlAttr:
+    """One URL attribute of a start tag. `value` is unescaped (`R&amp;D.png` -> `R&D.png`);
+    `start:end` is the value as written in the text, with its quotes (`quote` is `"`, `'` or
+    empty for an unquoted value)."""
+
+    tag: str                # lowercase, as are attribute names
+    name: str
+    value: str
+    start: int
+    end: int
+    quote: str
+
+    def __repr__(self) -> str:
+        return f"UrlAttr(<{self.tag} {self.name}={self.value!r}> at {self.start}:{self.end})"
+
+
+def url_attributes(html: str) -> Iterator[UrlAttr]:
+    """Each src/href/poster/srcset/xlink:href attribute with a value, in text order, outside
+    `<pre>`, `<code>`, `<script>`, `<style>` and comments. Text with no `src=`-like substring
+    (a page without links or images) is not parsed at all."""
+    if not _MAYBE_URL.search(html):
+        return iter(())
+    finder = _UrlFinder(html)
+    finder.feed(html)
+    finder.close()
+    return iter(finder.found)
+
+
+def replace_values(html: str, changes: Iterable[tuple[UrlAttr, str]]) -> str:
+    """`html` with each attribute's value replaced (unescaped text in, escaped text written).
+    A value that did not change keeps its bytes; the author's quote style is kept."""
+    parts: list[str] = []
+    pos = 0
+    for attr, value in sorted(changes, key=lambda change: change[0].start):
+        if value == attr.value or attr.start < pos:
+            continue
+        parts += [html[pos:attr.start], attribute_value(value, attr.quote)]
+        pos = attr.end
+    return "".join(parts) + html[pos:] if parts else html
+
+
+def attribute_value(value: str, quote: str = '"') -> str:
+    """`value` written as an attribute value: `&` and the quote escaped; an unquoted value
+    gains double quotes unless it is safe as it is."""
+    if not quote:
+        if _UNQUOTED_SAFE.fullmatch(value):
+            return value
+        quote = '"'
+    escaped = value.replace("&", "&amp;").replace(quote, "&quot;" if quote == '"' else "&#39;")
+    return f"{quote}{escaped}{quote}"
+
+
+def srcset_urls(value: str) -> tuple[tuple[int, int], ...]:
+    """The spans of the URLs in an (unescaped) srcset value: `a.png 1x, b.png 2x`. A URL is a
+    run of non-space characters; trailing commas end its candidate (the HTML rules)."""
+    spans: list[tuple[int, int]] = []
+    pos, size = 0, len(value)
+    while pos < size:
+        while pos < size and (value[pos] in _SPACE or value[pos] == ","):
+            pos += 1
+        start = pos
+        while pos < size and value[pos] not in _SPACE:
+            pos += 1
+        end = pos
+        while end > start and value[end - 1] == ",":
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+        if end == pos:                      # descriptors follow, up to the next comma
+            pos = _descriptors_end(value, pos)
+    return tuple(spans)
+
+
+def first_paragraph_text(html: str) -> str:
+    """The text of the first `<p>` (entities unescaped, HTML whitespace collapsed), or "".
+    Parsing stops at its end; a `<p>` in a comment, script or style does not count."""
+    reader = _FirstParagraph()
+    try:
+        reader.feed(html)
+        reader.close()
+    except _Done:
+        pass
+    return _HTML_SPACE.sub(" ", "".join(reader.text)).strip(" ")
+
+
+class _UrlFinder(HTMLParser):
+    """Collects the URL attributes of the start tags outside literal elements."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=False)     # text is not read: left undecoded
+        self.lines = [0] + [m.end() for m in re.finditer("\n", html)]
+        self.open_literals = dict.fromkeys(LITERAL_ELEMENTS, 0)
+        self.literal_depth = 0
+        self.found: list[UrlAttr] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in LITERAL_ELEMENTS:
+            self.open_literals[tag] += 1
+            self.literal_depth += 1
+        elif not self.literal_depth and _has_url(attrs):
+            line, column = self.getpos()
+            self.found += _tag_urls(self.get_starttag_text(), self.lines[line - 1] + column)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)        # `<code/>` opens a code element, as in browsers
+
+    def close(self) -> None:
+        if self.rawdata.startswith("<!--"):     # never closed: a comment to the end, as
+            self.rawdata = ""                   # browsers read it (not text, then tags)
+        super().close()
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open_literals.get(tag):
+            self.open_literals[tag] -= 1
+            self.literal_depth -= 1
+
+
+def _has_url(attrs: list[tuple[str, str | None]]) -> bool:
+    for name, value in attrs:
+        if name in URL_ATTRIBUTES and value is not None:
+            return True
+    return False
+
+
+def _tag_urls(raw: str, base: int) -> list[UrlAttr]:
+    """The URL attributes of one start tag written as `raw` at offset `base` of the text."""
+    tag_name = _TAG_NAME.match(raw)
+    tag, pos = tag_name.group()[1:].lower(), tag_name.end()
+    found = []
+    while (match := _ATTRIBUTE.match(raw, pos)) and match.end() > pos:
+        pos = match.end()
+        name, written = match.group("name").lower(), match.group("value")
+        if name in URL_ATTRIBUTES and written is not None:
+            quote = written[0] if written[:1] in ("'", '"') else ""
+            value = written[1:-1] if quote else written
+            found.append(UrlAttr(tag, name, unescape(value), base + match.start("value"),
+                                 base + match.end("value"), quote))
+    return found
+
+
+def _descriptors_end(value: str, pos: int) -> int:
+    """Past the descriptors of a srcset candidate: the next comma outside parentheses."""
+    depth = 0
+    for index in range(pos, len(value)):
+        char = value[index]
+        if char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif char == "," and not depth:
+            return index + 1
+    return len(value)
+
+
+class _Done(Exception):
+    """The first paragraph has ended: stop parsing."""
+
+
+class _FirstParagraph(HTMLParser):
+    """Keeps the text of the first paragraph."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.inside = False
+        self.raw_text = False               # inside <script>/<style>: not text a reader sees
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_startendtag(tag, attrs)
+        self.inside = self.inside or tag == "p"
+        self.raw_text = tag in self.CDATA_CONTENT_ELEMENTS
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.inside and tag in _ENDS_PARAGRAPH:
+            raise _Done
+        if self.inside and tag == "br":
+            self.text.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.inside and (tag == "p" or tag in _ENDS_PARAGRAPH):
+            raise _Done
+        self.raw_text = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside and not self.raw_text:
+            self.text.append(data)

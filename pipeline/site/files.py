@@ -1,0 +1,65 @@
+"""The files of the whole site besides its pages: listings, stylesheet, favicon, 404,
+sitemap, and the author's `static/` folder, as (output path, bytes or text). Writes nothing."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+from xml.sax.saxutils import escape
+
+from pipeline.config import SiteConfig
+from pipeline.site.layout import THEME, Layout, absolute_url
+from pipeline.site.model import SiteModel, section_url
+
+RESERVED = {"assets", "404.html", "index.html", "sitemap.xml", ".nbpress.json"}   # ours
+STATIC_DIR = "static"          # copied to the output root as it is
+
+
+def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
+               page_urls: set[str]) -> Iterator[tuple[str, str | bytes]]:
+    """Every site-wide file; a listing is left out where a page of the author's has its URL
+    (`content/blog/index.md` is the blog's listing page). static/ comes last: it wins."""
+    from pipeline.render.export import code_stylesheet
+
+    if "/" not in page_urls:
+        yield "index.html", layout.home(model)
+    for name in model.sections:
+        if section_url(name) not in page_urls:
+            yield f"{section_url(name).strip('/')}/index.html", layout.section(model, name)
+    css = (THEME / "site.css").read_text(encoding="utf-8")
+    yield "assets/site.css", css + "\n/* code */\n" + code_stylesheet()
+    yield "assets/favicon.svg", (THEME / "favicon.svg").read_bytes()
+    yield "404.html", layout.not_found(model)
+    if config.base_url:
+        yield "sitemap.xml", sitemap(config, model, page_urls)
+    for path, rel in static_files(config):
+        yield rel, path.read_bytes()
+
+
+def sitemap(config: SiteConfig, model: SiteModel, page_urls: set[str]) -> str:
+    urls = sorted({"/", *(section_url(s) for s in model.sections), *page_urls})
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    lines += [f"<url><loc>{escape(absolute_url(config, u))}</loc></url>" for u in urls]
+    return "\n".join(lines + ["</urlset>", ""])
+
+
+def static_files(config: SiteConfig) -> list[tuple[Path, str]]:
+    """The files of the site's `static/` folder (CNAME, robots.txt, downloads), each with its
+    path in the output: copied to the output root as they are. Hidden files are left out."""
+    top = config.root / STATIC_DIR
+    found = []
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                path = Path(folder, name)
+                found.append((path, path.relative_to(top).as_posix()))
+    return found
+
+
+def reserved(slug: str, static: set[str]) -> bool:
+    """Whether a page at `slug` would collide with a file nbpress writes for the whole site
+    (404.html, sitemap.xml, assets/, a static/ file) or with a folder's index.html."""
+    parts = slug.split("/")
+    return parts[0] in RESERVED or parts[0] in static or "index.html" in parts

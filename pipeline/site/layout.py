@@ -1,0 +1,200 @@
+"""The site layout: pages, listings and the 404 page rendered to HTML strings with the
+theme's Jinja2 templates, from a page, its article HTML and the site model. Writes nothing.
+
+Every value from a page reaches the templates through autoescaping (HTML text and
+attributes), `absolute_url` (percent-encoded URLs), or `script_json` (JSON in a <script>).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from pipeline import __version__
+from pipeline.config import SiteConfig
+from pipeline.model import DateLike, Page
+from pipeline.render.links import relative_url
+from pipeline.site.model import Entry, SiteModel, section_title, section_url
+from pipeline.sources.frontmatter import json_safe
+
+THEME = Path(__file__).parent / "theme"
+DATE_LABELS = {"date": "Published", "created": "Created", "edited": "Edited"}
+
+
+class Layout:
+    """The theme's templates, compiled once a build (before worker processes fork)."""
+
+    def __init__(self, config: SiteConfig):
+        self.config = config
+        self._env = None
+
+    @property
+    def env(self):
+        if self._env is None:
+            self._env = _environment()
+        return self._env
+
+    def warm(self) -> None:
+        self.env.get_template("page.html.j2")
+
+    def page(self, page: Page, rel: str, body: str, image: str | None, model: SiteModel) -> str:
+        """A page: its article HTML in the site layout, with its listing if it has one."""
+        dates = [_date_view(field, getattr(page, field)) for field in ("date", "created", "edited")
+                 if getattr(page, field) is not None]
+        data = {"title": page.title, "url": page.url, "source": rel,
+                "frontmatter": json_safe(dict(page.meta))}
+        return self._render(
+            "page.html.j2", model, page, page.url, title=page.title, page=page, body=body,
+            dates=dates, image=image, page_json=script_json(data),
+            sections=self.listing_views(model, page.slug), show_section_headings=page.slug == "")
+
+    def home(self, model: SiteModel) -> str:
+        site = self.config
+        return self._render("listing.html.j2", model, None, "/", title=site.title,
+                            heading=site.title, intro=site.description,
+                            sections=self.listing_views(model, ""), show_section_headings=True)
+
+    def section(self, model: SiteModel, name: str) -> str:
+        url = section_url(name)
+        return self._render("listing.html.j2", model, None, url, title=section_title(name),
+                            heading=section_title(name), intro="",
+                            sections=self.listing_views(model, url.strip("/")),
+                            show_section_headings=False)
+
+    def not_found(self, model: SiteModel) -> str:
+        return self._render("404.html.j2", model, None, "/404.html", title="Page not found",
+                            root=_site_root(self.config))
+
+    def listing_views(self, model: SiteModel, slug: str) -> list[dict[str, Any]]:
+        """The listing of the page at `slug` as the templates show it, links relative."""
+        views = []
+        for name, entries in model.listing(slug):
+            if name is None:            # posts at the top of the site: no heading, no page
+                views.append({"name": "posts", "title": "", "href": "",
+                              "entries": _entry_views(entries, slug)})
+            else:
+                views.append({"name": name, "title": section_title(name),
+                              "href": relative_url(_target(section_url(name)), slug),
+                              "entries": _entry_views(entries, slug)})
+        return views
+
+    def _render(self, template: str, model: SiteModel, described: Page | None, url: str, *,
+                title: str, root: str | None = None, image: str | None = None,
+                **context: Any) -> str:
+        """Render a template in the site layout; `described` is the page the head describes."""
+        slug = url.strip("/")
+        head = self._head(described, url, title, image, context.get("body", ""))
+        return self.env.get_template(template).render(
+            site=self.config, head=head, version=__version__, nav=_nav(model, slug, root),
+            root=root or relative_url("", slug), **context)
+
+    def _head(self, page: Page | None, url: str, title: str, image: str | None,
+              body: str = "") -> dict[str, Any]:
+        site = self.config
+        description = (page and (page.abstract or _text(page.meta.get("description"))
+                                 or excerpt(body))) or site.description
+        return {
+            "title": title if page is None or page.slug == "" else f"{title} | {site.title}",
+            "og_title": title,
+            "og_type": "article" if page is not None and page.slug else "website",
+            "description": description,
+            "url": absolute_url(site, url) if url.endswith("/") else None,
+            "image": absolute_url(site, image) if image else None,
+            "times": _times(page) if page is not None else [],
+        }
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside <script>: `<`, `>` and `&` as \\u escapes, so no text of a
+    page can close the element or open a comment."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def excerpt(html: str, limit: int = 160) -> str:
+    """The text of the first paragraph of `html`, cut at a word near `limit` characters."""
+    from pipeline.render.html import first_paragraph_text
+
+    text = first_paragraph_text(html)
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def absolute_url(site: SiteConfig, path: str | None) -> str | None:
+    """The public URL of an output path, when the site has a base_url; percent-encoded."""
+    if path is not None and is_url(path):
+        return path
+    if not site.base_url or path is None:
+        return None
+    return site.base_url.rstrip("/") + "/" + quote(path.lstrip("/"), safe="/")
+
+
+def is_url(ref: str) -> bool:
+    parts = urlsplit(ref)
+    return bool(parts.scheme or parts.netloc)
+
+
+def _nav(model: SiteModel, slug: str, root: str | None) -> list[dict[str, Any]]:
+    """The header links; relative to the page, or under `root` for pages served anywhere."""
+    current = f"/{slug}/" if slug else "/"
+    return [{"title": title,
+             "href": root + url.lstrip("/") if root and url.startswith("/") else _nav_href(url, slug),
+             "active": url == current or (url != "/" and url.startswith("/")
+                                          and current.startswith(url))}
+            for title, url in model.nav_links()]
+
+
+def _times(page: Page) -> list[tuple[str, str]]:
+    times = []
+    published = page.date or page.created
+    if published is not None:
+        times.append(("article:published_time", published.isoformat()))
+    if page.edited is not None:
+        times.append(("article:modified_time", page.edited.isoformat()))
+    return times
+
+
+def _entry_views(entries: list[Entry], from_slug: str) -> list[dict[str, Any]]:
+    return [{"title": e.title, "href": relative_url(_target(e.url), from_slug),
+             "date": _date_view("date", _parse_iso(e.date)) if e.date else None,
+             "abstract": e.abstract} for e in entries]
+
+
+def _site_root(site: SiteConfig) -> str:
+    return (urlsplit(site.base_url).path.rstrip("/") + "/") if site.base_url else "/"
+
+
+def _target(url: str) -> str:
+    """A site URL as an output path for relative_url: "/aws/" -> "aws/", "/" -> ""."""
+    path = url.strip("/")
+    return f"{path}/" if path else ""
+
+
+def _nav_href(url: str, slug: str) -> str:
+    return relative_url(_target(url), slug) if url.startswith("/") else url
+
+
+def _date_view(field: str, value: DateLike) -> dict[str, str]:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return {"field": field, "label": DATE_LABELS[field], "iso": value.isoformat(),
+            "human": f"{day.day} {day:%B %Y}"}
+
+
+def _parse_iso(text: str) -> DateLike:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return dt.datetime.fromisoformat(text)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(THEME),
+                              autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=False, keep_trailing_newline=True)

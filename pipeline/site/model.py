@@ -1,0 +1,149 @@
+"""The site model: what the whole site shows of each page (nav, sections, listings), built
+from the pages that are published after the page phase. Pure: no files, no templates.
+
+Whatever a page draws from the whole site is computed here once per build (the nav links,
+a section's listing), and a page depends on it through one key, `layout_key`, never through
+a scan of every page.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.config import SiteConfig
+from pipeline.model import Page
+from pipeline.sources.frontmatter import slug_from_path
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A page as the site shows it elsewhere (listings, nav, sitemap)."""
+
+    source: str
+    url: str
+    title: str
+    section: str | None
+    date: str | None        # ISO
+    abstract: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"source": self.source, "url": self.url, "title": self.title,
+                "section": self.section, "date": self.date, "abstract": self.abstract}
+
+
+def entry_of(page: Page, rel: str) -> Entry:
+    when = page.sort_date
+    abstract = page.abstract or _text(page.meta.get("description"))
+    return Entry(source=rel, url=page.url, title=page.title, section=page.section,
+                 date=when.isoformat() if when is not None else None, abstract=abstract)
+
+
+class SiteModel:
+    """The published pages by source path, and what is derived from them, cached until the
+    set of pages changes."""
+
+    def __init__(self, config: SiteConfig):
+        self.config = config
+        self.entries: dict[str, Entry] = {}
+        self._cache: dict[str, Any] = {}
+
+    def put(self, rel: str, entry: Entry) -> None:
+        if self.entries.get(rel) != entry:
+            self.entries[rel] = entry
+            self._cache.clear()
+
+    def drop(self, rel: str) -> None:
+        if self.entries.pop(rel, None) is not None:
+            self._cache.clear()
+
+    @property
+    def sections(self) -> list[str]:
+        """Section folders with a published page, in the configured order, then by name."""
+        if "sections" not in self._cache:
+            self._cache["sections"] = _section_order(
+                self.config, [e.section for e in self.entries.values()])
+        return self._cache["sections"]
+
+    def nav_links(self) -> tuple[tuple[str, str], ...]:
+        """(title, site URL) of the header links, the same on every page."""
+        if "nav" not in self._cache:
+            if self.config.nav is not None:
+                links = [(link.title, link.url) for link in self.config.nav]
+            else:
+                links = [("Home", "/")] + [(section_title(s), section_url(s))
+                                           for s in self.sections]
+                links += sorted((e.title, e.url) for e in self.entries.values()
+                                if e.section is None and e.url != "/")
+            self._cache["nav"] = tuple(links)
+        return self._cache["nav"]
+
+    def listing(self, slug: str) -> list[tuple[str | None, list[Entry]]]:
+        """What the page at `slug` lists: the home page, dated top-level pages then every
+        section; a section's own page, its section; other pages, nothing."""
+        key = f"listing:{slug}"
+        if key not in self._cache:
+            self._cache[key] = self._listing(slug)
+        return self._cache[key]
+
+    def _listing(self, slug: str) -> list[tuple[str | None, list[Entry]]]:
+        if slug != "":
+            name = self.section_at(slug)
+            return [(name, self.section_entries(name))] if name is not None else []
+        top = self.section_entries(None)
+        return ([(None, top)] if top else []) + [(s, self.section_entries(s))
+                                                 for s in self.sections]
+
+    def section_at(self, slug: str) -> str | None:
+        return self._section_slugs().get(slug)
+
+    def _section_slugs(self) -> dict[str, str]:
+        if "slugs" not in self._cache:
+            self._cache["slugs"] = {section_url(s).strip("/"): s for s in self.sections}
+        return self._cache["slugs"]
+
+    def section_entries(self, name: str | None) -> list[Entry]:
+        """A section's pages, newest first; None: the dated pages at the top of the site."""
+        key = f"section:{name}"
+        if key not in self._cache:
+            chosen = (e for e in self.entries.values() if e.section == name
+                      and (name is not None or (e.date and e.url != "/")))
+            self._cache[key] = sorted(chosen, key=lambda e: (e.date or "", e.title), reverse=True)
+        return self._cache[key]
+
+    def layout_key(self, slug: str) -> str:
+        """What the page at `slug` shows of other pages: the nav, and its listing if it has
+        one. A page rendered under another key is laid out again."""
+        listing = [(name, [e.as_json() for e in entries]) for name, entries in self.listing(slug)]
+        if "nav_hash" not in self._cache:
+            self._cache["nav_hash"] = _hash(self.nav_links(), self.sections)
+        if not listing:
+            return self._cache["nav_hash"]
+        return _hash(self._cache["nav_hash"], listing)
+
+
+def section_url(name: str) -> str:
+    """The URL of a section's listing: its folder name as a page slug would spell it
+    (`content/Notes Folder/` -> `/notes-folder/`), so the listing sits above its pages."""
+    return f"/{slug_from_path(name)}/"
+
+
+def section_title(name: str) -> str:
+    return name.replace("-", " ").replace("_", " ").title()
+
+
+def _section_order(config: SiteConfig, found: list[str | None]) -> list[str]:
+    present = sorted({s for s in found if s})
+    if config.sections is None:
+        return present
+    return [s for s in config.sections if s in present] + [s for s in present
+                                                           if s not in config.sections]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _hash(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
