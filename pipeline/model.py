@@ -43,6 +43,12 @@ class Page:
     params: Mapping[str, Any] = field(default_factory=dict)
     execute: str = "auto"           # "auto" (when its code or inputs changed), "always", "never"
     depends: tuple[str, ...] = ()   # globs, relative to the page's folder, its code reads
+    variant: str = ""               # one member of a page family (one source, many pages)
+
+    @property
+    def id(self) -> tuple[Path, str]:
+        """A page is its source and its variant: one notebook may make many pages."""
+        return self.source.path, self.variant
 
     @property
     def url(self) -> str:

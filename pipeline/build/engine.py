@@ -3,33 +3,33 @@ execute, export and assemble it. One page's failure is recorded and the others g
 output folder changes only when the build completes, and not at all when nothing changed."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import glob
 import hashlib
+import os
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Callable
 
 from pipeline import __version__
 from pipeline.build import state as statefile
-from pipeline.execute import local as parallel
 from pipeline.build.deps import stamp
-from pipeline.build.writer import SiteWriter
-from pipeline.site.files import reserved, static_files
-from pipeline.execute.cache import (ExecutionCache, bundle_files, depends_files,
-                                    environment_key, execution_key)
-from pipeline.config import SiteConfig
 from pipeline.build.lock import site_lock
-from pipeline.sources.discover import scan
-from pipeline.errors import NbpressError, PageError
-from pipeline.render.links import LinkResolver
-from pipeline.model import BuildReport, Outcome, Page, PageResult, Source
 from pipeline.build.output import output_id
-from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
+from pipeline.build.pages import PageContext, Warm, build_one, unexpected
 from pipeline.build.plan import Action, Decision, decide, page_key, site_key
 from pipeline.build.state import BuildState, PageState
+from pipeline.build.writer import SiteWriter, site_rel
+from pipeline.config import SiteConfig
+from pipeline.errors import NbpressError, PageError
+from pipeline.execute import local as parallel
+from pipeline.model import BuildReport, Outcome, Page, PageResult, Source
+from pipeline.render.links import LinkResolver
+from pipeline.site.files import reserved, static_files
+from pipeline.sources.discover import scan
+from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,10 @@ class BuildOptions:
     on_page: Callable[[PageResult], None] | None = None     # called as each page is done
     jobs: int | None = None         # worker processes; None: one a core
     isolate: bool = False           # a freshly started kernel for every page (no fork server)
+    # Update the output folder in place, file by file (each file whole), instead of staging
+    # a new folder and swapping it in: for the preview, where a build is one page and must
+    # not cost a copy of the site. A stopped build can leave old and new pages side by side.
+    in_place: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +81,23 @@ class SitePlan:
 
 
 def build_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> BuildReport:
+    """Build the site once. (A build service, `build/service.py`, builds again and again.)"""
     with site_lock(config.root):
-        return _build(config, options)
+        return run_build(config, options)[0]
 
 
-def _build(config: SiteConfig, options: BuildOptions) -> BuildReport:
+def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = None,
+              state: BuildState | None = None) -> tuple[BuildReport, BuildState]:
+    """One build, the lock held by the caller; `warm` and `state` are what a service kept
+    from its last build. Returns the report and the state saved."""
     started = time.perf_counter()
-    plan = plan_site(config, options)
+    plan = plan_site(config, options, state, warm)
     notes = (plan.state.note,) if plan.state.note else ()
     results = [PageResult(s.page.source, Outcome.SKIPPED) for s in plan.skipped]
     notes += plan.left_out + _nothing_published(plan, options)
     if plan.nothing_to_do:
         results += [_unchanged(d, plan.state) for d in plan.decisions]
-        return _report(config, results, notes, started)
+        return _report(config, results, notes, started), plan.state
     writer = plan.writer
     results += [_failed(writer, rel_of(config, s), s, e) for s, e in plan.failures]
     try:
@@ -99,14 +107,17 @@ def _build(config: SiteConfig, options: BuildOptions) -> BuildReport:
                 results.append(_unchanged(decision, plan.state))
             else:
                 todo.append(decision)
-        with _Context.create(config, writer, todo, options) as context:
-            for decision, result, written in parallel.run_pages(todo, context, options.jobs):
-                results.append(_record(writer, decision, result, written))
-                if options.on_page:
-                    options.on_page(results[-1])
+        with PageContext.create(config, writer, todo, options.isolate, warm) as context:
+            pages = parallel.run_pages(todo, build_one, context, options.jobs,
+                                       one_at_a_time=context.run.kernel_manager is not None)
+            with contextlib.closing(pages):     # stopped: the workers end before the abort
+                for decision, result, written in pages:
+                    results.append(_record(writer, decision, result, written))
+                    if options.on_page:
+                        options.on_page(results[-1])
         writer.relayout([d.page for d in plan.decisions])
         build_id = uuid.uuid4().hex
-        site_files = writer.commit(build_id)
+        site_files = writer.commit(build_id, plan.site_key)
     except BaseException:
         writer.abort()
         raise
@@ -114,14 +125,19 @@ def _build(config: SiteConfig, options: BuildOptions) -> BuildReport:
     state.site_files, state.site_refs = site_files, site_refs(config)
     statefile.save(config.root, __version__, state)
     notes += tuple(n for r in results for n in r.notes)
-    return _report(config, results, notes, started)
+    return _report(config, results, notes, started), state
 
 
-def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> SitePlan:
-    """Read every page (parsing only those that changed) and decide what each needs."""
-    state = statefile.load(config.root, __version__, output_id(config.output))
+def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
+              state: BuildState | None = None, warm: Warm | None = None) -> SitePlan:
+    """Read every page (parsing only those that changed) and decide what each needs;
+    `state`: the last build's, kept in memory by a service (read from disk otherwise)."""
+    output = output_id(config.output)
+    if state is None or state.build_id != output:
+        state = statefile.load(config.root, __version__, output)
     found = scan(config)
-    scanned, failures = read_pages(config, list(found.pages), state)
+    scanned, failures = read_pages(config, list(found.pages), state,
+                                   warm.read if warm is not None else None)
     published = [s for s in scanned if options.drafts or not s.page.draft]
     skipped = [s for s in scanned if s.page.draft and not options.drafts]
     published, clashes = unique_slugs(published, {rel.split("/")[0]
@@ -130,7 +146,9 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> Sit
     pages = [s.page for s in published]
     unpublished = {s.page.source.path for s in skipped} | {src.path for src, _ in failures}
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    writer = SiteWriter(config, LinkResolver(config, pages, unpublished), now, state.pages)
+    in_place = options.in_place and bool(state.site_files) and config.output.is_dir()
+    writer = SiteWriter(config, LinkResolver(config, pages, unpublished), now, state.pages,
+                        state.site_files, in_place)
     writer.plan([s.page for s in published if not _will_fail(s, state)])
     site = site_key(config, options.drafts)
     slugs = {s.rel: s.page.slug for s in published}
@@ -147,19 +165,33 @@ def _will_fail(scanned: Scanned, state: BuildState) -> bool:
     return old is not None and not old.key and old.sha == scanned.sha and not old.files
 
 
-def read_pages(config: SiteConfig, sources: list[Source],
-               state: BuildState) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
-    """Read and hash every source; frontmatter is parsed only where the bytes changed."""
+def read_pages(config: SiteConfig, sources: list[Source], state: BuildState,
+               memo: dict | None = None
+               ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
+    """Read and hash every source; frontmatter is parsed only where the bytes changed.
+    `memo`: what a build service read last time, by file identity (not read again)."""
     scanned, failures = [], []
     for source in sources:
         rel = rel_of(config, source)
         try:
-            scanned.append(_read(source, rel, state.pages.get(rel)))
+            scanned.append(_read_once(source, rel, state.pages.get(rel), memo))
         except NbpressError as error:
             failures.append((source, error))
         except Exception as exc:    # one unreadable page must not stop the others
-            failures.append((source, _unexpected(exc, source)))
+            failures.append((source, unexpected(exc, source)))
     return scanned, failures
+
+
+def _read_once(source: Source, rel: str, old: PageState | None, memo: dict | None) -> Scanned:
+    if memo is None:
+        return _read(source, rel, old)
+    st = os.stat(source.path)
+    stamp_now = (st.st_mtime_ns, st.st_size, st.st_ino)
+    known = memo.get(rel)
+    if known is not None and known[0] == stamp_now and known[1].page.source == source:
+        return known[1]
+    memo[rel] = (stamp_now, _read(source, rel, old))
+    return memo[rel][1]
 
 
 def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
@@ -192,160 +224,11 @@ def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset()
     return ok, failures
 
 
-# -- one page ---------------------------------------------------------------------------------
-
-@dataclass(slots=True)
-class _Context:
-    """What every page of one build shares: settings, the writer, run parameters, the
-    exporter, the caches, and the kernel fork server (when a page may run code)."""
-
-    config: SiteConfig
-    writer: SiteWriter
-    run: Any            # execute.RunContext
-    exporter: Any       # export.Exporter
-    cache: ExecutionCache
-    environment: str
-    server: Any = None  # kernels.ForkServer
-
-    @staticmethod
-    def create(config: SiteConfig, writer: SiteWriter, todo: list[Decision],
-               options: BuildOptions) -> "_Context":
-        from pipeline.execute.run import RunContext
-        from pipeline.render.export import Exporter
-
-        server = manager = None
-        if any(_may_run(d.page) for d in todo):
-            from pipeline.execute.kernels import ForkServer, manager_class
-
-            server = None if options.isolate else ForkServer().start()
-            manager = manager_class(server)
-        try:
-            exporter = Exporter()
-            if todo:                   # build what workers need before they fork
-                exporter.warm(full=manager is not None)
-                writer.warm()
-            run = RunContext(build_time=writer.build_time.isoformat(),
-                             base_url=config.base_url, kernel_manager=manager)
-            return _Context(config, writer, run, exporter, ExecutionCache(config.root),
-                            environment_key(), server)
-        except BaseException:
-            if server is not None:
-                server.stop()
-            raise
-
-    def __enter__(self) -> "_Context":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.server is not None:
-            self.server.stop()
-
-
-def _may_run(page: Page) -> bool:
-    """Cheap: could this page have code to run? (a fence in its text, or a notebook)"""
-    from pipeline.notebook.convert import may_have_code
-
-    return page.execute != "never" and (page.source.kind == "ipynb" or may_have_code(page.text))
-
-
-def build_one(decision: Decision, context: _Context) -> tuple[PageResult, Any]:
-    """Build one page; in the build process or a worker. (result, what was written)."""
-    page = decision.page
-    try:
-        return build_page(page, context.config, context, context.writer, decision.reason)
-    except NbpressError as error:
-        return PageResult(page.source, Outcome.FAILED, error=error), None
-    except Exception as exc:   # a bug or a library failure must not stop the other pages
-        return PageResult(page.source, Outcome.FAILED, error=_unexpected(exc, page.source)), None
-
-
 def _record(writer: SiteWriter, decision: Decision, result: PageResult, written) -> PageResult:
     if written is not None:
         writer.record(decision.page, written)
         return result
     return replace(result, kept_previous=writer.keep_previous(decision.rel))
-
-
-def build_page(page: Page, config: SiteConfig, context: _Context, writer: SiteWriter,
-               reason: str = ""):
-    from pipeline.notebook.convert import default_kernelspec, to_notebook, with_outputs_of
-
-    nb = to_notebook(page, config)
-    ran, cached, twin, warnings, notes, used, watch = False, False, False, [], [], [], ()
-    if needs_execution(page, nb):
-        nb.metadata.setdefault("kernelspec", default_kernelspec(config))
-        used = sorted(set(depends_files(page)) | set(bundle_files(page)))
-        twin_path = twin_of(page, config)
-        if twin_path is not None:       # a run in Jupyter, or a new twin, rebuilds the page
-            watch = ((twin_path.parent, glob.escape(twin_path.name)),)
-            if twin_path.is_file():
-                used.append(twin_path)
-        stored = twin_with_outputs(page, nb, config)
-        if stored is not None:        # the author ran this code in Jupyter: publish that run
-            nb, twin = with_outputs_of(nb, stored[1]), True
-        else:
-            nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
-            cached = not ran
-    written = writer.add_page(page, context.exporter.export(nb), used, watch)
-    warnings += written.warnings
-    return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, twin=twin,
-                      reason=reason, warnings=tuple(warnings), notes=tuple(notes)), written
-
-
-def twin_with_outputs(page: Page, nb, config: SiteConfig):
-    """(path, notebook) of the page's notebook twin when it carries outputs of exactly the
-    page's code, and the page has no params or depends: data its author's run could not have
-    seen, and does not ask to run on every build; else None."""
-    if page.source.kind != "md" or page.execute != "auto" or page.params or page.depends:
-        return None     # params or data the author's run did not see: the build runs the code
-    path = twin_of(page, config)
-    if path is None or not path.is_file():
-        return None
-    from pipeline.notebook.convert import read_ipynb
-
-    try:
-        stored = read_ipynb(path.read_text(encoding="utf-8"))
-    except Exception:          # an unreadable twin is sync's business; run the code instead
-        return None
-
-    def code(notebook) -> list[str]:
-        return [c.source for c in notebook.cells if c.cell_type == "code"
-                and "injected-parameters" not in c.metadata.get("tags", [])]
-    has_outputs = any(c.get("outputs") for c in stored.cells if c.cell_type == "code")
-    return (path, stored) if has_outputs and code(stored) == code(nb) else None
-
-
-def twin_of(page: Page, config: SiteConfig):
-    """Where the notebook twin of a Markdown page is (or would be); None for a notebook."""
-    return config.notebooks / f"{page.source.rel}.ipynb" if page.source.kind == "md" else None
-
-
-def _run_or_reuse(nb, page: Page, config: SiteConfig, context: _Context):
-    """(notebook with outputs, whether its code ran, warnings, notes): the cached outputs when
-    the execution key hits, else a run whose outputs are stored."""
-    from pipeline.execute.run import execute
-    from pipeline.notebook.convert import with_outputs_of
-
-    key = execution_key(nb, page, config.base_url, context.environment, config.root)
-    notes = []
-    if page.execute != "always":
-        cached, note = context.cache.get(key)
-        if cached is not None:
-            return with_outputs_of(nb, cached), False, [], []
-        notes = [f"{page.source.path}: {note}"] if note else []
-    executed, warnings = execute(nb, page, config, context.run)
-    context.cache.put(key, executed)
-    return executed, True, warnings, notes
-
-
-def needs_execution(page: Page, nb) -> bool:
-    """Pages with code run, unless they say `execute: never`; a notebook that already carries
-    outputs is published as saved unless it says `execute: always`."""
-    from pipeline.notebook.convert import has_code, has_outputs
-
-    if page.execute == "never" or not has_code(nb):
-        return False
-    return page.execute == "always" or not (page.source.kind == "ipynb" and has_outputs(nb))
 
 
 # -- results and state ------------------------------------------------------------------------
@@ -371,7 +254,8 @@ def _nothing_published(plan: SitePlan, options: BuildOptions) -> tuple[str, ...]
 
 
 def rel_of(config: SiteConfig, source: Source) -> str:
-    return source.path.relative_to(config.root).as_posix()
+    """The state key of a source's page (a page family's members add their variant)."""
+    return site_rel(config.root, source.path)
 
 
 def _failed(writer: SiteWriter, rel: str, source: Source, error: NbpressError) -> PageResult:
@@ -413,12 +297,6 @@ def _report(config: SiteConfig, results: list[PageResult], notes: tuple[str, ...
     order = sorted(results, key=lambda r: r.source.rel)
     return BuildReport(config.output, tuple(order), notes=notes,
                        seconds=time.perf_counter() - started)
-
-
-def _unexpected(exc: Exception, source: Source) -> NbpressError:
-    return NbpressError(f"could not be built ({type(exc).__name__}: {exc})", source.path,
-                        hint="this looks like a bug in nbpress; please report it with the "
-                             "page attached")
 
 
 def _clash(page: Page, group: list[Page]) -> PageError:

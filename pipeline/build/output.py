@@ -80,7 +80,7 @@ class Staging:
             self._carried.add(rel)
         return True
 
-    def commit(self, manifest: dict[str, Any]) -> None:
+    def commit(self, manifest: dict[str, Any], keep: set[str] = frozenset()) -> None:
         self.write(MARKER, json.dumps(manifest, indent=1, sort_keys=True))
         shutil.rmtree(self._old, ignore_errors=True)
         if self.output.exists():
@@ -90,6 +90,91 @@ class Staging:
 
     def abort(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class InPlace:
+    """An incremental build into the output folder itself: each file is replaced in one step
+    (a temp file beside it, then a rename), so a reader never sees half a file, and only what
+    changed is written. `commit()` removes the files of the last build that this build no
+    longer has, then marks the folder with the new build. Used when the folder is the last
+    build's (its marker matches the build state); a cold build stages a whole new folder.
+    A build stopped half-way leaves every page whole, old or new; the next build, which
+    trusts the state the stopped one did not replace, builds the changed pages again."""
+
+    def __init__(self, output: Path, previous: set[str]):
+        self.output = output
+        self.previous = previous            # files of the last build, from the output folder
+        self._root = os.path.abspath(output)
+        self._made: set[str] = {self._root}
+        self._kept: set[str] = set()        # written or carried by this build
+
+    def path(self, rel: str) -> Path:
+        target = os.path.normpath(os.path.join(self._root, rel))
+        if not target.startswith(self._root + os.sep):
+            raise OutputError(f"refusing to write {rel!r}: it is outside the output folder",
+                              self.output, hint="this is a bug in nbpress: please report it "
+                                                "with the page that names this file")
+        folder = os.path.dirname(target)
+        if folder not in self._made:
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
+        return Path(target)
+
+    def write(self, rel: str, data: str | bytes) -> None:
+        target = self.path(rel)
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        self._kept.add(rel)
+        try:
+            if target.stat().st_size == len(data) and target.read_bytes() == data:
+                return                      # the same bytes: leave the file as it is
+        except OSError:
+            pass
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def copy(self, source: Path, rel: str) -> None:
+        target = self.path(rel)
+        self._kept.add(rel)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def carry(self, rels: list[str]) -> bool:
+        """Files of the last build that stay: they are already in place. (The plan found
+        every file of a kept page there; its first one, the page, is looked at again.)"""
+        if not rels or not os.path.isfile(os.path.join(self._root, rels[0])):
+            return False
+        self._kept.update(rels)
+        return True
+
+    def commit(self, manifest: dict[str, Any], keep: set[str] = frozenset()) -> None:
+        """`keep`: every file of this build (workers wrote some: this process cannot know)."""
+        for rel in sorted(self.previous - self._kept - keep):
+            (self.output / rel).unlink(missing_ok=True)
+            _remove_empty_parents(self.output, rel)
+        self.write(MARKER, json.dumps(manifest, indent=1, sort_keys=True))
+
+    def abort(self) -> None:
+        """Nothing to undo: every file written is whole, and the marker is the last build's."""
+
+
+def _remove_empty_parents(output: Path, rel: str) -> None:
+    folder = (output / rel).parent
+    while folder != output:
+        try:
+            folder.rmdir()
+        except OSError:                     # not empty (or gone): stop here
+            return
+        folder = folder.parent
 
 
 def remove_output(output: Path) -> list[Path]:

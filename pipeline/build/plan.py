@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 
 from pipeline import __version__
@@ -75,7 +76,8 @@ def _why_build(page: Page, sha: str, key: str, old: PageState | None,
     changed = changed_ref(config.root, old.refs)
     if changed:
         return f"{changed} changed"
-    if not all((config.output / f).is_file() for f in old.files):
+    output = str(config.output)
+    if not all(os.path.isfile(os.path.join(output, f)) for f in old.files):
         return "its output is missing"
     return None
 

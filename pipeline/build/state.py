@@ -8,7 +8,6 @@ the build says so.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -16,9 +15,9 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-FORMAT = 2
+FORMAT = 3
 STATE_FILE = "build.json"
 
 
@@ -41,7 +40,7 @@ class BuildState:
     build_id: str = ""
     site_key: str = ""
     pages: dict[str, PageState] = field(default_factory=dict)   # by source path from site root
-    site_files: list[str] = field(default_factory=list)   # site-wide outputs (404, CSS, ...)
+    site_files: dict[str, str] = field(default_factory=dict)  # site-wide outputs -> key
     site_refs: dict[str, list[int]] = field(default_factory=dict)  # site-wide inputs (static/)
     note: str | None = None                  # why an earlier state was discarded
 
@@ -77,7 +76,7 @@ def load(root: Path, version: str, output_id: str | None) -> BuildState:
     try:
         pages = {rel: PageState(**p) for rel, p in raw["pages"].items()}
         return BuildState(raw["build_id"], raw["site_key"], pages,
-                          list(raw["site_files"]), dict(raw["site_refs"]))
+                          dict(raw["site_files"]), dict(raw["site_refs"]))
     except (KeyError, TypeError) as exc:
         return BuildState(note=f"discarded the build state ({path}): it is damaged ({exc})")
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.build.engine import BuildOptions, needs_execution, plan_site, twin_with_outputs
+from pipeline.build.engine import BuildOptions, plan_site
+from pipeline.build.pages import needs_execution, twin_with_outputs
 from pipeline.execute.cache import ExecutionCache, environment_key, execution_key
 from pipeline.config import SiteConfig
 from pipeline.build.plan import Action

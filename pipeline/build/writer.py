@@ -14,12 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import __version__
 from pipeline.build.deps import Recorder
-from pipeline.build.output import Staging
+from pipeline.build.output import InPlace, Staging
 from pipeline.build.state import PageState, cache_dir, write_atomic
 from pipeline.config import SiteConfig
 from pipeline.model import Exported, Page
@@ -46,7 +47,10 @@ class SiteWriter:
     """Writes one build into a staging folder; `commit()` makes it the output folder."""
 
     def __init__(self, config: SiteConfig, resolver: LinkResolver, build_time: dt.datetime,
-                 previous: dict[str, PageState]):
+                 previous: dict[str, PageState], previous_site: dict[str, str] | None = None,
+                 in_place: bool = False):
+        """`previous_site`: the site-wide files of the last build with their keys;
+        `in_place`: update the last build's output folder instead of staging a new one."""
         self.config = config
         self.resolver = resolver
         self.build_time = build_time
@@ -57,12 +61,18 @@ class SiteWriter:
         self.refs: dict[str, dict[str, list[int]]] = {}    # files each page used, by source
         self.links: dict[str, dict[str, str | None]] = {}  # pages each page links to: slugs
         self.layouts: dict[str, str] = {}                  # layout key each page has now
-        self._staging: Staging | None = None
+        self.previous_site = previous_site
+        self.in_place = in_place
+        self._staging: Staging | InPlace | None = None
 
     @property
-    def staging(self) -> Staging:
+    def staging(self) -> Staging | InPlace:
         if self._staging is None:
-            self._staging = Staging(self.config.output)
+            if not self.in_place:
+                self._staging = Staging(self.config.output)
+            else:
+                old = {f for p in self.previous.values() for f in p.files}
+                self._staging = InPlace(self.config.output, old | set(self.previous_site or {}))
         return self._staging
 
     @property
@@ -172,15 +182,21 @@ class SiteWriter:
             count += 1
         return count
 
-    def commit(self, build_id: str) -> list[str]:
+    def commit(self, build_id: str, site_key: str) -> dict[str, str]:
         """Listings, stylesheet, 404, sitemap and the site's static files; then swap the
-        staging folder in. The site-wide files written, for the next build to verify."""
+        staging folder in. The site-wide files, each with its key, for the next build: one
+        whose key is unchanged is kept as it is, not rendered again. `site_key`: nbpress,
+        its templates and the settings, which every one of them depends on."""
         urls = {e.url for rel, e in self.model.entries.items() if rel in self.files}
-        written = []
-        for rel, data in site_files(self.config, self.model, self.layout, urls):
-            self.staging.write(rel, data)
-            written.append(rel)
-        self.staging.commit({"nbpress": __version__, "build_id": build_id})
+        old = self.previous_site or {}
+        written = {}
+        for rel, key, make in site_files(self.config, self.model, self.layout, urls):
+            key = f"{site_key[:16]}:{key}" if key else ""
+            if not (key and old.get(rel) == key and self.staging.carry([rel])):
+                self.staging.write(rel, make())
+            written[rel] = key
+        keep = {f for files in self.files.values() for f in files} | set(written)
+        self.staging.commit({"nbpress": __version__, "build_id": build_id}, keep)
         return written
 
     def abort(self) -> None:
@@ -188,7 +204,21 @@ class SiteWriter:
             self._staging.abort()
 
     def _rel(self, page: Page) -> str:
-        return page.source.path.relative_to(self.config.root).as_posix()
+        return page_key(self.config, page)
+
+
+def page_key(config: SiteConfig, page: Page) -> str:
+    """A page's name in the build state: its source from the site root, and its variant."""
+    rel = site_rel(config.root, page.source.path)
+    return f"{rel}#{page.variant}" if page.variant else rel
+
+
+def site_rel(root: Path, path: Path) -> str:
+    """`path` from the site root, posix: a prefix cut (relpath costs ten times more)."""
+    top, text = str(root), str(path)
+    if text.startswith(top + os.sep):
+        return text[len(top) + 1:].replace(os.sep, "/")
+    return os.path.relpath(text, top).replace(os.sep, "/")
 
 
 def _index(page: Page) -> str:

@@ -70,6 +70,10 @@ class ForkServer:
                                               "kernel on its own") from None
                 time.sleep(0.005)
 
+    def alive(self) -> bool:
+        """Started and still running (a service keeps one server for many builds)."""
+        return self.process is not None and self.process.poll() is None
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -153,7 +157,7 @@ def ready_client_class():
                     else:
                         self._handle_kernel_info_reply(reply)
                         return
-                if not await self._async_is_alive():
+                if not await self.is_alive():
                     raise RuntimeError("Kernel died before replying to kernel_info")
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"Kernel didn't respond in {timeout or 60} seconds")

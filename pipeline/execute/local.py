@@ -13,25 +13,27 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-_CONTEXT: Any = None    # set in each worker by _start: the build's shared context
+_WORK: Any = None       # set in each worker by _start: (the callable, the build's context)
+
+Work = Callable[[Any, Any], tuple[Any, Any]]    # (item, context) -> (result, written)
 
 
-def run_pages(todo: list, context: Any, jobs: int | None) -> Iterator[tuple[Any, Any, Any]]:
-    """(decision, result, written) for every decision in `todo`, in completion order."""
-    from pipeline.build.engine import build_one
-
+def run_pages(todo: list, work: Work, context: Any, jobs: int | None,
+              one_at_a_time: bool = False) -> Iterator[tuple[Any, Any, Any]]:
+    """(item, result, written) for every item of `todo`, `work(item, context)` run in
+    forked workers, in completion order. `work` must not raise (it returns a failure).
+    `one_at_a_time`: items are long (they run code), so each worker takes one at a time."""
     workers = min(jobs or os.cpu_count() or 1, len(todo))
     if workers <= 1:
-        for decision in todo:
-            yield (decision, *build_one(decision, context))
+        for item in todo:
+            yield (item, *work(item, context))
         return
-    runs_code = context.run.kernel_manager is not None
-    size = 1 if runs_code else max(1, min(32, len(todo) // (workers * 4)))
+    size = 1 if one_at_a_time else max(1, min(32, len(todo) // (workers * 4)))
     chunks = [list(enumerate(todo))[i:i + size] for i in range(0, len(todo), size)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_start, initargs=(context, os.getpid())) as pool:
+                             initializer=_start, initargs=(work, context, os.getpid())) as pool:
         futures = {pool.submit(_work, chunk): chunk for chunk in chunks}
         for future in as_completed(futures):
             try:
@@ -53,15 +55,14 @@ def _lost(decision: Any, exc: Exception):
     return PageResult(decision.page.source, Outcome.FAILED, error=error)
 
 
-def _start(context: Any, parent: int) -> None:
+def _start(work: Work, context: Any, parent: int) -> None:
     from pipeline.execute.kernels import die_with_parent
 
-    global _CONTEXT
+    global _WORK
     die_with_parent(parent)
-    _CONTEXT = context
+    _WORK = (work, context)
 
 
 def _work(chunk: list[tuple[int, Any]]) -> list[tuple[int, Any, Any]]:
-    from pipeline.build.engine import build_one
-
-    return [(index, *build_one(decision, _CONTEXT)) for index, decision in chunk]
+    work, context = _WORK
+    return [(index, *work(item, context)) for index, item in chunk]

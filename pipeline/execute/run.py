@@ -85,7 +85,9 @@ def _error_cells(saved: Path):
 
 def _allowed_errors_only(exc: Exception, saved: Path):
     """The executed notebook, when every error in it is in a cell tagged raises-exception."""
-    if type(exc).__name__ != "PapermillExecutionError":
+    from papermill.exceptions import PapermillExecutionError
+
+    if not isinstance(exc, PapermillExecutionError):
         return None
     nb, unexpected = _error_cells(saved)
     return nb if nb is not None and not unexpected else None
@@ -93,13 +95,13 @@ def _allowed_errors_only(exc: Exception, saved: Path):
 
 def _first_unexpected(exc: Exception, saved: Path) -> Exception:
     """papermill reports the first error cell, even an allowed one: report the first other."""
-    if type(exc).__name__ != "PapermillExecutionError":
+    from papermill.exceptions import PapermillExecutionError
+
+    if not isinstance(exc, PapermillExecutionError):
         return exc
     _, unexpected = _error_cells(saved)
     if not unexpected:
         return exc
-    from papermill.exceptions import PapermillExecutionError
-
     cell = unexpected[0]
     error = next(o for o in cell.outputs if o.get("output_type") == "error")
     return PapermillExecutionError(0, cell.execution_count, cell.source, error.get("ename", ""),
@@ -108,31 +110,34 @@ def _first_unexpected(exc: Exception, saved: Path) -> Exception:
 
 def _execution_error(exc: Exception, nb, page: Page, config: SiteConfig,
                      running: str | None) -> ExecutionError:
-    kind = type(exc).__name__
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
     source = getattr(exc, "source", None) or running
     where = _locate(nb, page, source)
     path = page.source.path
     line = cell_line(page, nb, where[0]) if where else None
     cell = f"code cell {where[1]}" if where else "a code cell"
-    if kind == "PapermillExecutionError":
+    if isinstance(exc, PapermillExecutionError):
         tb = "\n".join(_ANSI.sub("", t) for t in exc.traceback).strip().splitlines()
         return ExecutionError(f"{cell} raised {exc.ename}: {exc.evalue}", path, line=line,
                               detail="\n".join(tb[-TRACEBACK_LINES:]),
                               hint="fix the code of that cell and run the page in Jupyter to "
                                    "check it; the other pages were built")
-    if kind == "CellTimeoutError":
+    if isinstance(exc, CellTimeoutError):
         return ExecutionError(f"{cell} ran longer than the {config.timeout} s timeout", path,
                               line=line, hint="make the cell faster, or raise `timeout` in "
                                               "[tool.nbpress] of pyproject.toml")
-    if kind == "DeadKernelError":
+    if isinstance(exc, DeadKernelError):
         return ExecutionError(f"the kernel died while running {cell}", path, line=line,
                               hint="the code crashed the Python process or ran out of "
                                    "memory; run the page in Jupyter to see where")
-    if kind == "NoSuchKernel":
-        return ExecutionError(f"no kernel named {exc.args[0]!r} is installed", path,
+    if isinstance(exc, NoSuchKernel):
+        return ExecutionError(f"no kernel named {exc.name!r} is installed", path,
                               hint="install it (python -m ipykernel install --sys-prefix) "
                                    "or set kernelspec.name in the page's jupyter: header")
-    return ExecutionError(f"the page could not be run ({kind}: {exc})", path, line=line,
+    return ExecutionError(f"the page could not be run ({type(exc).__name__}: {exc})", path, line=line,
                           hint="run the page in Jupyter to see the problem")
 
 

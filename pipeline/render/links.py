@@ -57,8 +57,20 @@ class LinkResolver:
         self.site = config.root.resolve()       # site-absolute refs may fall back to it
         self.private = (config.output.resolve(), (config.root / ".nbpress-cache").resolve(),
                         (config.root / ".git").resolve())
-        self.pages = {p.source.path.resolve(): p for p in pages}
-        self.unpublished = {p.resolve() for p in unpublished}
+        self._pages, self._unpublished = pages, unpublished
+        self._by_path: dict[Path, Page] | None = None
+
+    @property
+    def pages(self) -> dict[Path, Page]:
+        """The published pages by resolved source path: made when a page first links to one
+        (resolving every path costs a system call a page, which most builds never need)."""
+        if self._by_path is None:
+            self._by_path = {p.source.path.resolve(): p for p in self._pages}
+        return self._by_path
+
+    @property
+    def unpublished(self) -> set[Path]:
+        return {p.resolve() for p in self._unpublished}
 
     def rewrite(self, page: Page, html: str, local: set[str] = frozenset()) -> Rewritten:
         """Rewrite every src/href/poster/srcset of `html` outside code listings (`<pre>`,

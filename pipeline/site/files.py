@@ -2,9 +2,10 @@
 sitemap, and the author's `static/` folder, as (output path, bytes or text). Writes nothing."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from xml.sax.saxutils import escape
 
 from pipeline.config import SiteConfig
@@ -16,28 +17,34 @@ STATIC_DIR = "static"          # copied to the output root as it is
 
 
 def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
-               page_urls: set[str]) -> Iterator[tuple[str, str | bytes]]:
-    """Every site-wide file; a listing is left out where a page of the author's has its URL
+               page_urls: set[str]) -> Iterator[tuple[str, str, Callable[[], str | bytes]]]:
+    """Every site-wide file as (output path, key, make): `make()` gives its content, and the
+    key changes whenever the content would (the writer keeps a file whose key it saw last
+    time). A listing is left out where a page of the author's has its URL
     (`content/blog/index.md` is the blog's listing page). static/ comes last: it wins."""
     from pipeline.render.export import code_stylesheet
 
     if "/" not in page_urls:
-        yield "index.html", layout.home(model)
+        yield "index.html", model.layout_key(""), lambda: layout.home(model)
     for name in model.sections:
-        if section_url(name) not in page_urls:
-            yield f"{section_url(name).strip('/')}/index.html", layout.section(model, name)
-    css = (THEME / "site.css").read_text(encoding="utf-8")
-    yield "assets/site.css", css + "\n/* code */\n" + code_stylesheet()
-    yield "assets/favicon.svg", (THEME / "favicon.svg").read_bytes()
-    yield "404.html", layout.not_found(model)
+        url = section_url(name)
+        if url not in page_urls:
+            yield (f"{url.strip('/')}/index.html", model.layout_key(url.strip("/")),
+                   lambda name=name: layout.section(model, name))
+    yield ("assets/site.css", "",
+           lambda: (THEME / "site.css").read_text(encoding="utf-8") + "\n/* code */\n"
+           + code_stylesheet())
+    yield "assets/favicon.svg", "", lambda: (THEME / "favicon.svg").read_bytes()
+    yield "404.html", model.layout_key("404.html"), lambda: layout.not_found(model)
     if config.base_url:
-        yield "sitemap.xml", sitemap(config, model, page_urls)
+        urls = sorted({"/", *(section_url(s) for s in model.sections), *page_urls})
+        yield "sitemap.xml", _hash(urls), lambda: sitemap(config, urls)
     for path, rel in static_files(config):
-        yield rel, path.read_bytes()
+        st = path.stat()
+        yield rel, f"{st.st_mtime_ns}:{st.st_size}", path.read_bytes
 
 
-def sitemap(config: SiteConfig, model: SiteModel, page_urls: set[str]) -> str:
-    urls = sorted({"/", *(section_url(s) for s in model.sections), *page_urls})
+def sitemap(config: SiteConfig, urls: list[str]) -> str:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     lines += [f"<url><loc>{escape(absolute_url(config, u))}</loc></url>" for u in urls]
@@ -63,3 +70,7 @@ def reserved(slug: str, static: set[str]) -> bool:
     (404.html, sitemap.xml, assets/, a static/ file) or with a folder's index.html."""
     parts = slug.split("/")
     return parts[0] in RESERVED or parts[0] in static or "index.html" in parts
+
+
+def _hash(value: list[str]) -> str:
+    return hashlib.sha256("\n".join(value).encode()).hexdigest()[:32]

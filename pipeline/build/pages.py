@@ -1,0 +1,196 @@
+"""One page of a build, in a worker or the build process: pair it with its notebook, run its
+code (or reuse the cached run, or its twin's outputs from Jupyter), export it and write it.
+A failure becomes the page's result; it never stops the other pages."""
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.build.plan import Decision
+from pipeline.build.writer import SiteWriter
+from pipeline.config import SiteConfig
+from pipeline.errors import NbpressError
+from pipeline.execute.base import Executor, InlineExecutor, Job
+from pipeline.execute.cache import (ExecutionCache, bundle_files, depends_files,
+                                    environment_key, execution_key)
+from pipeline.model import Outcome, Page, PageResult, Source
+
+
+@dataclass(slots=True)
+class Warm:
+    """What a build service keeps from one build to the next (`build/service.py`): the
+    exporter, and the kernel fork server. A plain build starts with an empty one."""
+
+    exporter: Any = None            # render.export.Exporter
+    server: Any = None              # execute.kernels.ForkServer
+    # Sources read by the last build: (mtime_ns, size, inode) and what was read, so an
+    # unchanged file is not read, hashed and validated again.
+    read: dict[str, tuple[tuple[int, int, int], Any]] = field(default_factory=dict)
+
+    def fork_server(self):
+        from pipeline.execute.kernels import ForkServer
+
+        if self.server is None or not self.server.alive():
+            self.server = ForkServer().start()
+        return self.server
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+@dataclass(slots=True)
+class PageContext:
+    """What every page of one build shares: settings, the writer, run parameters, the
+    exporter, the caches, the executor and the kernels (when a page may run code)."""
+
+    config: SiteConfig
+    writer: SiteWriter
+    run: Any            # execute.RunContext
+    exporter: Any       # export.Exporter
+    cache: ExecutionCache
+    environment: str
+    warm: Warm | None = None    # owned by this build (closed at its end) unless a service's
+    executor: Executor = field(default_factory=InlineExecutor)
+
+    @staticmethod
+    def create(config: SiteConfig, writer: SiteWriter, todo: list[Decision], isolate: bool,
+               warm: Warm | None = None) -> "PageContext":
+        from pipeline.execute.run import RunContext
+        from pipeline.render.export import Exporter
+
+        own = None if warm is not None else Warm()
+        warm = warm or own
+        manager = None
+        try:
+            if any(_may_run(d.page) for d in todo):
+                from pipeline.execute.kernels import manager_class
+
+                manager = manager_class(None if isolate else warm.fork_server())
+            warm.exporter = warm.exporter or Exporter()
+            if todo:                   # build what workers need before they fork
+                warm.exporter.warm(full=manager is not None)
+                writer.warm()
+            run = RunContext(build_time=writer.build_time.isoformat(),
+                             base_url=config.base_url, kernel_manager=manager)
+            return PageContext(config, writer, run, warm.exporter, ExecutionCache(config.root),
+                               environment_key(), own)
+        except BaseException:
+            if own is not None:
+                own.close()
+            raise
+
+    def __enter__(self) -> "PageContext":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.warm is not None:
+            self.warm.close()
+
+
+def _may_run(page: Page) -> bool:
+    """Cheap: could this page have code to run? (a fence in its text, or a notebook)"""
+    from pipeline.notebook.convert import may_have_code
+
+    return page.execute != "never" and (page.source.kind == "ipynb" or may_have_code(page.text))
+
+
+def build_one(decision: Decision, context: PageContext) -> tuple[PageResult, Any]:
+    """Build one page; in the build process or a worker. (result, what was written)."""
+    page = decision.page
+    try:
+        return build_page(page, context.config, context, context.writer, decision.reason)
+    except NbpressError as error:
+        return PageResult(page.source, Outcome.FAILED, error=error), None
+    except Exception as exc:   # a bug or a library failure must not stop the other pages
+        return PageResult(page.source, Outcome.FAILED, error=unexpected(exc, page.source)), None
+
+
+def build_page(page: Page, config: SiteConfig, context: PageContext, writer: SiteWriter,
+               reason: str = ""):
+    from pipeline.notebook.convert import default_kernelspec, to_notebook, with_outputs_of
+
+    nb = to_notebook(page, config)
+    ran, cached, twin, warnings, notes, used, watch = False, False, False, [], [], [], ()
+    if needs_execution(page, nb):
+        nb.metadata.setdefault("kernelspec", default_kernelspec(config))
+        used = sorted(set(depends_files(page)) | set(bundle_files(page)))
+        twin_path = twin_of(page, config)
+        if twin_path is not None:       # a run in Jupyter, or a new twin, rebuilds the page
+            watch = ((twin_path.parent, glob.escape(twin_path.name)),)
+            if twin_path.is_file():
+                used.append(twin_path)
+        stored = twin_with_outputs(page, nb, config)
+        if stored is not None:        # the author ran this code in Jupyter: publish that run
+            nb, twin = with_outputs_of(nb, stored[1]), True
+        else:
+            nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
+            cached = not ran
+    written = writer.add_page(page, context.exporter.export(nb), used, watch)
+    warnings += written.warnings
+    return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, twin=twin,
+                      reason=reason, warnings=tuple(warnings), notes=tuple(notes)), written
+
+
+def twin_with_outputs(page: Page, nb, config: SiteConfig):
+    """(path, notebook) of the page's notebook twin when it carries outputs of exactly the
+    page's code, and the page has no params or depends: data its author's run could not have
+    seen, and does not ask to run on every build; else None."""
+    if page.source.kind != "md" or page.execute != "auto" or page.params or page.depends:
+        return None     # params or data the author's run did not see: the build runs the code
+    path = twin_of(page, config)
+    if path is None or not path.is_file():
+        return None
+    from pipeline.notebook.convert import read_ipynb
+
+    try:
+        stored = read_ipynb(path.read_text(encoding="utf-8"))
+    except Exception:          # an unreadable twin is sync's business; run the code instead
+        return None
+
+    def code(notebook) -> list[str]:
+        return [c.source for c in notebook.cells if c.cell_type == "code"
+                and "injected-parameters" not in c.metadata.get("tags", [])]
+    has_outputs = any(c.get("outputs") for c in stored.cells if c.cell_type == "code")
+    return (path, stored) if has_outputs and code(stored) == code(nb) else None
+
+
+def twin_of(page: Page, config: SiteConfig):
+    """Where the notebook twin of a Markdown page is (or would be); None for a notebook."""
+    return config.notebooks / f"{page.source.rel}.ipynb" if page.source.kind == "md" else None
+
+
+def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext):
+    """(notebook with outputs, whether its code ran, warnings, notes): the cached outputs when
+    the execution key hits, else a run whose outputs are stored."""
+    from pipeline.notebook.convert import with_outputs_of
+
+    key = execution_key(nb, page, config.base_url, context.environment, config.root)
+    notes = []
+    if page.execute != "always":
+        cached, note = context.cache.get(key)
+        if cached is not None:
+            return with_outputs_of(nb, cached), False, [], []
+        notes = [f"{page.source.path}: {note}"] if note else []
+    ran = context.executor.submit(Job(nb, page, config, context.run)).result()
+    executed, warnings = ran.nb, list(ran.warnings)
+    context.cache.put(key, executed)
+    return executed, True, warnings, notes
+
+
+def needs_execution(page: Page, nb) -> bool:
+    """Pages with code run, unless they say `execute: never`; a notebook that already carries
+    outputs is published as saved unless it says `execute: always`."""
+    from pipeline.notebook.convert import has_code, has_outputs
+
+    if page.execute == "never" or not has_code(nb):
+        return False
+    return page.execute == "always" or not (page.source.kind == "ipynb" and has_outputs(nb))
+
+
+def unexpected(exc: Exception, source: Source) -> NbpressError:
+    return NbpressError(f"could not be built ({type(exc).__name__}: {exc})", source.path,
+                        hint="this looks like a bug in nbpress; please report it with the "
+                             "page attached")

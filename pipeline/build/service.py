@@ -1,0 +1,50 @@
+"""The build service: one object that builds a site again and again, keeping what is costly
+to make in memory between builds: the exporter (nbconvert's templates), the kernel fork
+server, and the build state (no JSON to read back). `nbpress build` uses one build of it; the
+preview server and the scheduler keep one warm.
+
+    with BuildService(config) as service:
+        service.build()          # cold
+        ...                      # a page is saved
+        service.build()          # only that page, in this process, in milliseconds
+
+By default it updates the output folder in place (`BuildOptions.in_place`): a build of one
+page writes that page's files, not a copy of the site. Nothing outlives `close()`: the fork server and its kernels stop; the lock is taken for each
+build and released after it, so a manual `nbpress build` can run between two.
+"""
+from __future__ import annotations
+
+from pipeline.build.engine import BuildOptions, run_build
+from pipeline.build.lock import site_lock
+from pipeline.build.pages import Warm
+from pipeline.build.state import BuildState
+from pipeline.config import SiteConfig
+from pipeline.model import BuildReport
+
+
+class BuildService:
+    def __init__(self, config: SiteConfig, options: BuildOptions = BuildOptions(in_place=True)):
+        self.config = config
+        self.options = options
+        self._warm = Warm()
+        self._state: BuildState | None = None
+
+    def build(self, options: BuildOptions | None = None, *, wait: bool = True) -> BuildReport:
+        """Build what changed since the last build (of this service or anyone's)."""
+        with site_lock(self.config.root, wait=wait):
+            report, self._state = run_build(self.config, options or self.options, self._warm,
+                                            self._state)
+        return report
+
+    def close(self) -> None:
+        self._warm.close()
+        self._state = None
+
+    def __enter__(self) -> "BuildService":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"BuildService({self.config.root})"
