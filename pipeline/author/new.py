@@ -36,7 +36,7 @@ def new_page(config: SiteConfig, title: str, section: str | None = None,
     keys = section_keys(folder)
     text = frontmatter_text(keys, title, f"/{section}/{slug}" if section else f"/{slug}",
                             today or dt.date.today())
-    body = f"\nWrite here.\n" + (f"\n{PARAMETERS_CELL}" if notebook else "")
+    body = "\nWrite here.\n" + (f"\n{PARAMETERS_CELL}" if notebook else "")
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(text + body, encoding="utf-8")
     created = [path]

@@ -8,6 +8,8 @@ size, mtime and hash of both files), so it knows which side changed:
 - both, to different contents: nothing is written; the pair is reported with a diff, and
   `--prefer md|ipynb` settles it;
 - a page or notebook alone gets its twin.
+A notebook is compared by the page it implies, as jupytext spells it (three-backtick fences,
+a final newline): a re-run is no change, and a written page keeps the author's other lines.
 An unchanged pair costs two stats. Every write is atomic and re-checks, just before it
 replaces a file, that nobody changed that file since it was read.
 """
@@ -17,7 +19,6 @@ import difflib
 import enum
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -70,7 +71,7 @@ class SyncConflict(NbpressError):
 
 def sync_site(config: SiteConfig, paths: Iterable[str] = (), prefer: str | None = None) -> list[Outcome]:
     """Bring the pairs under `paths` (all when empty) in step; what happened to each."""
-    from pipeline.build.state import site_lock
+    from pipeline.build.lock import site_lock
 
     with site_lock(config.root):
         return _sync(config, paths, prefer)
@@ -129,13 +130,15 @@ def sync_pair(pair: Pair, record: dict | None, prefer: str | None,
         pair.ipynb.unlink()
         return _one_side(pair, None, prefer, config)
     implied = _implied_md(nb, md_text)
-    if implied == md_text:
+    own = implied if implied == md_text else _own_implied(md_text, config)
+    if implied == own:      # the notebook stands for the page (run or not): nothing to write
         _consume_frontmatter_edits(pair, nb, nb_bytes)
-        return Outcome(pair, Action.IN_STEP), _stamps(pair)
-    # What changed since the last sync, when both sides said the recorded page: the page's
-    # bytes, and the page the notebook implies (its inputs: a re-run is no change).
+        return Outcome(pair, Action.IN_STEP), _stamps(pair, own)
+    # What changed since the last sync: the page's bytes, and the page the notebook implies
+    # (its inputs: a re-run is no change), against what both said then.
     md_changed = record is None or _sha(md_bytes) != record["md"][2]
-    nb_changed = record is None or _sha(implied.encode("utf-8")) != record["md"][2]
+    nb_changed = record is None or _sha(implied.encode("utf-8")) not in \
+        (record["md"][2], record.get("implied"))
     side = ("md" if md_changed and not nb_changed else
             "ipynb" if nb_changed and not md_changed else None)
     if side is None and prefer:               # a conflict the author settles: keep the loser
@@ -145,10 +148,11 @@ def sync_pair(pair: Pair, record: dict | None, prefer: str | None,
     if side == "md":
         return _md_to_ipynb(pair, md_text, nb, (md_bytes, nb_bytes), config)
     if side == "ipynb":
-        _replace(pair.md, implied, md_bytes)
+        _replace(pair.md, _authors_bytes(md_text, own, implied, config), md_bytes)
         _consume_frontmatter_edits(pair, nb, nb_bytes)
-        return Outcome(pair, Action.TO_MD), _stamps(pair)
-    return Outcome(pair, Action.CONFLICT, conflict_detail(pair, md_text, implied)), None
+        return Outcome(pair, Action.TO_MD), _stamps(pair, implied)
+    theirs = _authors_bytes(md_text, own, implied, config)     # the diff without respelling
+    return Outcome(pair, Action.CONFLICT, conflict_detail(pair, md_text, theirs)), None
 
 
 def _implied_md(nb, md_text: str) -> str:
@@ -158,6 +162,32 @@ def _implied_md(nb, md_text: str) -> str:
     implied = notebook_to_md(nb, text_format(md_text) if _has_header(md_text) else None)
     implied = _keep_header(md_text.replace("\r\n", "\n"), implied)
     return implied.replace("\n", "\r\n") if "\r\n" in md_text else implied
+
+
+def _own_implied(md_text: str, config: SiteConfig) -> str:
+    """The page a twin made from this page implies: jupytext's spelling of the page (its
+    fences three backticks long, a final newline), what a re-run notebook still implies."""
+    from pipeline.notebook.convert import md_to_notebook
+
+    return _implied_md(md_to_notebook(md_text, config), md_text)
+
+
+def _authors_bytes(page: str, own: str, implied: str, config: SiteConfig) -> str:
+    """The page to write for the notebook's edit `own` -> `implied` (`own`: this page as
+    jupytext spells it). Lines the edit leaves alone keep the author's bytes (fence lengths,
+    no final newline) when the page and its spelling match line for line and the result
+    reads back as exactly the notebook's inputs; else jupytext's page is written."""
+    import difflib
+
+    end = own[len(own.rstrip("\r\n")):] if not page.endswith("\n") else ""
+    mine, base, edited = (t.splitlines(keepends=True) for t in (page + end, own, implied))
+    if len(mine) != len(base):
+        return implied
+    ops = difflib.SequenceMatcher(None, base, edited, autojunk=False).get_opcodes()
+    merged = "".join("".join(mine[i1:i2] if tag == "equal" else edited[j1:j2])
+                     for tag, i1, i2, j1, j2 in ops)
+    merged = merged[:-len(end)] if end and merged.endswith(end) else merged
+    return merged if _own_implied(merged, config) == implied else implied
 
 
 def _keep_header(page: str, implied: str) -> str:
@@ -209,8 +239,9 @@ def _one_side(pair: Pair, record: dict | None, prefer: str | None,
         from pipeline.sources.frontmatter import decode
 
         text = decode(pair.md.read_bytes(), pair.md)
-        _create(pair.ipynb, write_ipynb(md_to_notebook(text, config)))
-        return Outcome(pair, Action.NEW_IPYNB), _stamps(pair)
+        nb = md_to_notebook(text, config)
+        _create(pair.ipynb, write_ipynb(nb))
+        return Outcome(pair, Action.NEW_IPYNB), _stamps(pair, _implied_md(nb, text))
     if record and prefer != "ipynb":
         return Outcome(pair, Action.TWIN_GONE, f"{_short(pair.md, config)} was deleted: "
                        f"delete {_short(pair.ipynb, config)} too, or run `nbpress sync "
@@ -240,7 +271,7 @@ def _md_to_ipynb(pair: Pair, md_text: str, old_nb, read: tuple[bytes, bytes],
     new = with_outputs_of(md_to_notebook(md_text, config), old_nb)
     new.metadata.get("nbpress", {}).pop("frontmatter", None)   # the page is the truth now
     _replace(pair.ipynb, write_ipynb(new), read[1])
-    return Outcome(pair, Action.TO_IPYNB), _stamps(pair)
+    return Outcome(pair, Action.TO_IPYNB), _stamps(pair, _implied_md(new, md_text))
 
 
 def _consume_frontmatter_edits(pair: Pair, nb, nb_bytes: bytes) -> None:
@@ -316,9 +347,12 @@ def _stat(path: Path) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
-def _stamps(pair: Pair) -> dict:
-    return {side: _stat(path) + [_sha(path.read_bytes())]
-            for side, path in (("md", pair.md), ("ipynb", pair.ipynb))}
+def _stamps(pair: Pair, implied: str | None = None) -> dict:
+    """Size, mtime and hash of both files, and the hash of the page the notebook implies
+    (a twin's page is spelled by jupytext: it need not be the page's own bytes)."""
+    stamps = {side: _stat(path) + [_sha(path.read_bytes())]
+              for side, path in (("md", pair.md), ("ipynb", pair.ipynb))}
+    return {**stamps, "implied": _sha(implied.encode("utf-8"))} if implied else stamps
 
 
 def _sha(data: bytes) -> str:

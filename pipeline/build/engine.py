@@ -15,7 +15,7 @@ from typing import Callable
 
 from pipeline import __version__
 from pipeline.build import state as statefile
-from pipeline.build.deps import stamp
+from pipeline.build.deps import changed_ref, stamp
 from pipeline.build.lock import site_lock
 from pipeline.build.output import output_id
 from pipeline.build.pages import PageContext, Warm, build_one, unexpected
@@ -28,7 +28,7 @@ from pipeline.execute import local as parallel
 from pipeline.model import BuildReport, Outcome, Page, PageResult, Source
 from pipeline.render.links import LinkResolver
 from pipeline.site.files import reserved, static_files
-from pipeline.sources.discover import scan
+from pipeline.sources.discover import scan, stamps
 from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
 
 
@@ -74,10 +74,7 @@ class SitePlan:
     @property
     def site_is_current(self) -> bool:
         """The site-wide files the last build wrote are all there, and static/ is unchanged."""
-        output = self.writer.config.output
-        state = self.state
-        return (bool(state.site_files) and all((output / f).is_file() for f in state.site_files)
-                and state.site_refs == site_refs(self.writer.config))
+        return _site_current(self.writer.config, self.state)
 
 
 def build_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> BuildReport:
@@ -91,7 +88,15 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     """One build, the lock held by the caller; `warm` and `state` are what a service kept
     from its last build. Returns the report and the state saved."""
     started = time.perf_counter()
-    plan = plan_site(config, options, state, warm)
+    output = output_id(config.output)
+    if state is None or state.build_id != output:
+        state = statefile.load(config.root, __version__, output, meta=False)
+    seen = stamps(config)
+    unchanged = _unchanged_site(config, options, state, seen)
+    if unchanged is not None:           # the fast path: no page is read, nothing is written
+        notes = tuple(state.left_out) + _only_drafts(unchanged, options)
+        return _report(config, unchanged, notes, started), state
+    plan = plan_site(config, options, statefile.with_meta(config.root, state), warm)
     notes = (plan.state.note,) if plan.state.note else ()
     results = [PageResult(s.page.source, Outcome.SKIPPED) for s in plan.skipped]
     notes += plan.left_out + _nothing_published(plan, options)
@@ -123,6 +128,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
         raise
     state = _new_state(build_id, plan, results, writer)
     state.site_files, state.site_refs = site_files, site_refs(config)
+    state.sources, state.left_out = seen, list(plan.left_out)
     statefile.save(config.root, __version__, state)
     notes += tuple(n for r in results for n in r.notes)
     return _report(config, results, notes, started), state
@@ -248,9 +254,57 @@ def _unchanged(decision: Decision, state: BuildState) -> PageResult:
 def _nothing_published(plan: SitePlan, options: BuildOptions) -> tuple[str, ...]:
     if plan.decisions or not plan.skipped or options.drafts:
         return ()
-    count = len(plan.skipped)
+    return _drafts_note(len(plan.skipped))
+
+
+def _only_drafts(results: list[PageResult], options: BuildOptions) -> tuple[str, ...]:
+    if options.drafts or any(r.outcome is not Outcome.SKIPPED for r in results) or not results:
+        return ()
+    return _drafts_note(len(results))
+
+
+def _drafts_note(count: int) -> tuple[str, ...]:
     return (f"no page is published: {count} draft{'s' * (count != 1)} left out (mark a page "
             "draft: false, or build with --drafts to publish drafts)",)
+
+
+def _unchanged_site(config: SiteConfig, options: BuildOptions, state: BuildState,
+                    seen: dict[str, list[int]]) -> list[PageResult] | None:
+    """Every page's result when nothing any page depends on changed since the last build
+    (the files discovery looks at, nbpress and the settings, each page's files and outputs,
+    the site-wide files), read from the state's index alone; None when something did."""
+    if state.note or not state.pages or state.sources != seen or not _site_current(config, state):
+        return None
+    if state.site_key != site_key(config, options.drafts):
+        return None
+    output, results = str(config.output), []
+    for rel, page in state.pages.items():
+        source = source_at(config, rel)
+        if page.key == "draft":
+            results.append(PageResult(source, Outcome.SKIPPED))
+            continue
+        if (not page.key or not page.files or page.always or changed_ref(config.root, page.refs)
+                or not all(os.path.isfile(os.path.join(output, f)) for f in page.files)):
+            return None
+        results.append(PageResult(source, Outcome.UNCHANGED, reason="unchanged",
+                                  warnings=tuple(page.warnings)))
+    return results
+
+
+def _site_current(config: SiteConfig, state: BuildState) -> bool:
+    output = config.output
+    return (bool(state.site_files) and all((output / f).is_file() for f in state.site_files)
+            and state.site_refs == site_refs(config))
+
+
+def source_at(config: SiteConfig, rel: str) -> Source:
+    """The Source discovery made of the file at `rel` (from the site root)."""
+    path = config.root / rel
+    kind = path.suffix.lstrip(".")
+    for top in sorted((config.content, config.notebooks), key=lambda p: -len(p.parts)):
+        if top in path.parents:         # the deeper folder first, when one holds the other
+            return Source(path, path.relative_to(top).with_suffix("").as_posix(), kind)
+    return Source(path, path.with_suffix("").name, kind)
 
 
 def rel_of(config: SiteConfig, source: Source) -> str:
@@ -271,6 +325,7 @@ def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
     for d in plan.decisions:
         entry = writer.entries.get(d.rel)
         pages[d.rel] = PageState(warnings=warned.get(d.page.source.path, []),
+            always=d.page.execute == "always",
             layout=writer.layouts.get(d.rel, ""),
             sha=d.sha, meta=_storable(d.page.meta),
             body_line=d.page.body_line, key=d.key if d.page.source.path in ok else "",

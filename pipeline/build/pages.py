@@ -153,8 +153,14 @@ def twin_with_outputs(page: Page, nb, config: SiteConfig):
     def code(notebook) -> list[str]:
         return [c.source for c in notebook.cells if c.cell_type == "code"
                 and "injected-parameters" not in c.metadata.get("tags", [])]
-    has_outputs = any(c.get("outputs") for c in stored.cells if c.cell_type == "code")
-    return (path, stored) if has_outputs and code(stored) == code(nb) else None
+    if not any(c.get("outputs") for c in stored.cells if c.cell_type == "code"):
+        return None
+    if code(stored) == code(nb):
+        return path, stored
+    from pipeline.notebook.convert import md_to_notebook, notebook_to_md
+
+    inputs = md_to_notebook(notebook_to_md(stored), config)  # Jupyter opens ```bash as %%bash
+    return (path, stored) if code(inputs) == code(nb) else None
 
 
 def twin_of(page: Page, config: SiteConfig):

@@ -107,7 +107,8 @@ def clean(site: Path, cache: bool) -> None:
     if cache:                      # the build's caches; never sync's record or its backups
         import shutil
 
-        for part in (cache_dir(config.root) / "build.json", cache_dir(config.root) / "exec"):
+        folder = cache_dir(config.root)
+        for part in (folder / name for name in ("build.json", "pages.json", "pages", "exec")):
             if part.is_dir():
                 shutil.rmtree(part)
             elif part.exists():

@@ -130,11 +130,12 @@ def default_kernelspec(config: SiteConfig) -> dict[str, str]:
     return {"name": config.kernel, "language": language, "display_name": config.kernel}
 
 
-def kernel_language(nb, config: SiteConfig) -> str:
+def kernel_language(nb, config: SiteConfig | None = None) -> str:
+    """The notebook's language; without `config`, jupytext's main language or python."""
     spec = nb.metadata.get("kernelspec") or {}
     lang = spec.get("language") or nb.metadata.get("language_info", {}).get("name")
-    if lang:
-        return str(lang).lower()
+    if lang or config is None:
+        return str(lang or nb.metadata.get("jupytext", {}).get("main_language", "python")).lower()
     return "python" if config.kernel.startswith("python") else config.kernel
 
 
@@ -148,6 +149,7 @@ def cell_line(page: Page, nb, index: int) -> int | None:
 class Fence:
     line: int           # 1-based line of the opening fence
     language: str       # the first word of its info string ("python", "bash", "")
+    end: int = 0        # 1-based line of the closing fence (the last line when unclosed)
 
 
 def code_fences(text: str, nb) -> dict[int, Fence]:
@@ -184,7 +186,8 @@ def _fenced_blocks(text: str) -> list[tuple[Fence, str]]:
                     if lines[j].strip().startswith(marker) and not lines[j].strip(marker[0]).strip()),
                    len(lines))
         language = info.split()[0] if info else ""
-        blocks.append((Fence(k + 1, language), "\n".join(lines[k + 1:end])))
+        blocks.append((Fence(k + 1, language, min(end + 1, len(lines))),
+                       "\n".join(lines[k + 1:end])))
         k = end + 1
     return blocks
 
@@ -230,19 +233,65 @@ def _kernel_language_only(nb, page: Page, config: SiteConfig) -> None:
     """
     if page.source.kind != "md" or text_format(page.text)["format_name"] != "markdown":
         return          # MyST: only {code-cell} blocks are code cells, and they all run
-    language = kernel_language(nb, config)
+    shown_fences_as_markdown(nb, page.text, kernel_language(nb, config))
+
+
+def shown_fences_as_markdown(nb, text: str, language: str) -> None:
+    """Code cells jupytext made of fences not in `language` become Markdown cells holding
+    the fence's lines as the page has them (its backticks, its info string), so the twin
+    Jupyter opens and the notebook the build runs have the same code cells, and the page
+    written back from either has those lines byte for byte (`notebook_to_md`)."""
     runnable = {language, *RUNNABLE_ALIASES.get(language, ())}
-    for index, fence in code_fences(page.text, nb).items():
-        if fence.language.lower() in runnable:
-            continue
-        code = _MAGIC.sub("", nb.cells[index].source, count=1)
-        nb.cells[index] = _markdown_cell(f"```{fence.language}\n{code}\n```")
+    lines = text.splitlines()
+    for index, fence in code_fences(text, nb).items():
+        if fence.language.lower() not in runnable:
+            spacing = nb.cells[index].metadata.get("lines_to_next_cell")
+            nb.cells[index] = _markdown_cell("\n".join(lines[fence.line - 1:fence.end]))
+            if spacing is not None:        # blank lines after the fence, as jupytext read them
+                nb.cells[index].metadata["lines_to_next_cell"] = spacing
 
 
 def _markdown_cell(source: str):
     import nbformat
 
     return nbformat.v4.new_markdown_cell(source)
+
+
+def _shown_fence(cell, language: str) -> bool:
+    """A Markdown cell that is one fence jupytext reads as code, not in `language`?"""
+    import jupytext
+
+    source = cell.source if cell.cell_type == "markdown" else ""
+    blocks = _fenced_blocks(source) if source.startswith("```") else []
+    if len(blocks) != 1 or blocks[0][0].language.lower() in \
+            {language, *RUNNABLE_ALIASES.get(language, ())}:
+        return False
+    cells = jupytext.reads(source, fmt=MD_FORMAT).cells
+    return len(cells) == 1 and cells[0].cell_type == "code"
+
+
+def _writes_verbatim(nb, fmt: dict[str, str], shown: list[int]) -> tuple[str, list[int]]:
+    """(jupytext's text of nb, the `shown` cells with metadata it keeps). jupytext would wrap
+    a Markdown cell that reads as code in `<!-- #region -->` markers, and space it as prose:
+    a code cell holding a placeholder is written instead, then replaced by the cell's lines."""
+    import copy
+    import secrets
+
+    import jupytext
+    import nbformat
+
+    salt, tokens, written = secrets.token_hex(8), {}, copy.copy(nb)
+    written.cells = list(nb.cells)
+    for k in shown:
+        tokens[k] = f"nbpress-shown-fence-{salt}-{k}"
+        written.cells[k] = nbformat.v4.new_code_cell(tokens[k], metadata=nb.cells[k].metadata)
+    text, kept = jupytext.writes(written, fmt=fmt), []
+    for k, token in tokens.items():
+        found = re.search(f"^`{{3,}}(.*)\n{token}\n`{{3,}}$", text, flags=re.MULTILINE)
+        if len(found.group(1).split(None, 1)) > 1:
+            kept.append(k)          # options on the fence line: its metadata is written
+        text = text[:found.start()] + nb.cells[k].source + text[found.end():]
+    return text, kept
 
 
 # -- twins on disk: content/X.md <-> notebooks/X.ipynb (nbpress sync) ------------------------
@@ -266,6 +315,8 @@ def md_to_notebook(text: str, config: SiteConfig):
             ",".join(header + ["jupytext", "-all"])
     if has_code(nb):
         nb.metadata.setdefault("kernelspec", default_kernelspec(config))
+    if text_format(text)["format_name"] == "markdown":
+        shown_fences_as_markdown(nb, text, kernel_language(nb, config))
     return nb
 
 
@@ -278,7 +329,12 @@ def notebook_to_md(nb, fmt: dict[str, str] | None = None) -> str:
     fmt = fmt or dict(nb.metadata.get("jupytext", {}).get("text_representation", {})) or MD_FORMAT
     fmt = {"extension": ".md", "format_name": fmt.get("format_name", "markdown")}
     nb = apply_frontmatter_edits(nb)
-    return jupytext.writes(nb, fmt=fmt)
+    if fmt["format_name"] != "markdown":
+        return jupytext.writes(nb, fmt=fmt)
+    language = kernel_language(nb)
+    shown = [k for k, cell in enumerate(nb.cells) if _shown_fence(cell, language)]
+    text, kept = _writes_verbatim(nb, fmt, shown)   # cells with metadata: jupytext's regions
+    return _writes_verbatim(nb, fmt, [k for k in shown if k not in kept])[0] if kept else text
 
 
 def with_outputs_of(new, old):

@@ -9,7 +9,7 @@ from pipeline.model import Source
 from pipeline.sources.frontmatter import read_source
 from pipeline.notebook.convert import (FRONTMATTER_TAG, cell_line, has_code, open_containers,
                               to_notebook)
-from tests.conftest import SEED
+from tests.conftest import SEED, needs_corpora
 
 
 def notebook(site, rel: str, text: str | None = None):
@@ -144,6 +144,7 @@ def test_a_page_without_code_is_one_markdown_cell_whatever_its_blank_lines(site)
     assert nb.cells[1].source == text.split("---\n", 2)[2].strip("\n")
 
 
+@needs_corpora
 def test_without_code_the_rendered_page_is_what_jupytext_cells_give(site):
     """The fast path for prose pages renders as the full jupytext path does, on real pages."""
     import jupytext
@@ -267,6 +268,51 @@ def test_a_page_in_another_kernel_language_runs_that_language_only(site):
     assert kinds(nb) == ["raw", "code", "markdown"]
     assert nb.cells[1].source == "x <- 1"
     assert nb.cells[2].source == "```python\ny = 2\n```"
+
+
+def test_a_shown_fence_keeps_the_pages_own_lines(site):
+    _, nb = notebook(site, "s.md", '---\ntitle: S\n---\n\n````bash\nls\n````\n\n'
+                                   '```js title="demo.js"\nconsole.log(1)\n```\n')
+
+    assert kinds(nb) == ["raw", "markdown", "markdown"]
+    assert nb.cells[1].source == "````bash\nls\n````"
+    assert nb.cells[2].source == '```js title="demo.js"\nconsole.log(1)\n```'
+
+
+# --- the twin notebook: md -> ipynb -> md ---------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    "A\n\n```bash\nls\n```\nB\n",                              # no blank line after
+    "A\n```bash\nls\n```\n\n\nB\n",                            # none before, two after
+    "A\n\n\n```bash\nls\n```\n\n```python\nx = 1\n```\nB\n",     # beside runnable code
+    "````bash\nls\n````\n\n~~~bash\nx\n~~~\n",                    # four backticks, tildes
+    '```js title="demo.js"\nconsole.log(1)\n```\n```html\n<b>x</b>\n```\n',
+    "x\n\n```sh\nls\n\n\n\necho\n```\n",                       # blank lines inside
+    "x\n\n```bash\nls\n",                                        # never closed
+])
+def test_the_twin_shows_other_languages_and_gives_the_page_back_byte_for_byte(site, body):
+    from pipeline.notebook.convert import md_to_notebook, notebook_to_md, read_ipynb, write_ipynb
+
+    page = f"---\ntitle: T\n---\n\n{body}"
+    twin = read_ipynb(write_ipynb(md_to_notebook(page, site.config())))
+
+    assert [c.source for c in twin.cells if c.cell_type == "code"] == \
+        (["x = 1"] if "```python" in body else [])
+    assert notebook_to_md(twin) == page
+
+
+def test_a_python_fence_in_a_markdown_cell_is_written_as_shown_text_not_code(site):
+    import nbformat
+
+    from pipeline.notebook.convert import md_to_notebook, notebook_to_md
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("```python\nx = 1\n```")],
+                                  metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                           "display_name": "Python 3"}})
+    page = notebook_to_md(nb)
+
+    assert "<!-- #region -->" in page      # jupytext's way to keep it a Markdown cell
+    assert [c.cell_type for c in md_to_notebook(page, site.config()).cells] == ["markdown"]
 
 
 # --- cell_line -----------------------------------------------------------------------------
