@@ -10,7 +10,7 @@ STAMP   := $(VENV)/.installed-stamp
 LAB     := .lab/venv
 LAB_STAMP := $(LAB)/.installed-stamp
 
-.PHONY: build test golden bench clean browser lab
+.PHONY: build test golden bench bench-scale clean browser lab
 
 build: $(STAMP) $(LAB_STAMP)
 	$(VENV)/bin/nbpress build
@@ -22,6 +22,10 @@ test: $(STAMP) $(LAB_STAMP) browser
 # Whole-process build timings (see BENCHMARKS.md); a benchmark, not a test.
 bench: $(STAMP) .bench/venv/.installed-stamp
 	$(PY) scripts/bench.py | tee .bench/last.md
+
+# The large rows: 10,000 and 100,000 prose pages, cold and with nothing changed (about 15 min).
+bench-scale: $(STAMP)
+	$(PY) scripts/bench.py --scale | tee .bench/scale.md
 
 # mkdocs with mkdocs-jupyter, the reference peer, in an environment of its own.
 .bench/venv/.installed-stamp:

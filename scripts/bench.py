@@ -13,6 +13,7 @@ resident set of any process of a run (the build, a worker, or a kernel it waited
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -123,7 +124,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-10k", action="store_true", help="skip the 10,000-page scenario")
     ap.add_argument("--no-mkdocs", action="store_true", help="skip the mkdocs-jupyter reference")
+    ap.add_argument("--scale", action="store_true",
+                    help="only the large rows: 10,000 and 100,000 prose pages (make bench-scale)")
     args = ap.parse_args()
+    if args.scale:
+        return scale(args.repeat)
     r = args.repeat
     mkdocs = None if args.no_mkdocs else BENCH_VENV / "bin" / "mkdocs"
     rows: list[Row] = []
@@ -142,6 +147,7 @@ def main() -> None:
     rows.append(measure(Row("1000 pages, nothing changed", "nbpress"), nbp, r))
     page = prose / "content" / "pages" / "page-0001.md"
     rows.append(measure(Row("1000 pages, one page edited", "nbpress"), nbp, r, edit(page)))
+    rows += warm_service(prose, page, max(r, 5))
     if mkdocs:
         mk = [str(mkdocs), "build", "-q", "-f", str(mkdocs_site(prose, "content"))]
         rows.append(measure(Row("1000 prose pages, cold", "mkdocs-jupyter"), mk, r,
@@ -190,16 +196,50 @@ def main() -> None:
     sys.exit(1 if any(row.failed for row in rows) else 0)
 
 
+def warm_service(site: Path, page: Path, runs: int) -> list[Row]:
+    """Rows timed inside one process: a warm build service, one page edited, then nothing."""
+    out = subprocess.run([PY, str(REPO / "scripts" / "warm_edit.py"), str(site), str(page),
+                          str(runs)], check=True, capture_output=True, text=True)
+    times = json.loads(out.stdout.strip().splitlines()[-1])
+    rows = [Row("1000 pages, one page edited", "nbpress service (warm)", times["edits"], [0]),
+            Row("1000 pages, nothing changed", "nbpress service (warm)", times["noops"], [0])]
+    for row in rows:
+        print(f"  {row.scenario:<34} {row.tool:<16} {row.wall * 1000:7.1f} ms", file=sys.stderr)
+    return rows
+
+
+def scale(repeat: int) -> None:
+    """10,000 and 100,000 prose pages: cold (once for 100,000) and nothing changed."""
+    rows: list[Row] = []
+    work = REPO / ".bench" / "scale"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for pages, cold_runs in ((10000, repeat), (100000, 1)):
+        site = corpus(work, pages, 0)
+        cmd = [PY, "-m", "pipeline", "build", "-q", "--site", str(site)]
+        label = f"{pages:,} prose pages"
+        rows.append(measure(Row(f"{label}, cold", "nbpress"), cmd, cold_runs,
+                            rm(site / "output", site / ".nbpress-cache")))
+        expect_pages(site / "output", pages * 9 // 10)
+        rows.append(measure(Row(f"{label}, nothing changed", "nbpress"), cmd, repeat))
+        shutil.rmtree(site / "output", ignore_errors=True)     # disk: 100,000 pages are 1 GB
+    print_table(rows, repeat)
+    by = {(row.scenario, row.tool): row.wall for row in rows}
+    k10, k100 = by[("10,000 prose pages, cold", "nbpress")], by[("100,000 prose pages, cold", "nbpress")]
+    print(f"- 100,000 / 10,000 pages cold (nbpress): {k100 / k10:.1f}x")
+
+
 def print_table(rows: list[Row], repeat: int) -> None:
     print(f"nbpress bench {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, median of {repeat} runs\n")
     print("| scenario | tool | wall (median) | runs (s) | peak RSS |")
     print("|---|---|---|---|---|")
     for row in rows:
-        runs = ", ".join(f"{w:.2f}" for w in row.walls)
+        runs = ", ".join(f"{w:.3f}" if row.wall < 1 else f"{w:.2f}" for w in row.walls)
         mark = " (FAILED)" if row.failed else ""
-        print(f"| {row.scenario} | {row.tool}{mark} | {row.wall:.2f} s | {runs} | "
-              f"{max(row.peaks):.0f} MB |")
+        wall = f"{row.wall * 1000:.0f} ms" if row.wall < 1 else f"{row.wall:.2f} s"
+        peak = f"{max(row.peaks):.0f} MB" if max(row.peaks) else "-"
+        print(f"| {row.scenario} | {row.tool}{mark} | {wall} | {runs} | {peak} |")
     by = {(row.scenario, row.tool): row.wall for row in rows}
     ratios = [("1000 prose pages, cold", "nbpress", "markdown-it floor"),
               ("1000 prose pages, cold", "mkdocs-jupyter", "nbpress"),

@@ -26,10 +26,10 @@ from typing import Iterable
 from pipeline.config import SiteConfig
 from pipeline.sources.discover import walk
 from pipeline.errors import NbpressError
-from pipeline.build.state import cache_dir, write_atomic
+from pipeline.files import SYNC_FORMAT, SYNC_RECORD, cache_dir, write_atomic
 
-STATE_FILE = "sync.json"
-FORMAT = 1
+STATE_FILE = SYNC_RECORD
+FORMAT = SYNC_FORMAT
 
 
 class Action(enum.Enum):

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 from pipeline import __version__
@@ -298,13 +299,19 @@ def _site_current(config: SiteConfig, state: BuildState) -> bool:
 
 
 def source_at(config: SiteConfig, rel: str) -> Source:
-    """The Source discovery made of the file at `rel` (from the site root)."""
-    path = config.root / rel
-    kind = path.suffix.lstrip(".")
-    for top in sorted((config.content, config.notebooks), key=lambda p: -len(p.parts)):
-        if top in path.parents:         # the deeper folder first, when one holds the other
-            return Source(path, path.relative_to(top).with_suffix("").as_posix(), kind)
-    return Source(path, path.with_suffix("").name, kind)
+    """The Source discovery made of the file at `rel` (from the site root). String work only:
+    the fast path asks this for every page."""
+    path = os.path.join(str(config.root), rel)
+    stem, dot, kind = path.rpartition(".")
+    for top in _tops(config):        # the deeper folder first, when one holds the other
+        if path.startswith(top):
+            return Source(Path(path), stem[len(top):].replace(os.sep, "/"), kind)
+    return Source(Path(path), os.path.basename(stem), kind)
+
+
+def _tops(config: SiteConfig) -> list[str]:
+    tops = {str(config.content) + os.sep, str(config.notebooks) + os.sep}
+    return sorted(tops, key=len, reverse=True)
 
 
 def rel_of(config: SiteConfig, source: Source) -> str:

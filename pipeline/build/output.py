@@ -17,7 +17,28 @@ from pipeline.errors import OutputError
 MARKER = ".nbpress.json"      # in the output folder: the build that made it, and that it is ours
 
 
-class Staging:
+class _Folder:
+    """Paths inside the folder a build writes (`_root`), never outside it. The folder is ours
+    and holds no links, so normalizing the path is enough (no file system round trips)."""
+
+    output: Path
+    _root: str
+    _made: set[str]
+
+    def path(self, rel: str) -> Path:
+        target = os.path.normpath(os.path.join(self._root, rel))
+        if not target.startswith(self._root + os.sep):
+            raise OutputError(f"refusing to write {rel!r}: it is outside the output folder",
+                              self.output, hint="this is a bug in nbpress: please report it "
+                                                "with the page that names this file")
+        folder = os.path.dirname(target)
+        if folder not in self._made:
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
+        return Path(target)
+
+
+class Staging(_Folder):
     """A private folder that becomes the output folder on `commit()`."""
 
     def __init__(self, output: Path):
@@ -31,20 +52,6 @@ class Staging:
         self._root = os.path.abspath(self.dir)
         self._made: set[str] = {self._root}
         self._carried: set[str] = set()         # files brought from the last build
-
-    def path(self, rel: str) -> Path:
-        """Where `rel` goes in the staging folder; never outside it. The folder is ours and
-        holds no links, so normalizing the path is enough (no file system round trips)."""
-        target = os.path.normpath(os.path.join(self._root, rel))
-        if not target.startswith(self._root + os.sep):
-            raise OutputError(f"refusing to write {rel!r}: it is outside the output folder",
-                              self.output, hint="this is a bug in nbpress: please report it "
-                                                "with the page that names this file")
-        folder = os.path.dirname(target)
-        if folder not in self._made:
-            os.makedirs(folder, exist_ok=True)
-            self._made.add(folder)
-        return Path(target)
 
     def write(self, rel: str, data: str | bytes) -> None:
         target = self.path(rel)
@@ -92,7 +99,7 @@ class Staging:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class InPlace:
+class InPlace(_Folder):
     """An incremental build into the output folder itself: each file is replaced in one step
     (a temp file beside it, then a rename), so a reader never sees half a file, and only what
     changed is written. `commit()` removes the files of the last build that this build no
@@ -107,18 +114,6 @@ class InPlace:
         self._root = os.path.abspath(output)
         self._made: set[str] = {self._root}
         self._kept: set[str] = set()        # written or carried by this build
-
-    def path(self, rel: str) -> Path:
-        target = os.path.normpath(os.path.join(self._root, rel))
-        if not target.startswith(self._root + os.sep):
-            raise OutputError(f"refusing to write {rel!r}: it is outside the output folder",
-                              self.output, hint="this is a bug in nbpress: please report it "
-                                                "with the page that names this file")
-        folder = os.path.dirname(target)
-        if folder not in self._made:
-            os.makedirs(folder, exist_ok=True)
-            self._made.add(folder)
-        return Path(target)
 
     def write(self, rel: str, data: str | bytes) -> None:
         target = self.path(rel)

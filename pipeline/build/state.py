@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pipeline.files import cache_dir, write_atomic
 
 FORMAT = 4
 STATE_FILE = "build.json"
@@ -48,10 +47,6 @@ class BuildState:
     left_out: list[str] = field(default_factory=list)   # warnings about files not published
     note: str | None = None                  # why an earlier state was discarded
     has_meta: bool = True                    # False: an index only (see `load`)
-
-
-def cache_dir(root: Path) -> Path:
-    return root / ".nbpress-cache"
 
 
 # What the fast path of a build with nothing to do never needs: kept in META_FILE, read only
@@ -133,30 +128,6 @@ def storable(value: Any) -> bool:
     if isinstance(value, list):
         return all(storable(v) for v in value)
     return value is None or isinstance(value, (str, int, float, bool, dt.date))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step (a temp file beside it, then a rename), keeping
-    the file's permissions and writing through a symlink to the file it points to."""
-    path = path.resolve() if path.is_symlink() else path
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        if path.exists():
-            shutil.copymode(path, tmp)
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _encode(value: Any) -> Any:

@@ -21,7 +21,8 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.build.deps import Recorder
 from pipeline.build.output import InPlace, Staging
-from pipeline.build.state import PageState, cache_dir, write_atomic
+from pipeline.build.state import PageState
+from pipeline.files import cache_dir, write_atomic
 from pipeline.config import SiteConfig
 from pipeline.model import Exported, Page
 from pipeline.render.links import Asset, LinkResolver

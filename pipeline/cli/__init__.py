@@ -95,7 +95,7 @@ def clean(site: Path, cache: bool) -> None:
     """Remove the output folder (and with --cache, the site's cache)."""
     from pipeline.build.output import remove_output
     from pipeline.report import Reporter
-    from pipeline.build.state import cache_dir
+    from pipeline.files import cache_dir
 
     reporter = Reporter()
     config = _config(site, reporter)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.model import Page
-from pipeline.build.state import cache_dir, write_atomic
+from pipeline.files import cache_dir, write_atomic
 
 FORMAT = 1
 

@@ -150,12 +150,11 @@ def _synced_rels(config: SiteConfig) -> set[str]:
     """The pairs `nbpress sync` recorded (.nbpress-cache/sync.json), read as sync reads it:
     a pair stays recorded while either twin exists, so a notebook whose page was deleted after
     a sync is known for a twin."""
-    from pipeline.author import sync
-    from pipeline.build.state import cache_dir
+    from pipeline.files import SYNC_FORMAT, SYNC_RECORD, cache_dir
 
     try:
-        data = json.loads((cache_dir(config.root) / sync.STATE_FILE).read_text(encoding="utf-8"))
-        pairs = data["pairs"] if data.get("format") == sync.FORMAT else {}
+        data = json.loads((cache_dir(config.root) / SYNC_RECORD).read_text(encoding="utf-8"))
+        pairs = data["pairs"] if data.get("format") == SYNC_FORMAT else {}
         return {rel for rel in pairs if isinstance(rel, str)}
     except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return set()        # no record: the notebook's metadata alone decides

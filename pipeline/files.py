@@ -1,0 +1,40 @@
+"""Files nbpress keeps for itself: where its cache folder is, the name of sync's record, and
+writing a file in one step. Below every stage: any module may use it."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+CACHE_DIR = ".nbpress-cache"
+SYNC_RECORD = "sync.json"       # `nbpress sync`'s record of each pair (author/sync.py)
+SYNC_FORMAT = 1
+
+
+def cache_dir(root: Path) -> Path:
+    return root / CACHE_DIR
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step (a temp file beside it, then a rename), keeping
+    the file's permissions and writing through a symlink to the file it points to."""
+    path = path.resolve() if path.is_symlink() else path
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        if path.exists():
+            shutil.copymode(path, tmp)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
