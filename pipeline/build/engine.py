@@ -145,10 +145,7 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     found = scan(config)
     scanned, failures = read_pages(config, list(found.pages), state,
                                    warm.read if warm is not None else None)
-    published = [s for s in scanned if options.drafts or not s.page.draft]
-    skipped = [s for s in scanned if s.page.draft and not options.drafts]
-    published, clashes = unique_slugs(published, {rel.split("/")[0]
-                                                  for _, rel in static_files(config)})
+    published, skipped, clashes = publishable(config, scanned, options.drafts)
     failures += clashes
     pages = [s.page for s in published]
     unpublished = {s.page.source.path for s in skipped} | {src.path for src, _ in failures}
@@ -163,6 +160,17 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
                  for s in published]
     return SitePlan(decisions, skipped, failures, state, writer, site,
                     tuple(w for _, w in found.warnings))
+
+
+def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool
+                ) -> tuple[list[Scanned], list[Scanned], list[tuple[Source, NbpressError]]]:
+    """(published, drafts left out, slug clashes) of the pages that read: the one rule of
+    what a build publishes (`nbpress check` resolves links by it too)."""
+    published = [s for s in scanned if drafts or not s.page.draft]
+    skipped = [s for s in scanned if s.page.draft and not drafts]
+    published, clashes = unique_slugs(published, {rel.split("/")[0]
+                                                  for _, rel in static_files(config)})
+    return published, skipped, clashes
 
 
 def _will_fail(scanned: Scanned, state: BuildState) -> bool:

@@ -165,7 +165,8 @@ def new(site: Path, title: str, section: str | None, notebook: bool) -> None:
 @SITE
 @click.option("--fix", is_flag=True, help="Repair mojibake in place (only the lines shown).")
 def check(site: Path, fix: bool) -> None:
-    """Check every page as a build would, and look for mojibake (broken characters)."""
+    """Check every page as a build would (fields, slugs, links and images, without running
+    code), and look for mojibake (broken characters)."""
     from pipeline.author.check import check_site
     from pipeline.report import Reporter
 
