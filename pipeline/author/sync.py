@@ -266,7 +266,8 @@ def _front_matter_cell(nb) -> bool:
 
 def _md_to_ipynb(pair: Pair, md_text: str, old_nb, read: tuple[bytes, bytes],
                  config: SiteConfig) -> tuple[Outcome, dict]:
-    from pipeline.notebook.convert import md_to_notebook, with_outputs_of, write_ipynb
+    from pipeline.notebook.convert import md_to_notebook, write_ipynb
+    from pipeline.notebook.outputs import with_outputs_of
 
     new = with_outputs_of(md_to_notebook(md_text, config), old_nb)
     new.metadata.get("nbpress", {}).pop("frontmatter", None)   # the page is the truth now

@@ -110,7 +110,8 @@ def build_one(decision: Decision, context: PageContext) -> tuple[PageResult, Any
 
 def build_page(page: Page, config: SiteConfig, context: PageContext, writer: SiteWriter,
                reason: str = ""):
-    from pipeline.notebook.convert import default_kernelspec, to_notebook, with_outputs_of
+    from pipeline.notebook.convert import default_kernelspec, to_notebook
+    from pipeline.notebook.outputs import with_outputs_of
 
     nb = to_notebook(page, config)
     ran, cached, twin, warnings, notes, used, watch = False, False, False, [], [], [], ()
@@ -171,7 +172,7 @@ def twin_of(page: Page, config: SiteConfig):
 def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext):
     """(notebook with outputs, whether its code ran, warnings, notes): the cached outputs when
     the execution key hits, else a run whose outputs are stored."""
-    from pipeline.notebook.convert import with_outputs_of
+    from pipeline.notebook.outputs import with_outputs_of
 
     key = execution_key(nb, page, config.base_url, context.environment, config.root)
     notes = []

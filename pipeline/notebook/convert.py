@@ -28,18 +28,22 @@ RUNNABLE_ALIASES = {"python": ("python3",)}
 
 
 def to_notebook(page: Page, config: SiteConfig):
-    """The page as a NotebookNode, its frontmatter under `metadata.nbpress`, ready to run."""
-    import jupytext
-
-    if page.source.kind == "ipynb":
-        nb = _notebook_page(jupytext.read(page.source.path), page)
-    elif "jupyter" in page.meta or "jupytext" in page.meta or _JUPYTEXT_MARKER.search(page.text):
-        nb = jupytext.reads(page.text, fmt=text_format(page.text))   # its own header (MyST too)
-    elif not _CODE_FENCE.search(page.text):
+    """The page as a NotebookNode, its frontmatter under `metadata.nbpress`, ready to run.
+    A page of prose only never imports jupytext (0.2-0.8 s)."""
+    own_header = ("jupyter" in page.meta or "jupytext" in page.meta
+                  or _JUPYTEXT_MARKER.search(page.text))
+    if page.source.kind == "md" and not own_header and not _CODE_FENCE.search(page.text):
         nb = _prose_notebook(page)
     else:
-        nb = jupytext.reads(_body(page), fmt=MD_FORMAT)
-        nb.cells[0:0] = _frontmatter_cells(page)
+        import jupytext
+
+        if page.source.kind == "ipynb":
+            nb = _notebook_page(jupytext.read(page.source.path), page)
+        elif own_header:
+            nb = jupytext.reads(page.text, fmt=text_format(page.text))   # its header (MyST too)
+        else:
+            nb = jupytext.reads(_body(page), fmt=MD_FORMAT)
+            nb.cells[0:0] = _frontmatter_cells(page)
     _mark_frontmatter_cell(nb)
     nb.cells = _merge_split_html(nb.cells)
     _kernel_language_only(nb, page, config)
@@ -231,8 +235,9 @@ def _kernel_language_only(nb, page: Page, config: SiteConfig) -> None:
     jupytext makes a code cell of any fence in a language it knows (`%%bash` in a python
     notebook): the fence's own info string in the Markdown says what the author meant.
     """
-    if page.source.kind != "md" or text_format(page.text)["format_name"] != "markdown":
-        return          # MyST: only {code-cell} blocks are code cells, and they all run
+    if (page.source.kind != "md" or not has_code(nb)
+            or text_format(page.text)["format_name"] != "markdown"):
+        return          # prose; or MyST: only {code-cell} blocks are code cells, they all run
     shown_fences_as_markdown(nb, page.text, kernel_language(nb, config))
 
 
@@ -298,9 +303,11 @@ def _writes_verbatim(nb, fmt: dict[str, str], shown: list[int]) -> tuple[str, li
 
 def text_format(text: str) -> dict[str, str]:
     """The jupytext format of a Markdown page: MyST when its header says so, else Markdown."""
-    import jupytext.formats
+    name = None
+    if "jupytext" in text:
+        import jupytext.formats
 
-    name = jupytext.formats.read_format_from_metadata(text, ".md") if "jupytext" in text else None
+        name = jupytext.formats.read_format_from_metadata(text, ".md")
     return {"extension": ".md", "format_name": name or "markdown"}
 
 
@@ -335,32 +342,6 @@ def notebook_to_md(nb, fmt: dict[str, str] | None = None) -> str:
     shown = [k for k, cell in enumerate(nb.cells) if _shown_fence(cell, language)]
     text, kept = _writes_verbatim(nb, fmt, shown)   # cells with metadata: jupytext's regions
     return _writes_verbatim(nb, fmt, [k for k in shown if k not in kept])[0] if kept else text
-
-
-def with_outputs_of(new, old):
-    """`new` (inputs from the Markdown) with the outputs of `old` for exactly the code cells
-    whose source is unchanged (matched in order); an edited cell loses its stale outputs.
-    Notebook metadata Jupyter keeps (kernelspec, language_info, widgets) is carried over.
-
-    Not jupytext's combine_inputs_with_outputs: it falls back to matching cells by position,
-    so an edited cell would keep the outputs of the code it replaced."""
-    done = [c for c in old.cells if c.cell_type == "code"]
-    start = 0
-    for cell in new.cells:
-        if cell.cell_type != "code":
-            continue
-        match = next((k for k in range(start, len(done)) if done[k].source == cell.source), None)
-        if match is not None:
-            cell.outputs = done[match].get("outputs", [])
-            cell.execution_count = done[match].get("execution_count")
-            cell.metadata = {**done[match].get("metadata", {}), **cell.metadata}
-            if "id" in done[match]:
-                cell.id = done[match].id
-            start = match + 1
-    for key, value in old.metadata.items():
-        if key not in ("jupytext", META_KEY):
-            new.metadata.setdefault(key, value)
-    return new
 
 
 def read_ipynb(text: str):
