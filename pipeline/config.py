@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,7 @@ _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "timeout": (int, "a whole number of seconds"),
 }
 KNOWN_KEYS = (*_SCALARS, "nav", "sections")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")   # HTML cannot hold them
 
 
 def find_site_root(start: Path) -> tuple[Path, Path | None]:
@@ -107,6 +109,7 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
             kind, what = _SCALARS[key]
             if isinstance(value, kind) and not isinstance(value, bool):
                 values[key] = value
+                _no_control(key, value, problems)
             else:
                 problems.append(f"[tool.nbpress] {key} must be {what}, not {value!r}")
         else:
@@ -129,7 +132,16 @@ def _nav(value: Any, problems: list[str]) -> tuple[NavLink, ...] | None:
     if not ok:
         problems.append('[tool.nbpress] nav must be a list of {title = "...", url = "..."} tables')
         return None
+    for item in value:
+        _no_control("nav", item["title"] + item["url"], problems)
     return tuple(NavLink(item["title"], item["url"]) for item in value)
+
+
+def _no_control(key: str, value: Any, problems: list[str]) -> None:
+    bad = _CONTROL.search(value) if isinstance(value, str) else None
+    if bad:
+        problems.append(f"[tool.nbpress] {key} holds the control character "
+                        f"U+{ord(bad.group()):04X}, which a web page cannot show: remove it")
 
 
 def _check_folders(config: SiteConfig, where: Path) -> None:

@@ -258,7 +258,7 @@ def _one_side(pair: Pair, record: dict | None, prefer: str | None,
 def _front_matter_cell(nb) -> bool:
     """A fastpages/nbdev notebook (front matter in its first Markdown cell): a page of its own
     that a Markdown twin could not describe (its #hide markers, its dated file name)."""
-    from pipeline.sources.frontmatter import fastpages_frontmatter
+    from pipeline.sources.dialects import fastpages_frontmatter
 
     return bool(nb.cells) and nb.cells[0].cell_type == "markdown" and \
         fastpages_frontmatter(nb.cells[0].source) is not None

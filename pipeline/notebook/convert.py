@@ -65,7 +65,7 @@ _MARKER = re.compile(r"^#\s?([\w-]+)\s*$")
 def _notebook_page(nb, page: Page):
     """A notebook page: its fastpages front matter cell (now the page's header) dropped, and
     fastpages/nbdev comment markers (#hide, #hide_input, #collapse-hide) as cell tags."""
-    from pipeline.sources.frontmatter import fastpages_frontmatter
+    from pipeline.sources.dialects import fastpages_frontmatter
 
     if (nb.cells and nb.cells[0].cell_type == "markdown" and "title" in page.meta
             and fastpages_frontmatter(nb.cells[0].source)):

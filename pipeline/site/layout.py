@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pipeline import __version__
 from pipeline.config import SiteConfig
@@ -21,6 +22,10 @@ from pipeline.sources.frontmatter import json_safe
 
 THEME = Path(__file__).parent / "theme"
 DATE_LABELS = {"date": "Published", "created": "Created", "edited": "Edited"}
+# JSON leaves these as they are; HTML counts DEL and C1 controls as errors, old JavaScript
+# U+2028/9 as line ends
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
+URL_SAFE = "!#$%&'()*+,/:;=?@[]~"     # what a URL may hold besides letters, digits and -._
 
 
 class Layout:
@@ -109,8 +114,9 @@ class Layout:
 def script_json(value: Any) -> str:
     """JSON that is safe inside <script>: `<`, `>` and `&` as \\u escapes, so no text of a
     page can close the element or open a comment."""
-    text = json.dumps(value, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def excerpt(html: str, limit: int = 160) -> str:
@@ -124,25 +130,28 @@ def excerpt(html: str, limit: int = 160) -> str:
 def absolute_url(site: SiteConfig, path: str | None) -> str | None:
     """The public URL of an output path, when the site has a base_url; percent-encoded."""
     if path is not None and is_url(path):
-        return path
+        return quote(path, safe=URL_SAFE)          # as written, but a valid URL
     if not site.base_url or path is None:
         return None
     return site.base_url.rstrip("/") + "/" + quote(path.lstrip("/"), safe="/")
 
 
 def is_url(ref: str) -> bool:
+    """An address on the web, not a file name with a colon in it ("a:b.png")."""
     parts = urlsplit(ref)
-    return bool(parts.scheme or parts.netloc)
+    return bool(parts.netloc) or parts.scheme.lower() in ("http", "https", "data")
 
 
 def _nav(model: SiteModel, slug: str, root: str | None) -> list[dict[str, Any]]:
     """The header links; relative to the page, or under `root` for pages served anywhere."""
     current = f"/{slug}/" if slug else "/"
-    return [{"title": title,
-             "href": root + url.lstrip("/") if root and url.startswith("/") else _nav_href(url, slug),
-             "active": url == current or (url != "/" and url.startswith("/")
-                                          and current.startswith(url))}
-            for title, url in model.nav_links()]
+    links = []
+    for title, url in model.nav_links():
+        path = unquote(urlsplit(url).path)
+        links.append({"title": title, "href": _nav_href(url, slug, root),
+                      "active": path == current or (path != "/" and url.startswith("/")
+                                                    and current.startswith(path))})
+    return links
 
 
 def _times(page: Page) -> list[tuple[str, str]]:
@@ -171,8 +180,16 @@ def _target(url: str) -> str:
     return f"{path}/" if path else ""
 
 
-def _nav_href(url: str, slug: str) -> str:
-    return relative_url(_target(url), slug) if url.startswith("/") else url
+def _nav_href(url: str, slug: str, root: str | None) -> str:
+    """A nav URL as an href: a site path ("/blog/?p=2#top", "/caf%C3%A9/") relative to the
+    page or under `root`, percent-encoded once, its query and fragment kept; others as written."""
+    if not url.startswith("/"):
+        return quote(url, safe=URL_SAFE)
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    tail = ("?" + parts.query if parts.query else "") + ("#" + parts.fragment if parts.fragment else "")
+    href = root + quote(path.lstrip("/")) if root else relative_url(_target(path), slug)
+    return href + quote(tail, safe=URL_SAFE)
 
 
 def _date_view(field: str, value: DateLike) -> dict[str, str]:

@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from pipeline.config import SiteConfig
 from pipeline.model import Page
@@ -67,14 +68,16 @@ class SiteModel:
         return self._cache["sections"]
 
     def nav_links(self) -> tuple[tuple[str, str], ...]:
-        """(title, site URL) of the header links, the same on every page."""
+        """(title, site URL) of the header links, the same on every page; URLs, so the
+        paths of sections and pages are percent-encoded ("/c%23-notes/"), as the author
+        writes a URL in the settings."""
         if "nav" not in self._cache:
             if self.config.nav is not None:
                 links = [(link.title, link.url) for link in self.config.nav]
             else:
-                links = [("Home", "/")] + [(section_title(s), section_url(s))
+                links = [("Home", "/")] + [(section_title(s), quote(section_url(s)))
                                            for s in self.sections]
-                links += sorted((e.title, e.url) for e in self.entries.values()
+                links += sorted((e.title, quote(e.url)) for e in self.entries.values()
                                 if e.section is None and e.url != "/")
             self._cache["nav"] = tuple(links)
         return self._cache["nav"]

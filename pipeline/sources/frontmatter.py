@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +21,9 @@ KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract
 EXECUTE_POLICIES = ("auto", "always", "never")
 DATE_FIELDS = ("created", "edited", "date")
 _DATE_VALUE = re.compile(r":\s*(\d{4}-\d\d?-\d\d?(?:[T ][\d:.]+)?)\s*(?:#.*)?$")
-_SLUG_PART = re.compile(r"^[^\x00-\x1f/\\?#%<>\"|*:]+$")
+_SLUG_PART = re.compile(r"^[^\x00-\x1f\x7f-\x9f/\\?#%<>\"|*:]+$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # not tab, newline, form feed, CR
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def read_source(source: Source) -> Page:
@@ -104,11 +107,14 @@ def make_page(source: Source, text: str, body_line: int, meta: Mapping[str, Any]
     check = _Checker(source.path, text)
     for key in meta:
         check.unknown(key)
+        check.carried(key, meta[key])
+    if isinstance(meta.get("description"), str):
+        check.shown(meta, "description")
     fields: dict[str, Any] = {
-        "title": check.string(meta, "title") or _title_from_body(text, source),
+        "title": check.shown(meta, "title") or _title_from_body(text, source),
         "slug": check.slug(meta.get("slug"), source),
         "draft": check.boolean(meta, "draft"),
-        "abstract": check.string(meta, "abstract"),
+        "abstract": check.shown(meta, "abstract"),
         "featured_image": check.string(meta, "featuredImage"),
         "params": check.params(meta),
         "execute": check.choice(meta, "execute", EXECUTE_POLICIES),
@@ -152,6 +158,23 @@ class _Checker:
                             f"write {key}: \"...\" as one quoted string")
         return value
 
+    def shown(self, meta: Mapping[str, Any], key: str) -> str | None:
+        """Text the page shows: no control characters, which HTML cannot hold."""
+        value = self.string(meta, key)
+        bad = _CONTROL.search(value or "")
+        if bad:
+            raise self.fail(key, f"field {key!r} holds the control character "
+                            f"U+{ord(bad.group()):04X}, which a web page cannot show",
+                            f"remove it from {key} (it is invisible: it may have been pasted in)")
+        return value
+
+    def carried(self, key: Any, value: Any) -> None:
+        """Every value reaches the page's JSON: no NaN, infinity, bytes or broken text."""
+        problem = _not_json(value)
+        if problem:
+            raise self.fail(str(key), f"field {key!r} holds {problem}, which the page's JSON "
+                            "cannot carry", f"quote the value to keep it as text: {key}: \"...\"")
+
     def boolean(self, meta: Mapping[str, Any], key: str) -> bool:
         value = meta.get(key, False)
         if not isinstance(value, bool):
@@ -190,7 +213,12 @@ class _Checker:
 
     def slug(self, value: Any, source: Source) -> str:
         if value is None:
-            return slug_from_path(source.rel)
+            derived = slug_from_path(source.rel)
+            if _CONTROL.search(derived):          # whitespace is "-" already
+                raise PageError(f"the file's name gives the slug {derived!r}, which holds a "
+                                "control character", source.path,
+                                hint="rename the file, or give the page a slug: field")
+            return derived
         if not isinstance(value, str):
             raise self.fail("slug", f"field 'slug' must be text, not {value!r}",
                             "write slug: /my-page")
@@ -212,6 +240,21 @@ class _Checker:
         if bad:
             raise self.fail("params", f"params names must be Python names, not {bad[0]!r}", hint)
         return {k: json_safe(v) for k, v in value.items()}
+
+
+def _not_json(value: Any) -> str | None:
+    """What in a frontmatter value JSON cannot hold, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"the number {value!r}"
+    if isinstance(value, (bytes, bytearray)):
+        return "binary data"
+    if isinstance(value, str):
+        return "a broken character (a lone surrogate)" if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return next((p for p in map(_not_json, value) if p), None)
+    return None
 
 
 def parse_date(value: str) -> dt.date | dt.datetime | None:
@@ -249,45 +292,6 @@ def _title_from_body(text: str, source: Source) -> str:
     return source.path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
 
 
-_FASTPAGES_ITEM = re.compile(r"^-\s+([A-Za-z_][\w-]*):\s*(.*?)\s*$")
-_DATED_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
-
-
-def fastpages_frontmatter(source: str, path: Path | None = None) -> dict[str, Any] | None:
-    """The front matter of a fastpages/nbdev notebook: a first Markdown cell of the form
-
-        # Title
-        > summary
-        - key: value
-
-    as a mapping (title, description, keys), or None when the cell is ordinary prose."""
-    import yaml
-
-    lines = [line.rstrip() for line in source.strip().splitlines()]
-    if len(lines) < 2 or not lines[0].startswith("# "):
-        return None
-    meta: dict[str, Any] = {"title": lines[0][2:].strip().strip('"')}
-    for line in lines[1:]:
-        item = _FASTPAGES_ITEM.match(line)
-        if line.startswith(">"):
-            meta["description"] = line[1:].strip()
-        elif item:
-            try:
-                meta[item.group(1)] = yaml.safe_load(item.group(2)) if item.group(2) else None
-            except yaml.YAMLError:
-                meta[item.group(1)] = item.group(2)
-        elif line.strip():
-            return None
-    if len(meta) == 1:
-        return None
-    dated = _DATED_NAME.match(path.name) if path is not None else None
-    if dated and "date" not in meta and parse_date(dated.group(1)):
-        meta["date"] = dated.group(1)            # Jekyll's convention: the date is in the name
-    if "permalink" in meta and "slug" not in meta:
-        meta["slug"] = meta["permalink"]
-    return meta
-
-
 def _read_notebook(source: Source) -> Page:
     """A notebook with no Markdown twin: frontmatter from metadata.nbpress or a leading raw cell."""
     try:
@@ -301,6 +305,8 @@ def _read_notebook(source: Source) -> Page:
     if cells and cells[0].get("cell_type") == "raw" and first.startswith("---"):
         meta = {**parse_frontmatter(first, source.path)[0], **meta}
     elif not meta and cells and cells[0].get("cell_type") == "markdown":
+        from pipeline.sources.dialects import fastpages_frontmatter
+
         meta = fastpages_frontmatter(first, source.path) or {}
     heading_text = "\n".join("".join(c.get("source", "")) for c in cells
                              if c.get("cell_type") == "markdown")
