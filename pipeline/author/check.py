@@ -55,7 +55,9 @@ def check_site(config: SiteConfig, fix: bool = False) -> list[Finding]:
             error = _read_error(exc, source)
             failures.append((source, error))
             findings.append(Finding(source.path, error.line, _with_hint(error)))
-    for source, error in unique_slugs(scanned)[1]:
+    from pipeline.site.files import static_files
+
+    for source, error in unique_slugs(scanned, {rel for _, rel in static_files(config)})[1]:
         findings.append(Finding(source.path, error.line, _with_hint(error)))
     resolver, exporter = _resolver(config, scanned, failures), Exporter()
     for page in (s.page for s in scanned):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 GLOB = "glob:"
+BUNDLE = "bundle:"
 PACKAGE = Path(__file__).parents[1]     # pipeline/
 SHAPING_LIBRARIES = ("nbconvert", "nbformat", "mistune", "markdown-it-py", "mdit-py-plugins",
                      "pygments", "jupytext", "jinja2", "pyyaml", "python-frontmatter")
@@ -35,7 +36,13 @@ class Recorder:
         name, value = stamp(self.root, path)
         self.refs[name] = value
 
+    def bundle(self, folder: Path) -> None:
+        """The set of files of a page's bundle (`execute/cache.py`): one added is a change."""
+        self.refs[f"{BUNDLE}{folder.relative_to(self.root).as_posix()}"] = [_bundle(folder), 0]
+
     def glob(self, folder: Path, pattern: str) -> None:
+        if folder != self.root and self.root not in folder.parents:
+            return                          # outside the site: not ours to watch
         name, value = glob_ref(self.root, folder, pattern)
         self.refs[name] = value
 
@@ -57,6 +64,10 @@ def changed_ref(root: Path, refs: dict[str, list[int]]) -> str | None:
     """The first file a page used whose size or modification time differs (or a pattern
     that now matches other files), if any."""
     for name, (mtime, size) in refs.items():
+        if name.startswith(BUNDLE):
+            if _bundle(root / name[len(BUNDLE):]) != mtime:
+                return f"the files beside {name[len(BUNDLE):]}"
+            continue
         if name.startswith(GLOB):
             folder, _, pattern = name[len(GLOB):].partition("::")
             if _matches(root / folder, pattern) != mtime:
@@ -69,6 +80,13 @@ def changed_ref(root: Path, refs: dict[str, list[int]]) -> str | None:
         if st.st_mtime_ns != mtime or st.st_size != size:
             return name
     return None
+
+
+def _bundle(folder: Path) -> int:
+    from pipeline.execute.cache import files_of_bundle
+
+    names = sorted(p.relative_to(folder).as_posix() for p in files_of_bundle(folder))
+    return int(hashlib.sha256("\n".join(names).encode()).hexdigest()[:12], 16)
 
 
 def _matches(folder: Path, pattern: str) -> int:

@@ -11,12 +11,11 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Callable
 
 from pipeline import __version__
 from pipeline.build import state as statefile
-from pipeline.build.deps import changed_ref, stamp
+from pipeline.build.fastpath import site_current, site_refs, unchanged_site
 from pipeline.build.lock import site_lock
 from pipeline.build.output import output_id
 from pipeline.build.pages import PageContext, Warm, build_one, unexpected
@@ -75,7 +74,7 @@ class SitePlan:
     @property
     def site_is_current(self) -> bool:
         """The site-wide files the last build wrote are all there, and static/ is unchanged."""
-        return _site_current(self.writer.config, self.state)
+        return site_current(self.writer.config, self.state)
 
 
 def build_site(config: SiteConfig, options: BuildOptions = BuildOptions()) -> BuildReport:
@@ -93,7 +92,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     if state is None or state.build_id != output:
         state = statefile.load(config.root, __version__, output, meta=False)
     seen = stamps(config)
-    unchanged = _unchanged_site(config, options, state, seen)
+    unchanged = unchanged_site(config, state, seen, options.drafts, site_key(config))
     if unchanged is not None:           # the fast path: no page is read, nothing is written
         notes = tuple(state.left_out) + _only_drafts(unchanged, options)
         return _report(config, unchanged, notes, started), state
@@ -103,6 +102,9 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     notes += plan.left_out + _nothing_published(plan, options)
     if plan.nothing_to_do:
         results += [_unchanged(d, plan.state) for d in plan.decisions]
+        if plan.state.sources != seen or plan.state.drafts != options.drafts:
+            plan.state.sources, plan.state.drafts = seen, options.drafts   # touched, not changed:
+            statefile.save(config.root, __version__, plan.state)          # the next is fast
         return _report(config, results, notes, started), plan.state
     writer = plan.writer
     results += [_failed(writer, rel_of(config, s), s, e) for s, e in plan.failures]
@@ -121,7 +123,9 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
                     results.append(_record(writer, decision, result, written))
                     if options.on_page:
                         options.on_page(results[-1])
-        writer.relayout([d.page for d in plan.decisions])
+        results = _dead_links(writer, results, config)
+        shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
+        writer.relayout([(d.page, d.key) for d in plan.decisions if d.page.source.path in shown])
         build_id = uuid.uuid4().hex
         site_files = writer.commit(build_id, plan.site_key)
     except BaseException:
@@ -129,7 +133,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
         raise
     state = _new_state(build_id, plan, results, writer)
     state.site_files, state.site_refs = site_files, site_refs(config)
-    state.sources, state.left_out = seen, list(plan.left_out)
+    state.sources, state.left_out, state.drafts = seen, list(plan.left_out), options.drafts
     statefile.save(config.root, __version__, state)
     notes += tuple(n for r in results for n in r.notes)
     return _report(config, results, notes, started), state
@@ -154,8 +158,8 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     writer = SiteWriter(config, LinkResolver(config, pages, unpublished), now, state.pages,
                         state.site_files, in_place)
     writer.plan([s.page for s in published if not _will_fail(s, state)])
-    site = site_key(config, options.drafts)
-    slugs = {s.rel: s.page.slug for s in published}
+    site = site_key(config)
+    slugs = {s.rel: s.page.slug for s in published if not _will_fail(s, state)}
     decisions = [decide(s.page, s.rel, s.sha, page_key(site, s.sha), site, state, config, slugs)
                  for s in published]
     return SitePlan(decisions, skipped, failures, state, writer, site,
@@ -168,8 +172,7 @@ def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool
     what a build publishes (`nbpress check` resolves links by it too)."""
     published = [s for s in scanned if drafts or not s.page.draft]
     skipped = [s for s in scanned if s.page.draft and not drafts]
-    published, clashes = unique_slugs(published, {rel.split("/")[0]
-                                                  for _, rel in static_files(config)})
+    published, clashes = unique_slugs(published, {rel for _, rel in static_files(config)})
     return published, skipped, clashes
 
 
@@ -225,7 +228,7 @@ def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
 def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset()
                  ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
     """Pages whose slug is taken by another page, or reserved for a site-wide file (`static`:
-    the top-level names of static/), fail; each error names all."""
+    the output paths of static/), fail; each error names all."""
     by_slug: dict[str, list[Scanned]] = defaultdict(list)
     for item in scanned:
         by_slug[item.page.slug].append(item)
@@ -248,9 +251,24 @@ def _record(writer: SiteWriter, decision: Decision, result: PageResult, written)
 
 # -- results and state ------------------------------------------------------------------------
 
-def site_refs(config: SiteConfig) -> dict[str, list[int]]:
-    """What the site-wide files are made from, besides the pages: the files of static/."""
-    return dict(stamp(config.root, path) for path, _ in static_files(config))
+def _dead_links(writer: SiteWriter, results: list[PageResult],
+                config: SiteConfig) -> list[PageResult]:
+    """A page built now that links to a page that is not published after all (it failed,
+    new): warned about, and the link recorded as dead, so the page is built again, its link
+    made good, once the other page builds."""
+    out = []
+    for r in results:
+        rel = rel_of(config, r.source)
+        dead = [t for t, slug in writer.links.get(rel, {}).items()
+                if slug is not None and t not in writer.entries]
+        if r.outcome is Outcome.BUILT and dead:
+            for target in dead:
+                writer.links[rel][target] = None
+            r = replace(r, warnings=r.warnings + tuple(
+                f"{r.source.path}: links to {t}, which failed to build: the link leads nowhere "
+                "until it builds" for t in dead))
+        out.append(r)
+    return out
 
 
 def _unchanged(decision: Decision, state: BuildState) -> PageResult:
@@ -275,51 +293,6 @@ def _only_drafts(results: list[PageResult], options: BuildOptions) -> tuple[str,
 def _drafts_note(count: int) -> tuple[str, ...]:
     return (f"no page is published: {count} draft{'s' * (count != 1)} left out (mark a page "
             "draft: false, or build with --drafts to publish drafts)",)
-
-
-def _unchanged_site(config: SiteConfig, options: BuildOptions, state: BuildState,
-                    seen: dict[str, list[int]]) -> list[PageResult] | None:
-    """Every page's result when nothing any page depends on changed since the last build
-    (the files discovery looks at, nbpress and the settings, each page's files and outputs,
-    the site-wide files), read from the state's index alone; None when something did."""
-    if state.note or not state.pages or state.sources != seen or not _site_current(config, state):
-        return None
-    if state.site_key != site_key(config, options.drafts):
-        return None
-    output, results = str(config.output), []
-    for rel, page in state.pages.items():
-        source = source_at(config, rel)
-        if page.key == "draft":
-            results.append(PageResult(source, Outcome.SKIPPED))
-            continue
-        if (not page.key or not page.files or page.always or changed_ref(config.root, page.refs)
-                or not all(os.path.isfile(os.path.join(output, f)) for f in page.files)):
-            return None
-        results.append(PageResult(source, Outcome.UNCHANGED, reason="unchanged",
-                                  warnings=tuple(page.warnings)))
-    return results
-
-
-def _site_current(config: SiteConfig, state: BuildState) -> bool:
-    output = config.output
-    return (bool(state.site_files) and all((output / f).is_file() for f in state.site_files)
-            and state.site_refs == site_refs(config))
-
-
-def source_at(config: SiteConfig, rel: str) -> Source:
-    """The Source discovery made of the file at `rel` (from the site root). String work only:
-    the fast path asks this for every page."""
-    path = os.path.join(str(config.root), rel)
-    stem, dot, kind = path.rpartition(".")
-    for top in _tops(config):        # the deeper folder first, when one holds the other
-        if path.startswith(top):
-            return Source(Path(path), stem[len(top):].replace(os.sep, "/"), kind)
-    return Source(Path(path), os.path.basename(stem), kind)
-
-
-def _tops(config: SiteConfig) -> list[str]:
-    tops = {str(config.content) + os.sep, str(config.notebooks) + os.sep}
-    return sorted(tops, key=len, reverse=True)
 
 
 def rel_of(config: SiteConfig, source: Source) -> str:
@@ -369,12 +342,16 @@ def _report(config: SiteConfig, results: list[PageResult], notes: tuple[str, ...
                        seconds=time.perf_counter() - started)
 
 
+def _other_slug(slug: str) -> str:
+    parts = [p.replace(".", "-") for p in slug.split("/") if p != "index.html"] or ["page"]
+    return "/" + "/".join(parts[:-1] + [parts[-1] + "-page"])
+
+
 def _clash(page: Page, group: list[Page]) -> PageError:
     if len(group) == 1:
         return PageError(f"slug {page.slug!r} would overwrite a file of the whole site "
                          "(404.html, index.html, sitemap.xml, assets/, or a file of static/)",
-                         page.source.path, hint="choose another slug, such as "
-                         f"/{page.slug.replace('.', '-').replace('/index-html', '')}")
+                         page.source.path, hint=f"choose another slug: {_other_slug(page.slug)}")
     others = ", ".join(str(p.source.path) for p in group if p is not page)
     return PageError(f"slug {page.slug!r} is also the slug of {others}", page.source.path,
                      hint="give each page its own slug: two pages cannot share one URL")

@@ -51,7 +51,6 @@ class Staging(_Folder):
         self.dir.mkdir(parents=True)
         self._root = os.path.abspath(self.dir)
         self._made: set[str] = {self._root}
-        self._carried: set[str] = set()         # files brought from the last build
 
     def write(self, rel: str, data: str | bytes) -> None:
         target = self.path(rel)
@@ -62,13 +61,10 @@ class Staging(_Folder):
             target.write_bytes(data)
 
     def copy(self, source: Path, rel: str) -> None:
-        """Copy a file the site uses; a version carried from the last build gives way."""
-        target = self.path(rel)
-        if rel in self._carried:
-            target.unlink(missing_ok=True)
-            self._carried.discard(rel)
-        if not target.exists():
-            shutil.copyfile(source, target)
+        """Copy a file the site uses, unless the copy there is of this very version (same
+        size and modification time: copies keep the time). Any other gives way, a version
+        carried from the last build too, whichever process carried it."""
+        copy_file(source, self.path(rel))
 
     def carry(self, rels: list[str]) -> bool:
         """Bring files of the previous build into this one: an unchanged page, or one whose
@@ -83,8 +79,7 @@ class Staging(_Folder):
             try:
                 os.link(source, target)
             except OSError:
-                shutil.copyfile(source, target)
-            self._carried.add(rel)
+                shutil.copy2(source, target)      # with its time: `copy_file` compares it
         return True
 
     def commit(self, manifest: dict[str, Any], keep: set[str] = frozenset()) -> None:
@@ -133,15 +128,8 @@ class InPlace(_Folder):
             raise
 
     def copy(self, source: Path, rel: str) -> None:
-        target = self.path(rel)
         self._kept.add(rel)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        copy_file(source, self.path(rel))
 
     def carry(self, rels: list[str]) -> bool:
         """Files of the last build that stay: they are already in place. (The plan found
@@ -170,6 +158,25 @@ def _remove_empty_parents(output: Path, rel: str) -> None:
         except OSError:                     # not empty (or gone): stop here
             return
         folder = folder.parent
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """`source` at `target`, replaced in one step (a temp file, then a rename: two workers
+    copying one image never leave half of it), skipped when `target` is a copy of it."""
+    src = source.stat()
+    try:
+        st = target.stat()
+        if st.st_size == src.st_size and st.st_mtime_ns == src.st_mtime_ns:
+            return
+    except FileNotFoundError:
+        pass
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copy2(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def remove_output(output: Path) -> list[Path]:

@@ -101,7 +101,8 @@ def build_one(decision: Decision, context: PageContext) -> tuple[PageResult, Any
     """Build one page; in the build process or a worker. (result, what was written)."""
     page = decision.page
     try:
-        return build_page(page, context.config, context, context.writer, decision.reason)
+        return build_page(page, context.config, context, context.writer, decision.reason,
+                          decision.key)
     except NbpressError as error:
         return PageResult(page.source, Outcome.FAILED, error=error), None
     except Exception as exc:   # a bug or a library failure must not stop the other pages
@@ -109,27 +110,27 @@ def build_one(decision: Decision, context: PageContext) -> tuple[PageResult, Any
 
 
 def build_page(page: Page, config: SiteConfig, context: PageContext, writer: SiteWriter,
-               reason: str = ""):
+               reason: str = "", key: str = ""):
     from pipeline.notebook.convert import default_kernelspec, to_notebook
     from pipeline.notebook.outputs import with_outputs_of
 
     nb = to_notebook(page, config)
     ran, cached, twin, warnings, notes, used, watch = False, False, False, [], [], [], ()
+    bundle = None
     if needs_execution(page, nb):
         nb.metadata.setdefault("kernelspec", default_kernelspec(config))
         used = sorted(set(depends_files(page)) | set(bundle_files(page)))
-        twin_path = twin_of(page, config)
-        if twin_path is not None:       # a run in Jupyter, or a new twin, rebuilds the page
-            watch = ((twin_path.parent, glob.escape(twin_path.name)),)
-            if twin_path.is_file():
-                used.append(twin_path)
+        twins = twin_places(page, config)   # a run in Jupyter, or a new twin, rebuilds it
+        watch = tuple((p.parent, glob.escape(p.name)) for p in twins)
+        bundle = page.source.path.parent     # a file added beside it runs its code again
+        used += [p for p in twins if p.is_file()]
         stored = twin_with_outputs(page, nb, config)
         if stored is not None:        # the author ran this code in Jupyter: publish that run
             nb, twin = with_outputs_of(nb, stored[1]), True
         else:
             nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
             cached = not ran
-    written = writer.add_page(page, context.exporter.export(nb), used, watch)
+    written = writer.add_page(page, context.exporter.export(nb), used, watch, key, bundle)
     warnings += written.warnings
     return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, twin=twin,
                       reason=reason, warnings=tuple(warnings), notes=tuple(notes)), written
@@ -164,9 +165,17 @@ def twin_with_outputs(page: Page, nb, config: SiteConfig):
     return (path, stored) if code(inputs) == code(nb) else None
 
 
+def twin_places(page: Page, config: SiteConfig) -> list:
+    """Where the notebook twin of a Markdown page may be: beside it (jupytext's same-folder
+    pairing, `content/x.ipynb`) or in notebooks/; none for a notebook."""
+    if page.source.kind != "md":
+        return []
+    return [page.source.path.with_suffix(".ipynb"), config.notebooks / f"{page.source.rel}.ipynb"]
+
+
 def twin_of(page: Page, config: SiteConfig):
-    """Where the notebook twin of a Markdown page is (or would be); None for a notebook."""
-    return config.notebooks / f"{page.source.rel}.ipynb" if page.source.kind == "md" else None
+    """The notebook twin of a Markdown page that is there (beside it first), or None."""
+    return next((p for p in twin_places(page, config) if p.is_file()), None)
 
 
 def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext):

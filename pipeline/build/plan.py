@@ -36,12 +36,12 @@ class Decision:
         return f"Decision({self.rel!r}, {self.action.value}: {self.reason})"
 
 
-def site_key(config: SiteConfig, drafts: bool) -> str:
+def site_key(config: SiteConfig) -> str:
     """What every page's output depends on: nbpress's code, templates and libraries, and the
     settings. (What a page shows of other pages is its layout key: `site/model.py`.)"""
     settings = {name: str(getattr(config, name)) for name in config.__slots__
                 if name not in ("root", "config_file")}
-    return _hash(__version__, code_hash(), settings, drafts)
+    return _hash(__version__, code_hash(), settings)
 
 
 def page_key(site: str, sha: str) -> str:
@@ -73,6 +73,8 @@ def _why_build(page: Page, sha: str, key: str, old: PageState | None,
         return "execute: always"
     if old.key != key:
         return "site settings, nbpress or its libraries changed"
+    if not old.layout:
+        return "its nav or listing changed and its article was not stored"
     changed = changed_ref(config.root, old.refs)
     if changed:
         return f"{changed} changed"

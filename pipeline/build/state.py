@@ -16,7 +16,7 @@ from typing import Any
 
 from pipeline.files import cache_dir, write_atomic
 
-FORMAT = 4
+FORMAT = 5
 STATE_FILE = "build.json"
 META_FILE = "pages.json"
 
@@ -47,6 +47,7 @@ class BuildState:
     left_out: list[str] = field(default_factory=list)   # warnings about files not published
     note: str | None = None                  # why an earlier state was discarded
     has_meta: bool = True                    # False: an index only (see `load`)
+    drafts: bool = False                     # the build published drafts (--drafts)
 
 
 # What the fast path of a build with nothing to do never needs: kept in META_FILE, read only
@@ -76,7 +77,8 @@ def load(root: Path, version: str, output_id: str | None, meta: bool = True) -> 
         pages = {rel: PageState(meta=None, body_line=1, **p) for rel, p in raw["pages"].items()}
         state = BuildState(raw["build_id"], raw["site_key"], pages, dict(raw["site_files"]),
                            dict(raw["site_refs"]), sources=dict(raw["sources"]),
-                           left_out=list(raw["left_out"]))
+                           left_out=list(raw["left_out"]), drafts=bool(raw["drafts"]),
+                           has_meta=False)
     except (KeyError, TypeError) as exc:
         return BuildState(note=f"discarded the build state ({path}): it is damaged ({exc})")
     return with_meta(root, state) if meta else state
@@ -116,6 +118,7 @@ def save(root: Path, version: str, state: BuildState) -> None:
     index = {"format": FORMAT, "nbpress": version, "build_id": state.build_id,
              "site_key": state.site_key, "site_files": state.site_files,
              "site_refs": state.site_refs, "sources": state.sources, "left_out": state.left_out,
+             "drafts": state.drafts,
              "pages": {rel: {name: getattr(p, name) for name in PageState.__slots__
                              if name not in META_FIELDS} for rel, p in pages}}
     write_atomic(folder / STATE_FILE, json.dumps(index, separators=(",", ":")))

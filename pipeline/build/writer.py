@@ -12,6 +12,7 @@ the others, not a rebuild.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import hashlib
 import json
 import os
@@ -42,6 +43,7 @@ class Written:
     links: dict[str, str | None]            # pages it links to -> their slugs
     warnings: tuple[str, ...] = ()
     layout: str = ""                        # the layout key it was rendered with
+    key: str = ""                           # the output key it was built for
 
 
 class SiteWriter:
@@ -65,6 +67,7 @@ class SiteWriter:
         self.previous_site = previous_site
         self.in_place = in_place
         self._staging: Staging | InPlace | None = None
+        self._replaced: list[tuple[str, str]] = []         # articles no page shows after commit
 
     @property
     def staging(self) -> Staging | InPlace:
@@ -97,11 +100,14 @@ class SiteWriter:
         return self._carry(page_rel) is not None
 
     def add_page(self, page: Page, exported: Exported, used: list[Path] = (),
-                 watch: tuple[tuple[Path, str], ...] = ()) -> Written:
+                 watch: tuple[tuple[Path, str], ...] = (), key: str = "",
+                 bundle: Path | None = None) -> Written:
         """Render and write one page with its figures and the files it refers to; `used` are
         further files its output depends on (its data, its notebook twin), `watch` are
-        (folder, pattern) pairs whose matches it depends on (a twin that may appear). Safe in
-        a worker process: it writes files and returns what it did, and `record()` books it."""
+        (folder, pattern) pairs whose matches it depends on (a twin that may appear), `key`
+        the output key it is built for (its stored article carries it), `bundle` the folder
+        whose set of data files its code may read (a page with code). Safe in a worker
+        process: it writes files and returns what it did, and `record()` books it."""
         rewritten = self.resolver.rewrite(page, exported.body, set(exported.files))
         assets = list(rewritten.assets)
         image = None
@@ -115,7 +121,7 @@ class SiteWriter:
         layout = self.model.layout_key(page.slug)
         self.staging.write(_index(page), self.layout.page(page, rel, rewritten.html, image,
                                                           self.model))
-        save_article(self.config.root, rel, rewritten.html, image)
+        save_article(self.config.root, rel, rewritten.html, image, key)
         folder = f"{page.slug}/" if page.slug else ""
         for name, data in exported.files.items():
             self.staging.write(folder + name, data)
@@ -125,12 +131,19 @@ class SiteWriter:
             deps.file(path)
         for folder_path, pattern in [(page.source.path.parent, p) for p in page.depends] + list(watch):
             deps.glob(folder_path, pattern)
+        if bundle is not None:
+            deps.bundle(bundle)
         for target in rewritten.pages:
             deps.link(target, self.resolver.slug_of(target))
-        return Written(tuple(files), deps.refs, deps.links, rewritten.warnings, layout)
+        for path in rewritten.missing:       # a linked file added later rebuilds the page
+            deps.glob(path.parent, glob.escape(path.name))
+        return Written(tuple(files), deps.refs, deps.links, rewritten.warnings, layout, key)
 
     def record(self, page: Page, written: Written) -> None:
         rel = self._rel(page)
+        old = self.previous.get(rel)
+        if old is not None and old.key and old.key != written.key:
+            self._replaced.append((rel, old.key))   # its article goes when this build commits
         self.files[rel] = list(written.files)
         self.refs[rel] = written.refs
         self.links[rel] = written.links
@@ -165,23 +178,22 @@ class SiteWriter:
 
     # -- the site phase ----------------------------------------------------------------------
 
-    def relayout(self, pages: list[Page]) -> int:
-        """Lay out again each published page whose view of the site changed; how many."""
-        count = 0
-        for page in pages:
+    def relayout(self, pages: list[tuple[Page, str]]) -> None:
+        """Lay out again each page whose view of the site changed: `pages` are the pages
+        published as built or kept, each with the output key of the article it shows (a page
+        kept after a failure is left as it was: its new frontmatter is not what it shows)."""
+        for page, output_key in pages:
             rel = self._rel(page)
             key = self.model.layout_key(page.slug)
             if rel not in self.files or self.layouts.get(rel) == key:
                 continue
-            article = load_article(self.config.root, rel)
-            if article is None:         # no stored article: rebuilt on the next build
+            article = load_article(self.config.root, rel, output_key)
+            if article is None:         # no article of this output: built on the next build
                 self.layouts[rel] = ""
                 continue
             body, image = article
             self.staging.write(_index(page), self.layout.page(page, rel, body, image, self.model))
             self.layouts[rel] = key
-            count += 1
-        return count
 
     def commit(self, build_id: str, site_key: str) -> dict[str, str]:
         """Listings, stylesheet, 404, sitemap and the site's static files; then swap the
@@ -198,6 +210,8 @@ class SiteWriter:
             written[rel] = key
         keep = {f for files in self.files.values() for f in files} | set(written)
         self.staging.commit({"nbpress": __version__, "build_id": build_id}, keep)
+        for rel, key in self._replaced:
+            drop_article(self.config.root, rel, key)
         return written
 
     def abort(self) -> None:
@@ -205,10 +219,10 @@ class SiteWriter:
             self._staging.abort()
 
     def _rel(self, page: Page) -> str:
-        return page_key(self.config, page)
+        return page_name(self.config, page)
 
 
-def page_key(config: SiteConfig, page: Page) -> str:
+def page_name(config: SiteConfig, page: Page) -> str:
     """A page's name in the build state: its source from the site root, and its variant."""
     rel = site_rel(config.root, page.source.path)
     return f"{rel}#{page.variant}" if page.variant else rel
@@ -226,23 +240,33 @@ def _index(page: Page) -> str:
     return f"{page.slug}/index.html" if page.slug else "index.html"
 
 
-def save_article(root: Path, rel: str, body: str, image: str | None) -> None:
-    """Keep a page's article HTML, so a change of nav or listing re-lays it out unexported."""
+def save_article(root: Path, rel: str, body: str, image: str | None, key: str) -> None:
+    """Keep a page's article HTML, so a change of nav or listing re-lays it out unexported.
+    `key`: the output key it was made for; a build that stops after writing it leaves an
+    article that no published page asks for (it is asked for by key)."""
     folder = cache_dir(root) / ARTIFACTS
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / _article_name(rel), json.dumps({"rel": rel, "body": body,
-                                                          "image": image}))
+    write_atomic(folder / _article_name(rel, key), json.dumps({"rel": rel, "key": key,
+                                                               "body": body, "image": image}))
 
 
-def load_article(root: Path, rel: str) -> tuple[str, str | None] | None:
+def load_article(root: Path, rel: str, key: str) -> tuple[str, str | None] | None:
+    """The stored article of the page at `rel` made for output `key`, or None."""
     try:
-        data = json.loads((cache_dir(root) / ARTIFACTS / _article_name(rel)).read_text("utf-8"))
+        data = json.loads((cache_dir(root) / ARTIFACTS / _article_name(rel, key)).read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("rel") != rel or not isinstance(data.get("body"), str):
+    if (not isinstance(data, dict) or data.get("rel") != rel or not key
+            or data.get("key") != key or not isinstance(data.get("body"), str)):
         return None
     return data["body"], data.get("image")
 
 
-def _article_name(rel: str) -> str:
-    return hashlib.sha256(rel.encode()).hexdigest()[:32] + ".json"
+def drop_article(root: Path, rel: str, key: str) -> None:
+    (cache_dir(root) / ARTIFACTS / _article_name(rel, key)).unlink(missing_ok=True)
+
+
+def _article_name(rel: str, key: str) -> str:
+    """One file an output of a page: a stopped build's article never replaces the one the
+    published page was made with."""
+    return hashlib.sha256(f"{rel}\0{key}".encode()).hexdigest()[:32] + ".json"

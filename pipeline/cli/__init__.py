@@ -102,21 +102,26 @@ def clean(site: Path, cache: bool) -> None:
     try:
         with _locked(config, reporter):
             removed = remove_output(config.output)
+            if cache:               # the build's caches; never sync's record or its backups
+                removed += _remove_caches(cache_dir(config.root))
     except _errors() as error:
         _fail(reporter, error)
-    if cache:                      # the build's caches; never sync's record or its backups
-        import shutil
-
-        folder = cache_dir(config.root)
-        for part in (folder / name for name in ("build.json", "pages.json", "pages", "exec")):
-            if part.is_dir():
-                shutil.rmtree(part)
-            elif part.exists():
-                part.unlink()
-            else:
-                continue
-            removed.append(part)
     reporter.removed(removed, config.root)
+
+
+def _remove_caches(folder: Path) -> list[Path]:
+    import shutil
+
+    removed = []
+    for part in (folder / name for name in ("build.json", "pages.json", "pages", "exec")):
+        if part.is_dir():
+            shutil.rmtree(part)
+        elif part.exists():
+            part.unlink()
+        else:
+            continue
+        removed.append(part)
+    return removed
 
 
 @main.command()

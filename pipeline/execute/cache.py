@@ -64,8 +64,12 @@ def execution_key(nb, page: Page, base_url: str, environment: str, root: Path) -
 def bundle_files(page: Page) -> list[Path]:
     """The data a page's code may read without declaring it: the files beside the page (not
     other pages, not hidden files) and those in sub-folders that hold no page (`data/`)."""
+    return files_of_bundle(page.source.path.parent)
+
+
+def files_of_bundle(folder: Path) -> list[Path]:
     found: list[Path] = []
-    for entry in _entries(page.source.path.parent):
+    for entry in _entries(folder):
         if entry.is_file() and not entry.name.endswith(PAGE_SUFFIXES):
             found.append(entry)
         elif entry.is_dir() and not _holds_pages(entry):

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,13 @@ class ForkServer:
 
     def start(self) -> "ForkServer":
         """Start the template process; it imports in the background until the first fork."""
+        # Linux's parent-death signal follows the *thread* that started the process: a
+        # service building on a thread would lose its server when that thread ends. Started
+        # off the main thread, the server relies on its poll of the parent alone.
+        on_main = threading.current_thread() is threading.main_thread()
         self.process = subprocess.Popen(
-            [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.execute.kernels", self.address,
-             str(os.getpid())],
+            [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.execute.kernels",
+             self.address, str(os.getpid()), "pdeathsig" if on_main else "poll"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         return self
 
@@ -226,12 +231,16 @@ def _alive(pid: int) -> bool:
 
 # -- the server side: runs as `python -m pipeline.execute.kernels SOCKET` ----------------------------
 
-def serve(address: str, parent: int) -> None:
+def serve(address: str, parent: int, pdeathsig: bool = True) -> None:
     """Fork kernels on request until told to stop, or until the build that started it is gone
     (killed by a timeout, say): the server and its kernels never outlive their build. The
     server dies with its parent (SIGTERM: it kills its kernels and removes its socket), and
     each kernel with the server (SIGKILL); the poll below is the fallback off Linux."""
-    die_with_parent(parent, signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the build's: it stops us
+    if pdeathsig:
+        die_with_parent(parent, signal.SIGTERM)
+    elif os.getppid() != parent:
+        return
     _forget_start_folder()
     import ipykernel.debugger  # noqa: F401  (the expensive imports, done once)
     import ipykernel.ipkernel  # noqa: F401
@@ -266,7 +275,7 @@ def serve(address: str, parent: int) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(64)
-    listener.settimeout(1.0)
+    listener.settimeout(0.25)
     while True:
         try:
             conn, _ = listener.accept()
@@ -303,6 +312,7 @@ def _become_kernel(request: dict[str, Any]) -> None:
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)   # a kernel is interrupted so
         os.setsid()
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -319,4 +329,4 @@ def _become_kernel(request: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]))
+    serve(sys.argv[1], int(sys.argv[2]), sys.argv[3:] != ["poll"])

@@ -34,6 +34,7 @@ class Rewritten:
     assets: tuple[Asset, ...]
     warnings: tuple[str, ...]
     pages: tuple[Path, ...] = ()       # sources of the pages it links to
+    missing: tuple[Path, ...] = ()     # files it refers to that are not there (yet)
 
 
 def relative_url(target: str, from_slug: str) -> str:
@@ -81,7 +82,8 @@ class LinkResolver:
         if found.problems:
             raise _unresolved(page, found.problems)
         return Rewritten(replace_values(html, changes), tuple(found.assets.values()),
-                         tuple(found.warnings), tuple(sorted(found.linked)))
+                         tuple(found.warnings), tuple(sorted(found.linked)),
+                         tuple(sorted(found.missing)))
 
     def _attribute(self, page: Page, attr: UrlAttr, local: set[str], found: _Found) -> str:
         """The new value of one attribute (unescaped). A link that does not resolve is a
@@ -125,7 +127,7 @@ class LinkResolver:
         if parts.path.endswith(PAGE_SUFFIXES):
             target = self._page(page, parts.path, problems, found.warnings, found.linked)
             return url if target is None else relative_url(target, page.slug) + suffix
-        asset = self._file(page, parts.path, problems, found.warnings)
+        asset = self._file(page, parts.path, problems, found.warnings, found.missing)
         if asset is None:
             return url
         found.assets[asset.target] = asset
@@ -153,7 +155,8 @@ class LinkResolver:
             path == p or p in path.parents for p in self.private)
 
     def _file(self, page: Page, ref: str, problems: list[str],
-              warnings: list[str] | None = None) -> Asset | None:
+              warnings: list[str] | None = None, missing: set[Path] | None = None
+              ) -> Asset | None:
         candidate = self._locate(page, ref, problems)
         if candidate is None:
             return None
@@ -162,6 +165,8 @@ class LinkResolver:
         if not candidate.is_file():
             problems.append(f"{ref!r} refers to a file that does not exist "
                             f"({_short(candidate, self.roots)})")
+            if missing is not None:
+                missing.add(candidate)
             return None
         root = next((r for r in self.roots if r in candidate.parents), self.site)
         target = candidate.relative_to(root).as_posix()
@@ -195,6 +200,7 @@ class _Found:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     linked: set[Path] = field(default_factory=set)
+    missing: set[Path] = field(default_factory=set)
 
 
 def _unresolved(page: Page, problems: list[str]) -> LinkError:

@@ -67,9 +67,14 @@ def static_files(config: SiteConfig) -> list[tuple[Path, str]]:
 
 def reserved(slug: str, static: set[str]) -> bool:
     """Whether a page at `slug` would collide with a file nbpress writes for the whole site
-    (404.html, sitemap.xml, assets/, a static/ file) or with a folder's index.html."""
+    (404.html, sitemap.xml, assets/), with a file of static/ (`static`: their output paths;
+    `static/robots.txt` and a page at `robots.txt`, or `static/a/index.html` and a page at
+    `a`: a folder of static/ beside pages is fine), or with a folder's index.html."""
     parts = slug.split("/")
-    return parts[0] in RESERVED or parts[0] in static or "index.html" in parts
+    if parts[0] in RESERVED or "index.html" in parts:
+        return True
+    prefixes = {"/".join(parts[:i]) for i in range(1, len(parts) + 1)}
+    return bool(prefixes & static) or f"{slug}/index.html" in static
 
 
 def _hash(value: list[str]) -> str:

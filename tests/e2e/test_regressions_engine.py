@@ -228,3 +228,152 @@ def test_bug6_a_page_that_builds_again_is_linked_without_rebuilding_the_others(s
     assert result(report, "broken").outcome is Outcome.BUILT
     assert result(report, "about").outcome is Outcome.UNCHANGED     # laid out again only
     assert "../broken/" in nav_hrefs(site, "about")
+
+
+def test_a_folder_of_static_files_does_not_take_the_section_of_that_name(site):
+    site.page("blog/a.md", '---\ntitle: "A"\n---\n\nA.\n')
+    site.file("static/blog/feed.xml", "<feed/>")
+    site.file("static/about", "a file named about")
+    site.page("about.md", '---\ntitle: "About"\n---\n\nMe.\n')
+    report = site.build()
+    assert result(report, "blog/a").outcome is Outcome.BUILT
+    assert (site.root / "output/blog/feed.xml").is_file()
+    assert result(report, "about").outcome is Outcome.FAILED       # a file where its folder goes
+
+
+def test_a_page_built_after_a_failed_one_publishes_the_new_version_of_their_image(site):
+    """The failed page's last good files are carried (the old image among them) while a
+    worker builds the other page: the new image must win."""
+    from tests.conftest import PNG_1PX
+
+    check = ('---\ntitle: "A"\n---\n\n![a](img.png)\n\n```python\nimport os\n'
+             'assert os.path.getsize("img.png") < 100, "too big"\n```\n')
+    slow = '---\ntitle: "B"\n---\n\n![b](img.png)\n\n```python\nimport time\ntime.sleep(3)\n```\n'
+    site.page("a.md", check)
+    site.page("b.md", slow)
+    image = site.file("content/img.png", PNG_1PX)
+    assert site.build(jobs=2).ok
+    image.write_bytes(PNG_1PX + b"\0" * 200)
+    report = site.build(jobs=2)
+    assert result(report, "a").outcome is Outcome.FAILED and result(report, "b").outcome is Outcome.BUILT
+    assert (site.root / "output/img.png").read_bytes() == image.read_bytes()
+
+
+def test_an_article_left_by_a_stopped_build_is_never_published(site):
+    import pytest
+
+    site.page("p.md", '---\ntitle: "P"\n---\n\nORIGINAL text.\n')
+    site.page("q.md", '---\ntitle: "Q"\n---\n\nQ.\n')
+    assert site.build(jobs=1).ok
+    original = (site.root / "content/p.md").read_text()
+    site.page("p.md", '---\ntitle: "P"\n---\n\nEDITED text.\n')
+
+    def stop(result):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        site.build(jobs=1, on_page=stop)
+    (site.root / "content/p.md").write_text(original)
+    site.page("r.md", '---\ntitle: "R"\n---\n\nA new page: every nav changes.\n')
+    assert site.build(jobs=1).ok
+    assert "ORIGINAL text." in html(site, "p") and "EDITED" not in html(site, "p")
+    assert any(h.endswith("r/") for h in nav_hrefs(site, "p"))
+
+
+def test_a_page_kept_after_a_failure_keeps_its_place_in_the_nav(site):
+    site.page("about.md", '---\ntitle: "About"\n---\n\nMe.\n')
+    site.page("notes.md", '---\ntitle: "Notes"\n---\n\nNotes.\n')
+    assert site.build().ok
+    site.page("about.md", '---\ntitle: [About\n---\n\nMe.\n')
+    report = site.build()
+    assert result(report, "about").outcome is Outcome.FAILED and result(report, "about").kept_previous
+    site.page("new.md", '---\ntitle: "New"\n---\n\nNew.\n')      # every nav is laid out again
+    site.build()
+    assert "../about/" in nav_hrefs(site, "notes")
+
+
+def test_kept_pages_get_a_new_nav_even_without_their_stored_articles(site):
+    import shutil
+
+    site.page("about.md", '---\ntitle: "About"\n---\n\nMe.\n')
+    assert site.build().ok
+    shutil.rmtree(site.root / ".nbpress-cache/pages")
+    site.page("blog/a.md", '---\ntitle: "A"\n---\n\nA post.\n')
+    site.build()
+    site.build()
+    assert "../blog/" in nav_hrefs(site, "about")
+
+
+def test_a_touched_page_leaves_the_next_build_on_the_fast_path(site):
+    import os
+
+    from pipeline import __version__
+    from pipeline.build import state as statefile
+    from pipeline.build.output import output_id
+    from pipeline.sources.discover import stamps
+
+    page = site.page("a.md", '---\ntitle: "A"\n---\n\nA.\n')
+    assert site.build().ok
+    os.utime(page, ns=(page.stat().st_atime_ns, page.stat().st_mtime_ns + 10**9))
+    assert result(site.build(), "a").outcome is Outcome.UNCHANGED
+    config = site.config()
+    saved = statefile.load(config.root, __version__, output_id(config.output), meta=False)
+    assert saved.sources == stamps(config)
+
+
+def test_publishing_drafts_lays_the_other_pages_out_again_without_exporting_them(site):
+    site.page("a.md", '---\ntitle: "A"\n---\n\nA.\n')
+    site.page("d.md", '---\ntitle: "Draft"\ndraft: true\n---\n\nD.\n')
+    assert site.build().ok
+    report = site.build(drafts=True)
+    assert result(report, "a").outcome is Outcome.UNCHANGED
+    assert result(report, "d").outcome is Outcome.BUILT
+    assert "../d/" in nav_hrefs(site, "a")
+    report = site.build()
+    assert result(report, "d").outcome is Outcome.SKIPPED and not (site.root / "output/d").exists()
+    assert "../d/" not in nav_hrefs(site, "a")
+
+
+def test_a_file_added_beside_a_page_runs_its_code_again(site):
+    site.page("report/index.md", '---\ntitle: "R"\n---\n\n```python\nimport glob\n'
+                                 'print("files:", len(glob.glob("data/*.csv")))\n```\n')
+    site.file("content/report/data/jan.csv", "1\n")
+    assert site.build().ok and "files: 1" in html(site, "report")
+    site.file("content/report/data/feb.csv", "2\n")
+    r = result(site.build(), "report/index")
+    assert r.outcome is Outcome.BUILT and r.executed and "files: 2" in html(site, "report")
+
+
+def test_a_linked_file_added_later_is_published(site):
+    site.page("p.md", '---\ntitle: "P"\n---\n\n[the PDF](paper.pdf)\n')
+    assert result(site.build(), "p").warnings
+    site.file("content/paper.pdf", b"%PDF-1.4")
+    r = result(site.build(), "p")
+    assert r.outcome is Outcome.BUILT and not r.warnings
+    assert (site.root / "output/paper.pdf").read_bytes() == b"%PDF-1.4"
+
+
+def test_the_outputs_of_a_twin_beside_the_page_are_published(site):
+    site.page("calc.md", '---\ntitle: "Calc"\n---\n\n```python\n0.1 + 0.2\n```\n')
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_raw_cell('---\ntitle: "Calc"\n---'),
+                nbformat.v4.new_code_cell("0.1 + 0.2", execution_count=1, outputs=[
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "RUN BESIDE"},
+                                           execution_count=1)])]
+    nb.metadata["jupytext"] = {"formats": "ipynb,md"}
+    nbformat.write(nb, site.root / "content/calc.ipynb")
+    r = result(site.build(), "calc")
+    assert r.twin and "RUN BESIDE" in html(site, "calc")
+
+
+def test_a_link_to_a_new_page_that_fails_is_said_and_mended_when_it_builds(site):
+    site.page("ok.md", '---\ntitle: "OK"\n---\n\nSee [the picture](pic.md).\n')
+    site.page("pic.md", '---\ntitle: "Pic"\n---\n\n![p](missing.png)\n')
+    report = site.build()
+    assert result(report, "pic").outcome is Outcome.FAILED
+    assert any("pic.md, which failed" in w for w in result(report, "ok").warnings)
+    assert result(site.build(), "ok").outcome is Outcome.UNCHANGED   # still failing: kept
+    site.page("pic.md", '---\ntitle: "Pic"\n---\n\nNo picture.\n')
+    report = site.build()
+    assert result(report, "ok").outcome is Outcome.BUILT and not result(report, "ok").warnings
+    assert (site.root / "output/pic/index.html").is_file()

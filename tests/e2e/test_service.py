@@ -66,3 +66,22 @@ def test_a_staged_service_build_when_asked(site):
         service.build()
     assert (site.root / "output").stat().st_ino != first        # a new folder, swapped in
     assert "B again." in (site.root / "output/b/index.html").read_text()
+
+
+def test_a_service_that_builds_on_threads_keeps_its_fork_server(site):
+    import threading
+
+    site.page("b.md", '---\ntitle: "B"\n---\n\n```python\nprint(1)\n```\n')
+    with BuildService(site.config()) as service:
+        pids = []
+        for n in range(2, 5):
+            site.page("b.md", f'---\ntitle: "B"\n---\n\n```python\nprint({n})\n```\n')
+            thread = threading.Thread(target=service.build)
+            thread.start()
+            thread.join(timeout=120)
+            server = service._warm.server
+            assert server is not None and server.alive()
+            pids.append(server.process.pid)
+        assert len(set(pids)) == 1
+        assert ">4" in (site.root / "output/b/index.html").read_text()
+    assert not server.alive()
