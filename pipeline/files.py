@@ -38,3 +38,11 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def site_rel(root: Path, path: Path) -> str:
+    """`path` from the site root, posix: a prefix cut (relpath costs ten times more)."""
+    top, text = str(root), str(path)
+    if text.startswith(top + os.sep):
+        return text[len(top) + 1:].replace(os.sep, "/")
+    return os.path.relpath(text, top).replace(os.sep, "/")

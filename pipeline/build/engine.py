@@ -11,25 +11,25 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from pipeline import __version__
 from pipeline.build import state as statefile
 from pipeline.build.fastpath import site_current, site_refs, unchanged_site
 from pipeline.build.lock import site_lock
 from pipeline.build.output import output_id
-from pipeline.build.pages import PageContext, Warm, build_one, unexpected
 from pipeline.build.plan import Action, Decision, decide, page_key, site_key
 from pipeline.build.state import BuildState, PageState
-from pipeline.build.writer import SiteWriter, site_rel
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError, PageError
-from pipeline.execute import local as parallel
+from pipeline.files import site_rel
 from pipeline.model import BuildReport, Outcome, Page, PageResult, Source
-from pipeline.render.links import LinkResolver
 from pipeline.site.files import reserved, static_files
 from pipeline.sources.discover import scan, stamps
-from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
+
+if TYPE_CHECKING:       # the page phase is imported when there is a page to build
+    from pipeline.build.pages import Warm
+    from pipeline.build.writer import SiteWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +115,9 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
                 results.append(_unchanged(decision, plan.state))
             else:
                 todo.append(decision)
+        from pipeline.build.pages import PageContext, build_one
+        from pipeline.execute import local as parallel
+
         with PageContext.create(config, writer, todo, options.isolate, warm) as context:
             pages = parallel.run_pages(todo, build_one, context, options.jobs,
                                        one_at_a_time=context.run.kernel_manager is not None)
@@ -155,6 +158,9 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     unpublished = {s.page.source.path for s in skipped} | {src.path for src, _ in failures}
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     in_place = options.in_place and bool(state.site_files) and config.output.is_dir()
+    from pipeline.build.writer import SiteWriter
+    from pipeline.render.links import LinkResolver
+
     writer = SiteWriter(config, LinkResolver(config, pages, unpublished), now, state.pages,
                         state.site_files, in_place)
     writer.plan([s.page for s in published if not _will_fail(s, state)])
@@ -196,6 +202,8 @@ def read_pages(config: SiteConfig, sources: list[Source], state: BuildState,
         except NbpressError as error:
             failures.append((source, error))
         except Exception as exc:    # one unreadable page must not stop the others
+            from pipeline.build.pages import unexpected
+
             failures.append((source, unexpected(exc, source)))
     return scanned, failures
 
@@ -213,6 +221,8 @@ def _read_once(source: Source, rel: str, old: PageState | None, memo: dict | Non
 
 
 def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
+    from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
+
     data = source.path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if source.kind == "md":

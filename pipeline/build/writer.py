@@ -23,7 +23,7 @@ from pipeline import __version__
 from pipeline.build.deps import Recorder
 from pipeline.build.output import InPlace, Staging
 from pipeline.build.state import PageState
-from pipeline.files import cache_dir, write_atomic
+from pipeline.files import cache_dir, site_rel
 from pipeline.config import SiteConfig
 from pipeline.model import Exported, Page
 from pipeline.render.links import Asset, LinkResolver
@@ -228,14 +228,6 @@ def page_name(config: SiteConfig, page: Page) -> str:
     return f"{rel}#{page.variant}" if page.variant else rel
 
 
-def site_rel(root: Path, path: Path) -> str:
-    """`path` from the site root, posix: a prefix cut (relpath costs ten times more)."""
-    top, text = str(root), str(path)
-    if text.startswith(top + os.sep):
-        return text[len(top) + 1:].replace(os.sep, "/")
-    return os.path.relpath(text, top).replace(os.sep, "/")
-
-
 def _index(page: Page) -> str:
     return f"{page.slug}/index.html" if page.slug else "index.html"
 
@@ -246,8 +238,11 @@ def save_article(root: Path, rel: str, body: str, image: str | None, key: str) -
     article that no published page asks for (it is asked for by key)."""
     folder = cache_dir(root) / ARTIFACTS
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / _article_name(rel, key), json.dumps({"rel": rel, "key": key,
-                                                               "body": body, "image": image}))
+    target = folder / _article_name(rel, key)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")   # a cache file: no mode to keep
+    tmp.write_text(json.dumps({"rel": rel, "key": key, "body": body, "image": image}),
+                   encoding="utf-8")
+    os.replace(tmp, target)
 
 
 def load_article(root: Path, rel: str, key: str) -> tuple[str, str | None] | None:

@@ -6,11 +6,14 @@ import hashlib
 import os
 from pathlib import Path
 from typing import Callable, Iterator
-from xml.sax.saxutils import escape
+from html import escape
+from typing import TYPE_CHECKING
 
 from pipeline.config import SiteConfig
-from pipeline.site.layout import THEME, Layout, absolute_url
 from pipeline.site.model import SiteModel, section_url
+
+if TYPE_CHECKING:
+    from pipeline.site.layout import Layout
 
 RESERVED = {"assets", "404.html", "index.html", "sitemap.xml", ".nbpress.json"}   # ours
 STATIC_DIR = "static"          # copied to the output root as it is
@@ -23,6 +26,7 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
     time). A listing is left out where a page of the author's has its URL
     (`content/blog/index.md` is the blog's listing page). static/ comes last: it wins."""
     from pipeline.render.export import code_stylesheet
+    from pipeline.site.layout import THEME
 
     if "/" not in page_urls:
         yield "index.html", model.layout_key(""), lambda: layout.home(model)
@@ -45,9 +49,12 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
 
 
 def sitemap(config: SiteConfig, urls: list[str]) -> str:
+    from pipeline.site.layout import absolute_url
+
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    lines += [f"<url><loc>{escape(absolute_url(config, u))}</loc></url>" for u in urls]
+    lines += [f"<url><loc>{escape(absolute_url(config, u), quote=False)}</loc></url>"
+              for u in urls]
     return "\n".join(lines + ["</urlset>", ""])
 
 

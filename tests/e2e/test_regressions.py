@@ -155,18 +155,18 @@ def test_status_knows_when_outputs_come_from_the_notebook(site):
 
 
 def test_a_worker_that_dies_fails_its_pages_and_the_build_finishes(site, monkeypatch):
-    import pipeline.build.engine
+    import pipeline.build.pages
 
     for i in range(6):
         site.page(f"p{i}.md", f'---\ntitle: "P{i}"\n---\n\nText {i}.\n')
-    real = pipeline.build.engine.build_one
+    real = pipeline.build.pages.build_one
 
     def dies_on_p3(decision, context):       # a crash or the OOM killer, in a worker
         if decision.page.source.rel == "p3" and os.getpid() != parent:
             os._exit(9)
         return real(decision, context)
     parent = os.getpid()
-    monkeypatch.setattr(pipeline.build.engine, "build_one", dies_on_p3)
+    monkeypatch.setattr(pipeline.build.pages, "build_one", dies_on_p3)
     report = site.build(jobs=2)
     failed = [r for r in report.results if r.outcome is Outcome.FAILED]
     assert "p3" in {r.source.rel for r in failed}
