@@ -128,7 +128,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
                         options.on_page(results[-1])
         results = _dead_links(writer, results, config)
         shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
-        writer.relayout([(d.page, d.key) for d in plan.decisions if d.page.source.path in shown])
+        writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown])
         build_id = uuid.uuid4().hex
         site_files = writer.commit(build_id, plan.site_key)
     except BaseException:

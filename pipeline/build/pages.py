@@ -101,8 +101,7 @@ def build_one(decision: Decision, context: PageContext) -> tuple[PageResult, Any
     """Build one page; in the build process or a worker. (result, what was written)."""
     page = decision.page
     try:
-        return build_page(page, context.config, context, context.writer, decision.reason,
-                          decision.key)
+        return build_page(page, context.config, context, context.writer, decision.reason)
     except NbpressError as error:
         return PageResult(page.source, Outcome.FAILED, error=error), None
     except Exception as exc:   # a bug or a library failure must not stop the other pages
@@ -110,7 +109,7 @@ def build_one(decision: Decision, context: PageContext) -> tuple[PageResult, Any
 
 
 def build_page(page: Page, config: SiteConfig, context: PageContext, writer: SiteWriter,
-               reason: str = "", key: str = ""):
+               reason: str = ""):
     from pipeline.notebook.convert import default_kernelspec, to_notebook
     from pipeline.notebook.outputs import with_outputs_of
 
@@ -130,7 +129,7 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
         else:
             nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
             cached = not ran
-    written = writer.add_page(page, context.exporter.export(nb), used, watch, key, bundle)
+    written = writer.add_page(page, context.exporter.export(nb), used, watch, bundle)
     warnings += written.warnings
     return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, twin=twin,
                       reason=reason, warnings=tuple(warnings), notes=tuple(notes)), written

@@ -5,17 +5,14 @@ view of the site changed and the site-wide files; then the swap.
 The page phase renders each page with the site model as planned (every page expected to be
 published). The site phase knows the outcomes: a page that failed and had no earlier version
 leaves the model, and every page whose layout key (its nav and listing) differs from the one
-it was rendered with is laid out again from its stored article HTML, without exporting it
-again. So a failed new page is never linked, and a new top-level page costs a re-layout of
+it was rendered with is laid out again from its article HTML, read back from between the
+markers of the page itself as this build publishes it, without exporting it again. So a failed new page is never linked, and a new top-level page costs a re-layout of
 the others, not a rebuild.
 """
 from __future__ import annotations
 
 import datetime as dt
 import glob
-import hashlib
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,15 +20,14 @@ from pipeline import __version__
 from pipeline.build.deps import Recorder
 from pipeline.build.output import InPlace, Staging
 from pipeline.build.state import PageState
-from pipeline.files import cache_dir, site_rel
+from pipeline.files import site_rel
 from pipeline.config import SiteConfig
 from pipeline.model import Exported, Page
 from pipeline.render.links import Asset, LinkResolver
 from pipeline.site.files import site_files
-from pipeline.site.layout import Layout, is_url
+from pipeline.site.layout import Layout, article_of, is_url
 from pipeline.site.model import Entry, SiteModel, entry_of
 
-ARTIFACTS = "pages"         # under .nbpress-cache/: each page's article HTML, for re-layout
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +39,6 @@ class Written:
     links: dict[str, str | None]            # pages it links to -> their slugs
     warnings: tuple[str, ...] = ()
     layout: str = ""                        # the layout key it was rendered with
-    key: str = ""                           # the output key it was built for
 
 
 class SiteWriter:
@@ -67,7 +62,6 @@ class SiteWriter:
         self.previous_site = previous_site
         self.in_place = in_place
         self._staging: Staging | InPlace | None = None
-        self._replaced: list[tuple[str, str]] = []         # articles no page shows after commit
 
     @property
     def staging(self) -> Staging | InPlace:
@@ -100,12 +94,12 @@ class SiteWriter:
         return self._carry(page_rel) is not None
 
     def add_page(self, page: Page, exported: Exported, used: list[Path] = (),
-                 watch: tuple[tuple[Path, str], ...] = (), key: str = "",
+                 watch: tuple[tuple[Path, str], ...] = (),
                  bundle: Path | None = None) -> Written:
         """Render and write one page with its figures and the files it refers to; `used` are
         further files its output depends on (its data, its notebook twin), `watch` are
-        (folder, pattern) pairs whose matches it depends on (a twin that may appear), `key`
-        the output key it is built for (its stored article carries it), `bundle` the folder
+        (folder, pattern) pairs whose matches it depends on (a twin that may appear), `bundle`
+        the folder
         whose set of data files its code may read (a page with code). Safe in a worker
         process: it writes files and returns what it did, and `record()` books it."""
         rewritten = self.resolver.rewrite(page, exported.body, set(exported.files))
@@ -121,7 +115,6 @@ class SiteWriter:
         layout = self.model.layout_key(page.slug)
         self.staging.write(_index(page), self.layout.page(page, rel, rewritten.html, image,
                                                           self.model))
-        save_article(self.config.root, rel, rewritten.html, image, key)
         folder = f"{page.slug}/" if page.slug else ""
         for name, data in exported.files.items():
             self.staging.write(folder + name, data)
@@ -137,13 +130,10 @@ class SiteWriter:
             deps.link(target, self.resolver.slug_of(target))
         for path in rewritten.missing:       # a linked file added later rebuilds the page
             deps.glob(path.parent, glob.escape(path.name))
-        return Written(tuple(files), deps.refs, deps.links, rewritten.warnings, layout, key)
+        return Written(tuple(files), deps.refs, deps.links, rewritten.warnings, layout)
 
     def record(self, page: Page, written: Written) -> None:
         rel = self._rel(page)
-        old = self.previous.get(rel)
-        if old is not None and old.key and old.key != written.key:
-            self._replaced.append((rel, old.key))   # its article goes when this build commits
         self.files[rel] = list(written.files)
         self.refs[rel] = written.refs
         self.links[rel] = written.links
@@ -178,17 +168,21 @@ class SiteWriter:
 
     # -- the site phase ----------------------------------------------------------------------
 
-    def relayout(self, pages: list[tuple[Page, str]]) -> None:
+    def relayout(self, pages: list[Page]) -> None:
         """Lay out again each page whose view of the site changed: `pages` are the pages
-        published as built or kept, each with the output key of the article it shows (a page
-        kept after a failure is left as it was: its new frontmatter is not what it shows)."""
-        for page, output_key in pages:
+        published as built or kept (a page kept after a failure is left as it was: its new
+        frontmatter is not what it shows). The article is read back from the page as it
+        stands in this build's output, so it is always the one published."""
+        for page in pages:
             rel = self._rel(page)
             key = self.model.layout_key(page.slug)
             if rel not in self.files or self.layouts.get(rel) == key:
                 continue
-            article = load_article(self.config.root, rel, output_key)
-            if article is None:         # no article of this output: built on the next build
+            try:
+                article = article_of(self.staging.path(_index(page)).read_text(encoding="utf-8"))
+            except OSError:
+                article = None
+            if article is None:         # not our layout's page: built on the next build
                 self.layouts[rel] = ""
                 continue
             body, image = article
@@ -210,8 +204,6 @@ class SiteWriter:
             written[rel] = key
         keep = {f for files in self.files.values() for f in files} | set(written)
         self.staging.commit({"nbpress": __version__, "build_id": build_id}, keep)
-        for rel, key in self._replaced:
-            drop_article(self.config.root, rel, key)
         return written
 
     def abort(self) -> None:
@@ -232,36 +224,3 @@ def _index(page: Page) -> str:
     return f"{page.slug}/index.html" if page.slug else "index.html"
 
 
-def save_article(root: Path, rel: str, body: str, image: str | None, key: str) -> None:
-    """Keep a page's article HTML, so a change of nav or listing re-lays it out unexported.
-    `key`: the output key it was made for; a build that stops after writing it leaves an
-    article that no published page asks for (it is asked for by key)."""
-    folder = cache_dir(root) / ARTIFACTS
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / _article_name(rel, key)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")   # a cache file: no mode to keep
-    tmp.write_text(json.dumps({"rel": rel, "key": key, "body": body, "image": image}),
-                   encoding="utf-8")
-    os.replace(tmp, target)
-
-
-def load_article(root: Path, rel: str, key: str) -> tuple[str, str | None] | None:
-    """The stored article of the page at `rel` made for output `key`, or None."""
-    try:
-        data = json.loads((cache_dir(root) / ARTIFACTS / _article_name(rel, key)).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    if (not isinstance(data, dict) or data.get("rel") != rel or not key
-            or data.get("key") != key or not isinstance(data.get("body"), str)):
-        return None
-    return data["body"], data.get("image")
-
-
-def drop_article(root: Path, rel: str, key: str) -> None:
-    (cache_dir(root) / ARTIFACTS / _article_name(rel, key)).unlink(missing_ok=True)
-
-
-def _article_name(rel: str, key: str) -> str:
-    """One file an output of a page: a stopped build's article never replaces the one the
-    published page was made with."""
-    return hashlib.sha256(f"{rel}\0{key}".encode()).hexdigest()[:32] + ".json"

@@ -53,6 +53,7 @@ class Layout:
         return self._render(
             "page.html.j2", model, page, page.url, title=page.title, page=page, body=body,
             dates=dates, image=image, page_json=script_json(data),
+            article=script_json({"image": image}),
             sections=self.listing_views(model, page.slug), show_section_headings=page.slug == "")
 
     def home(self, model: SiteModel) -> str:
@@ -109,6 +110,26 @@ class Layout:
             "image": absolute_url(site, image) if image else None,
             "times": _times(page) if page is not None else [],
         }
+
+
+ARTICLE_START, ARTICLE_END = "<!--nbpress:article ", "<!--/nbpress:article-->"
+
+
+def article_of(html: str) -> tuple[str, str | None] | None:
+    """(article HTML, featured image) of a page this layout rendered, read back from between
+    its markers (a theme without them gives None: the page is built again instead). The
+    first start marker is ours (page text before the article is escaped), the last end one
+    too (the article may hold anything; the page JSON after it escapes `<`)."""
+    start, end = html.find(ARTICLE_START), html.rfind(ARTICLE_END)
+    close = html.find("-->\n", start) if start >= 0 else -1
+    if start < 0 or end < 0 or close < 0 or close > end:
+        return None
+    try:
+        meta = json.loads(html[start + len(ARTICLE_START):close])
+    except ValueError:
+        return None
+    body = html[close + len("-->\n"):end]
+    return body[:-1] if body.endswith("\n") else body, meta.get("image")
 
 
 def script_json(value: Any) -> str:

@@ -292,16 +292,29 @@ def test_a_page_kept_after_a_failure_keeps_its_place_in_the_nav(site):
     assert "../about/" in nav_hrefs(site, "notes")
 
 
-def test_kept_pages_get_a_new_nav_even_without_their_stored_articles(site):
-    import shutil
-
+def test_a_page_whose_article_cannot_be_read_back_is_built_again(site):
     site.page("about.md", '---\ntitle: "About"\n---\n\nMe.\n')
     assert site.build().ok
-    shutil.rmtree(site.root / ".nbpress-cache/pages")
+    page = site.root / "output/about/index.html"
+    text = page.read_text().replace("<!--nbpress:article", "<!--gone")
+    page.unlink()
+    page.write_text(text)               # as a theme without the markers would have written it
     site.page("blog/a.md", '---\ntitle: "A"\n---\n\nA post.\n')
     site.build()
-    site.build()
+    report = site.build()
+    assert result(report, "about").outcome is Outcome.BUILT
     assert "../blog/" in nav_hrefs(site, "about")
+
+
+def test_the_article_is_read_back_whatever_the_page_holds():
+    from pipeline.site.layout import article_of, script_json
+
+    body = 'Text <!--/nbpress:article--> and <!--nbpress:article {"image": "x"}--> in it\n'
+    page = (f'<title>&lt;!--nbpress:article</title>\n<!--nbpress:article '
+            f'{script_json({"image": "a -->.png"})}-->\n{body}\n<!--/nbpress:article-->\n'
+            '<script>{"t": "\\u003c!--/nbpress:article--\\u003e"}</script>')
+    assert article_of(page) == (body, "a -->.png")
+    assert article_of("<p>no markers</p>") is None
 
 
 def test_a_touched_page_leaves_the_next_build_on_the_fast_path(site):
