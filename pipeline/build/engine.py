@@ -162,7 +162,9 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     from pipeline.render.links import LinkResolver
 
     writer = SiteWriter(config, LinkResolver(config, pages, unpublished), now, state.pages,
-                        state.site_files, in_place)
+                        state.site_files, in_place, warm.layout if warm is not None else None)
+    if warm is not None:
+        warm.layout = writer.layout         # templates compiled once a service
     writer.plan([s.page for s in published if not _will_fail(s, state)])
     site = site_key(config)
     slugs = {s.rel: s.page.slug for s in published if not _will_fail(s, state)}

@@ -23,6 +23,7 @@ class Warm:
     exporter, and the kernel fork server. A plain build starts with an empty one."""
 
     exporter: Any = None            # render.export.Exporter
+    layout: Any = None              # site.layout.Layout (its compiled templates)
     server: Any = None              # execute.kernels.ForkServer
     # Sources read by the last build: (mtime_ns, size, inode) and what was read, so an
     # unchanged file is not read, hashed and validated again.

@@ -46,7 +46,7 @@ class SiteWriter:
 
     def __init__(self, config: SiteConfig, resolver: LinkResolver, build_time: dt.datetime,
                  previous: dict[str, PageState], previous_site: dict[str, str] | None = None,
-                 in_place: bool = False):
+                 in_place: bool = False, layout: Layout | None = None):
         """`previous_site`: the site-wide files of the last build with their keys;
         `in_place`: update the last build's output folder instead of staging a new one."""
         self.config = config
@@ -54,7 +54,7 @@ class SiteWriter:
         self.build_time = build_time
         self.previous = previous
         self.model = SiteModel(config)
-        self.layout = Layout(config)
+        self.layout = layout or Layout(config)
         self.files: dict[str, list[str]] = {}              # output files, by source
         self.refs: dict[str, dict[str, list[int]]] = {}    # files each page used, by source
         self.links: dict[str, dict[str, str | None]] = {}  # pages each page links to: slugs
