@@ -75,7 +75,7 @@ def changed_ref(root: Path, refs: dict[str, list[int]]) -> str | None:
                 return f"the files matching {folder}/{pattern}"
             continue
         try:
-            st = (root / name).stat()
+            st = os.stat(os.path.join(root, name))       # strings: the fast path's loop
         except OSError:
             return name
         if st.st_mtime_ns != mtime or st.st_size != size:

@@ -23,9 +23,9 @@ def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[i
         return None
     if state.site_key != key or state.drafts != drafts:
         return None
-    output, results = str(config.output), []
+    output, results, tops = str(config.output), [], _tops(config)
     for rel, page in state.pages.items():
-        source = source_at(config, rel)
+        source = source_at(config, rel, tops)
         if page.key == "draft":
             results.append(PageResult(source, Outcome.SKIPPED))
             continue
@@ -44,12 +44,12 @@ def site_current(config: SiteConfig, state: BuildState) -> bool:
             and state.site_refs == site_refs(config))
 
 
-def source_at(config: SiteConfig, rel: str) -> Source:
+def source_at(config: SiteConfig, rel: str, tops: list[str] | None = None) -> Source:
     """The Source discovery made of the file at `rel` (from the site root). String work only:
     the fast path asks this for every page."""
     path = os.path.join(str(config.root), rel)
     stem, dot, kind = path.rpartition(".")
-    for top in _tops(config):        # the deeper folder first, when one holds the other
+    for top in tops or _tops(config):   # the deeper folder first, when one holds the other
         if path.startswith(top):
             return Source(Path(path), stem[len(top):].replace(os.sep, "/"), kind)
     return Source(Path(path), os.path.basename(stem), kind)
