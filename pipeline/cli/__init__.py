@@ -178,7 +178,11 @@ def check(site: Path, fix: bool) -> None:
     reporter = Reporter()
     config = _config(site, reporter)
     try:
-        findings = check_site(config, fix=fix)
+        if fix:                     # it writes pages: not while a build or a sync runs
+            with _locked(config, reporter):
+                findings = check_site(config, fix=fix)
+        else:
+            findings = check_site(config, fix=fix)
     except _errors() as error:
         reporter.fatal(error)
         sys.exit(2)

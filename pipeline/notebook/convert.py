@@ -10,16 +10,13 @@ from typing import Any
 
 from pipeline.config import SiteConfig
 from pipeline.model import Page
+from pipeline.notebook.blocks import merge_split_html
 from pipeline.sources.frontmatter import json_safe
 
 MD_FORMAT = {"extension": ".md", "format_name": "markdown"}
 META_KEY = "nbpress"           # our metadata key, in the notebook and each cell we touch
 FRONTMATTER_TAG = "nbpress-frontmatter"
 
-# Container tags whose opening and closing may be split over two cells by a double blank line.
-_CONTAINERS = ("div", "style", "script", "section", "figure", "table", "details", "aside",
-               "article", "blockquote", "pre", "ul", "ol", "center", "svg", "header", "footer")
-_TAG = re.compile(r"<(/?)(" + "|".join(_CONTAINERS) + r")\b[^>]*?(/?)>", re.IGNORECASE)
 _MAGIC = re.compile(r"^%%(\w+)\n?")
 _CODE_FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
 _JUPYTEXT_MARKER = re.compile(r"<!--\s*#")
@@ -45,7 +42,7 @@ def to_notebook(page: Page, config: SiteConfig):
             nb = jupytext.reads(_body(page), fmt=MD_FORMAT)
             nb.cells[0:0] = _frontmatter_cells(page)
     _mark_frontmatter_cell(nb)
-    nb.cells = _merge_split_html(nb.cells)
+    nb.cells = merge_split_html(nb.cells)
     _kernel_language_only(nb, page, config)
     nb.metadata[META_KEY] = {
         "source": page.source.path.relative_to(config.root).as_posix(),
@@ -204,29 +201,6 @@ def _mark_frontmatter_cell(nb) -> None:
         cell.metadata.setdefault("tags", [])
         if FRONTMATTER_TAG not in cell.metadata["tags"]:
             cell.metadata["tags"].append(FRONTMATTER_TAG)
-
-
-def _merge_split_html(cells: list[Any]) -> list[Any]:
-    """Join markdown cells that jupytext split inside an open HTML element (two blank lines)."""
-    merged: list[Any] = []
-    for cell in cells:
-        prev = merged[-1] if merged else None
-        if (prev is not None and prev.cell_type == "markdown" == cell.cell_type
-                and open_containers(prev.source) > 0):
-            prev.source = f"{prev.source}\n\n\n{cell.source}"
-        else:
-            merged.append(cell)
-    return merged
-
-
-def open_containers(html: str) -> int:
-    """How many container elements the text opens without closing."""
-    depth = 0
-    for closing, _name, self_closing in _TAG.findall(html):
-        if self_closing:
-            continue
-        depth += -1 if closing else 1
-    return max(depth, 0)
 
 
 def _kernel_language_only(nb, page: Page, config: SiteConfig) -> None:

@@ -7,7 +7,8 @@ import pytest
 
 from pipeline.model import Source
 from pipeline.sources.frontmatter import read_source
-from pipeline.notebook.convert import (FRONTMATTER_TAG, cell_line, has_code, open_containers,
+from pipeline.notebook.blocks import open_containers
+from pipeline.notebook.convert import (FRONTMATTER_TAG, cell_line, has_code,
                               to_notebook)
 from tests.conftest import SEED, needs_corpora
 
@@ -150,7 +151,8 @@ def test_without_code_the_rendered_page_is_what_jupytext_cells_give(site):
     import jupytext
 
     from pipeline.render.export import Exporter
-    from pipeline.notebook.convert import MD_FORMAT, _merge_split_html, _mark_frontmatter_cell
+    from pipeline.notebook.blocks import merge_split_html as _merge_split_html
+    from pipeline.notebook.convert import MD_FORMAT, _mark_frontmatter_cell
     from tests.conftest import CORPORA, REPO
 
     exporter = Exporter()
@@ -181,6 +183,10 @@ def test_without_code_the_rendered_page_is_what_jupytext_cells_give(site):
     ("</div>", 0),
     ("<divider><stylesheet>", 0),                 # not container tags
     ("<details><summary>s</summary><table>", 2),
+    ("Write `<div>` to open one.", 0),            # code is not HTML (issue 7: a parser)
+    ("```html\n<div class='demo'>\n```\n", 0),
+    ("<script>var s = '<div>';</script>", 0),
+    ("<div>\n<pre><div></pre>", 1),
 ])
 def test_open_containers_counts_unclosed_container_elements(html, depth):
     assert open_containers(html) == depth
