@@ -31,8 +31,8 @@ def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[i
             continue
         if (not page.key or not page.files or page.always or not page.layout
                 or changed_ref(config.root, page.refs)
-                or not all(os.path.isfile(os.path.join(output, f)) for f in page.files)):
-            return None
+                or not os.path.isfile(f"{output}/{page.files[0]}")):
+            return None     # (the page itself is looked for; a full plan looks for every file)
         results.append(PageResult(source, Outcome.UNCHANGED, reason="unchanged",
                                   warnings=tuple(page.warnings)))
     return results
