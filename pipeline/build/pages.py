@@ -87,6 +87,7 @@ class PageContext:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.executor.close()
         if self.warm is not None:
             self.warm.close()
 

@@ -60,6 +60,7 @@ class LinkResolver:
                         (config.root / ".git").resolve())
         self._pages, self._unpublished = pages, unpublished
         self._by_path: dict[Path, Page] | None = None
+        self._gone: set[Path] | None = None
 
     @property
     def pages(self) -> dict[Path, Page]:
@@ -71,7 +72,11 @@ class LinkResolver:
 
     @property
     def unpublished(self) -> set[Path]:
-        return {p.resolve() for p in self._unpublished}
+        """Pages not published in this build (drafts, failures), resolved once, when first
+        asked for."""
+        if self._gone is None:
+            self._gone = {p.resolve() for p in self._unpublished}
+        return self._gone
 
     def rewrite(self, page: Page, html: str, local: set[str] = frozenset()) -> Rewritten:
         """Rewrite every src/href/poster/srcset of `html` outside code listings (`<pre>`,

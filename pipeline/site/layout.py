@@ -17,7 +17,7 @@ from pipeline import __version__
 from pipeline.config import SiteConfig
 from pipeline.model import DateLike, Page
 from pipeline.render.links import relative_url
-from pipeline.site.model import Entry, SiteModel, section_title, section_url
+from pipeline.site.model import Entry, SiteModel, description_of, section_title, section_url
 from pipeline.sources.frontmatter import json_safe
 
 THEME = Path(__file__).parent / "theme"
@@ -99,8 +99,7 @@ class Layout:
     def _head(self, page: Page | None, url: str, title: str, image: str | None,
               body: str = "") -> dict[str, Any]:
         site = self.config
-        description = (page and (page.abstract or _text(page.meta.get("description"))
-                                 or excerpt(body))) or site.description
+        description = (page and (description_of(page) or excerpt(body))) or site.description
         return {
             "title": title if page is None or page.slug == "" else f"{title} | {site.title}",
             "og_title": title,
@@ -225,9 +224,6 @@ def _parse_iso(text: str) -> DateLike:
     except ValueError:
         return dt.datetime.fromisoformat(text)
 
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _environment():

@@ -36,7 +36,7 @@ class Entry:
 
 def entry_of(page: Page, rel: str) -> Entry:
     when = page.sort_date
-    abstract = page.abstract or _text(page.meta.get("description"))
+    abstract = description_of(page)
     return Entry(source=rel, url=page.url, title=page.title, section=page.section,
                  date=when.isoformat() if when is not None else None, abstract=abstract)
 
@@ -144,8 +144,10 @@ def _section_order(config: SiteConfig, found: list[str | None]) -> list[str]:
                                                            if s not in config.sections]
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+def description_of(page: Page) -> str | None:
+    """What the page says of itself: its `abstract`, else a text `description`."""
+    description = page.meta.get("description")
+    return page.abstract or (description if isinstance(description, str) else None)
 
 
 def _hash(*parts: object) -> str:
