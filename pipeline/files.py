@@ -10,10 +10,44 @@ from pathlib import Path
 CACHE_DIR = ".nbpress-cache"
 SYNC_RECORD = "sync.json"       # `nbpress sync`'s record of each pair (author/sync.py)
 SYNC_FORMAT = 1
+SCRATCH = "tmp"                 # one build's passing files (`scratch_dir`)
 
 
 def cache_dir(root: Path) -> Path:
     return root / CACHE_DIR
+
+
+def scratch_dir(root: Path) -> Path:
+    """A new folder for one build's passing files (executed copies of notebooks, kernel
+    connection files), named by the build's pid, in the site's cache folder. A killed build
+    cannot remove its own: the next build does (`sweep_scratch`)."""
+    folder = cache_dir(root) / SCRATCH
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=folder))
+
+
+def sweep_scratch(root: Path) -> None:
+    """Remove the scratch folders of builds that are gone (killed, say). Called with the
+    site's lock held, so no other build of the site is running; a folder whose process is
+    alive (a service between builds, another thread) is kept."""
+    try:
+        entries = list(os.scandir(cache_dir(root) / SCRATCH))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name.partition("-")[0]
+        if not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # another user's process
+        return True
+    return True
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -4,13 +4,16 @@ A failure becomes the page's result; it never stops the other pages."""
 from __future__ import annotations
 
 import glob
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipeline.build.plan import Decision
 from pipeline.build.writer import SiteWriter
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
+from pipeline.files import scratch_dir, sweep_scratch
 from pipeline.execute.base import Executor, InlineExecutor, Job
 from pipeline.execute.cache import (ExecutionCache, bundle_files, depends_files,
                                     environment_key, execution_key)
@@ -55,6 +58,7 @@ class PageContext:
     environment: str
     warm: Warm | None = None    # owned by this build (closed at its end) unless a service's
     executor: Executor = field(default_factory=InlineExecutor)
+    scratch: Path | None = None     # this build's passing files (removed at its end)
 
     @staticmethod
     def create(config: SiteConfig, writer: SiteWriter, todo: list[Decision], isolate: bool,
@@ -64,23 +68,28 @@ class PageContext:
 
         own = None if warm is not None else Warm()
         warm = warm or own
-        manager = None
+        manager = scratch = None
         try:
             if any(_may_run(d.page) for d in todo):
                 from pipeline.execute.kernels import manager_class
 
-                manager = manager_class(None if isolate else warm.fork_server())
+                sweep_scratch(config.root)
+                scratch = scratch_dir(config.root)
+                manager = manager_class(None if isolate else warm.fork_server(), scratch)
             warm.exporter = warm.exporter or Exporter()
             if todo:                   # build what workers need before they fork
                 warm.exporter.warm(full=manager is not None)
                 writer.warm()
             run = RunContext(build_time=writer.build_time.isoformat(),
-                             base_url=config.base_url, kernel_manager=manager)
+                             base_url=config.base_url, kernel_manager=manager,
+                             scratch=str(scratch) if scratch else None)
             return PageContext(config, writer, run, warm.exporter, ExecutionCache(config.root),
-                               environment_key(), own)
+                               environment_key(), own, scratch=scratch)
         except BaseException:
             if own is not None:
                 own.close()
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
             raise
 
     def __enter__(self) -> "PageContext":
@@ -90,6 +99,8 @@ class PageContext:
         self.executor.close()
         if self.warm is not None:
             self.warm.close()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def _may_run(page: Page) -> bool:

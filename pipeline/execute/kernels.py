@@ -32,7 +32,10 @@ class ForkServer:
     """The template process, and the client side of its Unix socket."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="nbpress-kernels-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="nbpress-kernels-"))   # private (0700)
+        if len(os.fsencode(self.folder / "fork.sock")) > 100:   # a socket's path: 107 bytes
+            self.folder.rmdir()                                # at most (a long TMPDIR)
+            self.folder = Path(tempfile.mkdtemp(prefix="nbpress-kernels-", dir="/tmp"))
         self.address = str(self.folder / "fork.sock")
         self.process: subprocess.Popen | None = None
 
@@ -97,9 +100,11 @@ def _launcher_args(cmd: list[str]) -> list[str] | None:
     return None
 
 
-def manager_class(server: ForkServer | None):
+def manager_class(server: ForkServer | None, scratch: Path | None = None):
     """A jupyter_client kernel manager class whose kernels come from `server` (or are
-    spawned as usual when it is None), with a client that is ready without idling."""
+    spawned as usual when it is None), with a client that is ready without idling. Its
+    connection files go to `scratch` (jupyter_client's default is a temp file that a killed
+    build would leave behind)."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
 
@@ -109,6 +114,8 @@ def manager_class(server: ForkServer | None):
         def __init__(self, **kwargs: Any):
             super().__init__(**kwargs)
             self.client_factory = client
+            if scratch is not None and not self.connection_file:
+                self.connection_file = str(scratch / f"kernel-{os.urandom(8).hex()}.json")
 
     if server is None:
         return ReadyKernelManager

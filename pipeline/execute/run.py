@@ -28,6 +28,7 @@ class RunContext:
     build_time: str         # ISO 8601, the same for every page of a build
     base_url: str
     kernel_manager: Any = None      # a jupyter_client manager class (forked kernels), or None
+    scratch: str | None = None      # the build's folder for passing files (files.scratch_dir)
 
     def parameters(self) -> dict[str, Any]:
         return {"nbpress_build_time": self.build_time, "nbpress_base_url": self.base_url}
@@ -44,7 +45,7 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext) -> tuple[An
     nb.metadata.setdefault("kernelspec", default_kernelspec(config))
     kernel = nb.metadata["kernelspec"].get("name") or config.kernel
     started: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="nbpress-run-") as folder:
+    with tempfile.TemporaryDirectory(prefix="run-", dir=context.scratch) as folder:
         saved = Path(folder) / "executed.ipynb"
         try:
             executed = papermill.execute_notebook(

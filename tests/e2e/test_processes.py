@@ -86,10 +86,12 @@ class Builds:
         self.root, self.signals = root, signals
         self.mark = uuid.uuid4().hex
         self.started: list[subprocess.Popen] = []
+        self.temp = signals / "tmp"          # the builds' system temp folder
+        self.temp.mkdir()
 
     def start(self, *args: str) -> tuple[subprocess.Popen, Path]:
         log = self.signals / f"build-{len(self.started)}.log"
-        env = {**os.environ, MARK: self.mark}
+        env = {**os.environ, MARK: self.mark, "TMPDIR": str(self.temp)}
         with open(log, "w") as err:
             process = subprocess.Popen(
                 [sys.executable, "-m", "pipeline", "build", "--site", str(self.root), *args],
@@ -156,6 +158,10 @@ def test_a_killed_build_leaves_no_process_and_no_lock(builds, isolate):
         pytest.fail(f"a build after a killed one did not finish: {log.read_text()}")
     assert code == 0, log.read_text()
     assert len(list((builds.root / "output").glob("p*/index.html"))) == 3
+    # nor files: kernel connection files and executed copies live in the build's scratch
+    # folder, which the next build sweeps; nothing is left in the system's temp folder
+    assert not list(builds.temp.iterdir())
+    assert not list((builds.root / ".nbpress-cache" / "tmp").iterdir())
 
 
 def test_a_second_build_says_who_holds_the_site_and_waits(builds):
