@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from pipeline.errors import NbpressError
 
@@ -104,18 +104,61 @@ class PageResult:
         return f"PageResult({self.source.rel!r}, {self.outcome.value})"
 
 
+class KeptResults(Sequence[PageResult]):
+    """The results of a build that kept every page as it was, made only when first asked for
+    (`--why`, the API): the summary needs counts and warnings alone, and a build with nothing
+    to do on 100,000 pages should not make 100,000 objects to print one line."""
+
+    __slots__ = ("_make", "_items", "counts", "warnings")
+
+    def __init__(self, make: Callable[[], Iterable[PageResult]], counts: Mapping[Outcome, int],
+                 warnings: tuple[str, ...]):
+        self._make, self._items = make, None
+        self.counts, self.warnings = dict(counts), warnings
+
+    def _all(self) -> tuple[PageResult, ...]:
+        if self._items is None:
+            self._items = tuple(sorted(self._make(), key=lambda r: r.source.rel))
+        return self._items
+
+    def __getitem__(self, index):
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    def __iter__(self) -> Iterator[PageResult]:
+        return iter(self._all())
+
+
 @dataclass(frozen=True, slots=True)
 class BuildReport:
     output: Path
-    results: tuple[PageResult, ...]
+    results: Sequence[PageResult]   # in source order (a tuple, or KeptResults)
     notes: tuple[str, ...] = ()     # e.g. a cache that could not be trusted and was discarded
     seconds: float = 0.0
 
     def count(self, outcome: Outcome) -> int:
+        if isinstance(self.results, KeptResults):
+            return self.results.counts.get(outcome, 0)
         return sum(1 for r in self.results if r.outcome is outcome)
+
+    def count_code(self) -> tuple[int, int, int]:
+        """Pages whose code ran, came from the cache, came from the twin."""
+        if isinstance(self.results, KeptResults):
+            return 0, 0, 0          # a kept page ran nothing
+        return (sum(1 for r in self.results if r.executed), sum(1 for r in self.results if r.cached),
+                sum(1 for r in self.results if r.twin))
+
+    def warnings(self) -> tuple[str, ...]:
+        if isinstance(self.results, KeptResults):
+            return self.results.warnings
+        return tuple(w for r in self.results for w in r.warnings)
 
     @property
     def failed(self) -> tuple[PageResult, ...]:
+        if isinstance(self.results, KeptResults):
+            return ()
         return tuple(r for r in self.results if r.outcome is Outcome.FAILED)
 
     @property

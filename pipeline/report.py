@@ -44,9 +44,8 @@ class Reporter:
     def summary(self, report: BuildReport, root: Path) -> None:
         for note in report.notes:
             self.console.print(f"[cyan]note[/] {escape(_short(note, root))}")
-        for result in report.results:
-            for warning in result.warnings:
-                self.console.print(f"[yellow]warning[/] {escape(_short(warning, root))}")
+        for warning in report.warnings():
+            self.console.print(f"[yellow]warning[/] {escape(_short(warning, root))}")
         for result in report.failed:
             self._error(result.error, "failed",
                         "kept the last good version of the page" if result.kept_previous else None)
@@ -108,9 +107,7 @@ class Reporter:
 def summary_line(report: BuildReport, where: str) -> str:
     built, failed = report.count(Outcome.BUILT), report.count(Outcome.FAILED)
     unchanged, skipped = report.count(Outcome.UNCHANGED), report.count(Outcome.SKIPPED)
-    ran = sum(1 for r in report.results if r.executed)
-    cached = sum(1 for r in report.results if r.cached)
-    twins = sum(1 for r in report.results if r.twin)
+    ran, cached, twins = report.count_code()
     code = (f" ({ran} ran code, {cached} from cache"
             + (f", {twins} from their notebooks" if twins else "") + ")") if ran or cached or twins else ""
     colour = "red" if failed else "green"

@@ -90,13 +90,13 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     started = time.perf_counter()
     output = output_id(config.output)
     if state is None or state.build_id != output:
-        state = statefile.load(config.root, __version__, output, meta=False)
+        state = statefile.load(config.root, __version__, output, pages=False)
     seen = stamps(config)
     unchanged = unchanged_site(config, state, seen, options.drafts, site_key(config))
     if unchanged is not None:           # the fast path: no page is read, nothing is written
-        notes = tuple(state.left_out) + _only_drafts(unchanged, options)
-        return _report(config, unchanged, notes, started), state
-    plan = plan_site(config, options, statefile.with_meta(config.root, state), warm)
+        return BuildReport(config.output, unchanged, tuple(state.left_out),
+                           time.perf_counter() - started), state
+    plan = plan_site(config, options, statefile.with_pages(config.root, state), warm)
     notes = (plan.state.note,) if plan.state.note else ()
     results = [PageResult(s.page.source, Outcome.SKIPPED) for s in plan.skipped]
     notes += plan.left_out + _nothing_published(plan, options)

@@ -10,32 +10,35 @@ from pathlib import Path
 from pipeline.build.deps import changed_ref, stamp
 from pipeline.build.state import BuildState
 from pipeline.config import SiteConfig
-from pipeline.model import Outcome, PageResult, Source
+from pipeline.model import KeptResults, Outcome, PageResult, Source
 from pipeline.site.files import static_files
 
 
 def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[int]],
-                   drafts: bool, key: str) -> list[PageResult] | None:
+                   drafts: bool, key: str) -> KeptResults | None:
     """Every page's result when nothing any page depends on changed since the last build
     (the files discovery looks at, nbpress and the settings, each page's files and outputs,
-    the site-wide files), read from the state's index alone; None when something did."""
-    if state.note or not state.pages or state.sources != seen or not site_current(config, state):
+    the site-wide files), from the state's fast index alone; None when something did."""
+    fast = state.fast
+    if (state.note or fast is None or not fast.pages or state.sources != seen
+            or state.site_key != key or state.drafts != drafts
+            or not site_current(config, state) or changed_ref(config.root, fast.refs)):
         return None
-    if state.site_key != key or state.drafts != drafts:
-        return None
-    output, results, tops = str(config.output), [], _tops(config)
-    for rel, page in state.pages.items():
-        source = source_at(config, rel, tops)
-        if page.key == "draft":
-            results.append(PageResult(source, Outcome.SKIPPED))
-            continue
-        if (not page.key or not page.files or page.always or not page.layout
-                or changed_ref(config.root, page.refs)
-                or not os.path.isfile(f"{output}/{page.files[0]}")):
-            return None     # (the page itself is looked for; a full plan looks for every file)
-        results.append(PageResult(source, Outcome.UNCHANGED, reason="unchanged",
-                                  warnings=tuple(page.warnings)))
-    return results
+    output = str(config.output)
+    isfile = os.path.isfile
+    for first in fast.pages.values():   # (the page itself: a full plan looks for every file)
+        if not isfile(f"{output}/{first}"):
+            return None
+    tops = _tops(config)
+    warned = sorted((source_at(config, rel, tops).rel, w) for rel, w in fast.warnings.items())
+
+    def results() -> list[PageResult]:
+        return ([PageResult(source_at(config, rel, tops), Outcome.UNCHANGED, reason="unchanged",
+                            warnings=tuple(fast.warnings.get(rel, ()))) for rel in fast.pages]
+                + [PageResult(source_at(config, rel, tops), Outcome.SKIPPED) for rel in fast.drafts])
+
+    return KeptResults(results, {Outcome.UNCHANGED: len(fast.pages), Outcome.SKIPPED: len(fast.drafts)},
+                       tuple(w for _, ws in warned for w in ws))
 
 
 def site_current(config: SiteConfig, state: BuildState) -> bool:
