@@ -18,7 +18,7 @@ from pipeline.build import state as statefile
 from pipeline.build.fastpath import site_current, site_refs, unchanged_site
 from pipeline.build.lock import site_lock
 from pipeline.build.output import output_id
-from pipeline.build.plan import Action, Decision, decide, page_key, site_key
+from pipeline.build.plan import Action, Decision, Planner, site_key
 from pipeline.build.state import BuildState, PageState
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError, PageError
@@ -96,7 +96,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     if unchanged is not None:           # the fast path: no page is read, nothing is written
         return BuildReport(config.output, unchanged, tuple(state.left_out),
                            time.perf_counter() - started), state
-    plan = plan_site(config, options, statefile.with_pages(config.root, state), warm)
+    plan = plan_site(config, options, statefile.with_pages(config.root, state), warm, seen)
     notes = (plan.state.note,) if plan.state.note else ()
     results = [PageResult(s.page.source, Outcome.SKIPPED) for s in plan.skipped]
     notes += plan.left_out + _nothing_published(plan, options)
@@ -143,13 +143,15 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
 
 
 def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
-              state: BuildState | None = None, warm: Warm | None = None) -> SitePlan:
+              state: BuildState | None = None, warm: Warm | None = None,
+              seen: dict[str, list[int]] | None = None) -> SitePlan:
     """Read every page (parsing only those that changed) and decide what each needs;
-    `state`: the last build's, kept in memory by a service (read from disk otherwise)."""
+    `state`: the last build's, kept in memory by a service (read from disk otherwise);
+    `seen`: the stamps of the sources, taken by the caller."""
     output = output_id(config.output)
     if state is None or state.build_id != output:
         state = statefile.load(config.root, __version__, output)
-    found = scan(config)
+    found = warm.discovery(config, seen) if warm is not None and seen is not None else scan(config)
     scanned, failures = read_pages(config, list(found.pages), state,
                                    warm.read if warm is not None else None)
     published, skipped, clashes = publishable(config, scanned, options.drafts)
@@ -168,8 +170,8 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     writer.plan([s.page for s in published if not _will_fail(s, state)])
     site = site_key(config)
     slugs = {s.rel: s.page.slug for s in published if not _will_fail(s, state)}
-    decisions = [decide(s.page, s.rel, s.sha, page_key(site, s.sha), site, state, config, slugs)
-                 for s in published]
+    planner = Planner.of(config, state, site, slugs)
+    decisions = [planner.decide(s.page, s.rel, s.sha) for s in published]
     return SitePlan(decisions, skipped, failures, state, writer, site,
                     tuple(w for _, w in found.warnings))
 
@@ -216,7 +218,8 @@ def _read_once(source: Source, rel: str, old: PageState | None, memo: dict | Non
     st = os.stat(source.path)
     stamp_now = (st.st_mtime_ns, st.st_size, st.st_ino)
     known = memo.get(rel)
-    if known is not None and known[0] == stamp_now and known[1].page.source == source:
+    if known is not None and known[0] == stamp_now and (known[1].page.source is source
+                                                        or known[1].page.source == source):
         return known[1]
     memo[rel] = (stamp_now, _read(source, rel, old))
     return memo[rel][1]
@@ -323,14 +326,15 @@ def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
     warned = {r.source.path: list(r.warnings) for r in results}
     pages: dict[str, PageState] = {}
     for d in plan.decisions:
-        entry = writer.entries.get(d.rel)
-        pages[d.rel] = PageState(warnings=warned.get(d.page.source.path, []),
+        entry, old = writer.entries.get(d.rel), plan.state.pages.get(d.rel)
+        page = PageState(warnings=warned.get(d.page.source.path, []),
             always=d.page.execute == "always",
-            layout=writer.layouts.get(d.rel, ""),
-            sha=d.sha, meta=_storable(d.page.meta),
+            layout=writer.layouts.get(d.rel, ""), sha=d.sha,
+            meta=old.meta if old is not None and old.meta is d.page.meta else _storable(d.page.meta),
             body_line=d.page.body_line, key=d.key if d.page.source.path in ok else "",
             files=writer.files.get(d.rel, []), refs=writer.refs.get(d.rel, {}),
             links=writer.links.get(d.rel, {}), entry=entry.as_json() if entry else {})
+        pages[d.rel] = old if page == old else page     # the same: saved without encoding
     for s in plan.skipped:
         pages[s.rel] = PageState(sha=s.sha, meta=_storable(s.page.meta),
                                  body_line=s.page.body_line, key="draft")
@@ -340,7 +344,8 @@ def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
         pages[rel] = PageState(sha="", meta=None, body_line=1, files=writer.files.get(rel, []),
                                refs=writer.refs.get(rel, {}), entry=old.entry if old else {},
                                layout=old.layout if old else "")
-    return BuildState(build_id=build_id, site_key=plan.site_key, pages=pages)
+    return BuildState(build_id=build_id, site_key=plan.site_key, pages=pages,
+                      encoded=plan.state.encoded)
 
 
 def _storable(meta) -> dict | None:

@@ -31,6 +31,19 @@ class Warm:
     # Sources read by the last build: (mtime_ns, size, inode) and what was read, so an
     # unchanged file is not read, hashed and validated again.
     read: dict[str, tuple[tuple[int, int, int], Any]] = field(default_factory=dict)
+    # The last discovery, and the stamps it was made from (`discovery`).
+    found: tuple[dict[str, list[int]], Any] | None = None
+
+    def discovery(self, config: SiteConfig, seen: dict[str, list[int]]):
+        """`scan(config)`, again only when it could differ: when a file came or went, or a
+        notebook or sync's record changed (they decide what is a twin). An edited page
+        changes neither."""
+        from pipeline.sources.discover import scan
+
+        if self.found is not None and _same_files(self.found[0], seen):
+            return self.found[1]
+        self.found = (seen, scan(config))
+        return self.found[1]
 
     def fork_server(self):
         from pipeline.execute.kernels import ForkServer
@@ -101,6 +114,11 @@ class PageContext:
             self.warm.close()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _same_files(before: dict[str, list[int]], now: dict[str, list[int]]) -> bool:
+    return before.keys() == now.keys() and all(
+        before[name] == stamp for name, stamp in now.items() if not name.endswith(".md"))
 
 
 def _may_run(page: Page) -> bool:

@@ -45,43 +45,54 @@ def site_key(config: SiteConfig) -> str:
 
 
 def page_key(site: str, sha: str) -> str:
-    return _hash(site, sha)
+    return hashlib.sha256(f"{site}:{sha}".encode()).hexdigest()     # once a page: no JSON
 
 
-def decide(page: Page, rel: str, sha: str, key: str, site: str, state: BuildState,
-           config: SiteConfig, slugs: dict[str, str]) -> Decision:
-    """Keep the page's previous output only when nothing it depends on has changed.
-    `slugs`: the slug of every page published in this build, by source path."""
-    old = state.pages.get(rel)
-    reason = _why_build(page, sha, key, old, config)
-    if reason is None and old is not None:
-        moved = next((t for t, slug in old.links.items() if slugs.get(t) != slug), None)
-        reason = f"the page it links to, {moved}, moved or is gone" if moved else None
-    return Decision(page, rel, Action.BUILD if reason else Action.KEEP,
-                    reason or "unchanged", key, sha)
+@dataclass(frozen=True, slots=True)
+class Planner:
+    """What every decision of one build compares against: the site key, the last build's
+    state, and the slug of every page published in this build, by source path."""
 
+    config: SiteConfig
+    state: BuildState
+    site: str                       # site_key()
+    slugs: dict[str, str]
+    output: str                     # str(config.output), made once
 
-def _why_build(page: Page, sha: str, key: str, old: PageState | None,
-               config: SiteConfig) -> str | None:
-    if old is None or not old.files:
-        return "new page" if old is None else "not built before"
-    if not old.key:
-        return "failed last time"
-    if old.sha != sha:
-        return "source changed"
-    if page.execute == "always":
-        return "execute: always"
-    if old.key != key:
-        return "site settings, nbpress or its libraries changed"
-    if not old.layout:
-        return "its nav or listing changed and its article was not stored"
-    changed = changed_ref(config.root, old.refs)
-    if changed:
-        return f"{changed} changed"
-    output = str(config.output)
-    if not all(os.path.isfile(os.path.join(output, f)) for f in old.files):
-        return "its output is missing"
-    return None
+    @staticmethod
+    def of(config: SiteConfig, state: BuildState, site: str,
+           slugs: dict[str, str]) -> "Planner":
+        return Planner(config, state, site, slugs, str(config.output))
+
+    def decide(self, page: Page, rel: str, sha: str) -> Decision:
+        """Keep the page's previous output only when nothing it depends on has changed."""
+        old, key = self.state.pages.get(rel), page_key(self.site, sha)
+        reason = self._why_build(page, sha, key, old)
+        if reason is None and old is not None:
+            moved = next((t for t, slug in old.links.items() if self.slugs.get(t) != slug), None)
+            reason = f"the page it links to, {moved}, moved or is gone" if moved else None
+        return Decision(page, rel, Action.BUILD if reason else Action.KEEP,
+                        reason or "unchanged", key, sha)
+
+    def _why_build(self, page: Page, sha: str, key: str, old: PageState | None) -> str | None:
+        if old is None or not old.files:
+            return "new page" if old is None else "not built before"
+        if not old.key:
+            return "failed last time"
+        if old.sha != sha:
+            return "source changed"
+        if page.execute == "always":
+            return "execute: always"
+        if old.key != key:
+            return "site settings, nbpress or its libraries changed"
+        if not old.layout:
+            return "its nav or listing changed and its article was not stored"
+        changed = changed_ref(self.config.root, old.refs)
+        if changed:
+            return f"{changed} changed"
+        if not all(os.path.isfile(f"{self.output}/{f}") for f in old.files):
+            return "its output is missing"
+        return None
 
 
 def _hash(*parts: object) -> str:

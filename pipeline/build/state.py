@@ -81,6 +81,9 @@ class BuildState:
     has_pages: bool = True                   # False: `pages` not read yet (see `load`)
     drafts: bool = False                     # the build published drafts (--drafts)
     fast: FastIndex | None = None            # as saved (None: the fast path cannot be taken)
+    # Each page as last saved, by the PageState saved: a service's next save encodes only
+    # the pages that changed (`save`). Not itself saved.
+    encoded: dict[str, tuple[PageState, str]] = field(default_factory=dict, repr=False)
 
 
 def load(root: Path, version: str, output_id: str | None, pages: bool = True) -> BuildState:
@@ -140,11 +143,9 @@ def save(root: Path, version: str, state: BuildState) -> None:
     folder = cache_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     pages = dict(sorted(state.pages.items()))
-    fields = PageState.__slots__
-    write_atomic(folder / PAGES_FILE, json.dumps(
-        {"build_id": state.build_id,
-         "pages": {rel: {name: getattr(p, name) for name in fields} for rel, p in pages.items()}},
-        default=_encode, separators=(",", ":")))
+    write_atomic(folder / PAGES_FILE, '{"build_id":%s,"pages":{%s}}' % (
+        json.dumps(state.build_id),
+        ",".join(f"{json.dumps(rel)}:{_encoded(state.encoded, rel, p)}" for rel, p in pages.items())))
     fast = FastIndex.of(pages)
     index = {"format": FORMAT, "nbpress": version, "build_id": state.build_id,
              "site_key": state.site_key, "site_files": state.site_files,
@@ -154,6 +155,15 @@ def save(root: Path, version: str, state: BuildState) -> None:
                                "warnings": fast.warnings}}
     write_atomic(folder / STATE_FILE, json.dumps(index, separators=(",", ":")))
     state.fast = fast
+
+
+def _encoded(memo: dict[str, tuple[PageState, str]], rel: str, page: PageState) -> str:
+    known = memo.get(rel)
+    if known is None or known[0] is not page:
+        known = memo[rel] = (page, json.dumps({name: getattr(page, name)
+                                               for name in PageState.__slots__},
+                                              default=_encode, separators=(",", ":")))
+    return known[1]
 
 
 def storable(value: Any) -> bool:

@@ -35,10 +35,10 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
         if url not in page_urls:
             yield (f"{url.strip('/')}/index.html", model.layout_key(url.strip("/")),
                    lambda name=name: layout.section(model, name))
-    yield ("assets/site.css", "",
+    yield ("assets/site.css", "theme",        # made of nbpress's files and Pygments: the site key
            lambda: (THEME / "site.css").read_text(encoding="utf-8") + "\n/* code */\n"
            + code_stylesheet())
-    yield "assets/favicon.svg", "", lambda: (THEME / "favicon.svg").read_bytes()
+    yield "assets/favicon.svg", "theme", lambda: (THEME / "favicon.svg").read_bytes()
     yield "404.html", model.layout_key("404.html"), lambda: layout.not_found(model)
     if config.base_url:
         urls = sorted({"/", *(section_url(s) for s in model.sections), *page_urls})
