@@ -3,7 +3,7 @@ asked again by the next build (lektor's model, `builder.py`). The one module tha
 dependency is written down and checked.
 
 A page records the files it used (its images and downloads, the data of its code, its
-notebook twin) as `path -> [mtime_ns, size]`, the folders-and-patterns it watches (`depends:`
+notebook twin) as `path -> [mtime_ns, size, ctime_ns]`, the folders-and-patterns it watches (`depends:`
 globs, a twin that may appear) as `glob:folder::pattern -> [hash of the matching names, 0]`,
 and the pages it links to with their slugs. What every page depends on (nbpress's code, its
 libraries, the settings) is the site key; what it shows of other pages (nav, listings) is its
@@ -52,8 +52,14 @@ class Recorder:
 
 
 def stamp(root: Path, path: Path) -> tuple[str, list[int]]:
-    st = path.stat()
-    return path.relative_to(root).as_posix(), [st.st_mtime_ns, st.st_size]
+    return path.relative_to(root).as_posix(), stamp_of(path.stat())
+
+
+def stamp_of(st: os.stat_result) -> list[int]:
+    """What says a file changed without reading it: its modification time and size, and the
+    time of its last change of any kind (ctime), which no tool sets back: `cp -p`, `tar` and
+    `touch -d` can restore an mtime, never a ctime. Sources, data, static files."""
+    return [st.st_mtime_ns, st.st_size, st.st_ctime_ns]
 
 
 def glob_ref(root: Path, folder: Path, pattern: str) -> tuple[str, list[int]]:
@@ -64,21 +70,21 @@ def glob_ref(root: Path, folder: Path, pattern: str) -> tuple[str, list[int]]:
 def changed_ref(root: Path, refs: dict[str, list[int]]) -> str | None:
     """The first file a page used whose size or modification time differs (or a pattern
     that now matches other files), if any."""
-    for name, (mtime, size) in refs.items():
+    for name, seen in refs.items():
         if name.startswith(BUNDLE):
-            if _bundle(root / name[len(BUNDLE):]) != mtime:
+            if _bundle(root / name[len(BUNDLE):]) != seen[0]:
                 return f"the files beside {name[len(BUNDLE):]}"
             continue
         if name.startswith(GLOB):
             folder, _, pattern = name[len(GLOB):].partition("::")
-            if _matches(root / folder, pattern) != mtime:
+            if _matches(root / folder, pattern) != seen[0]:
                 return f"the files matching {folder}/{pattern}"
             continue
         try:
             st = os.stat(os.path.join(root, name))       # strings: the fast path's loop
         except OSError:
             return name
-        if st.st_mtime_ns != mtime or st.st_size != size:
+        if [st.st_mtime_ns, st.st_size, st.st_ctime_ns] != seen:
             return name
     return None
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import os
 import time
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable
 
@@ -19,12 +16,12 @@ from pipeline.build.fastpath import site_current, site_refs, unchanged_site
 from pipeline.build.lock import site_lock
 from pipeline.build.output import output_id
 from pipeline.build.plan import Action, Decision, Planner, site_key
+from pipeline.build.publish import (Scanned, kept_urls, publishable, read_pages, rel_of,
+                                    unique_slugs)  # noqa: F401  (author/check.py)
 from pipeline.build.state import BuildState, PageState
 from pipeline.config import SiteConfig
-from pipeline.errors import NbpressError, PageError
-from pipeline.files import site_rel
-from pipeline.model import BuildReport, Outcome, Page, PageResult, Source
-from pipeline.site.files import reserved, static_files
+from pipeline.errors import NbpressError
+from pipeline.model import BuildReport, Outcome, PageResult, Source
 from pipeline.sources.discover import scan, stamps
 
 if TYPE_CHECKING:       # the page phase is imported when there is a page to build
@@ -44,15 +41,6 @@ class BuildOptions:
     in_place: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Scanned:
-    """A source read in this build: its page, the hash of its bytes, its path from the root."""
-
-    page: Page
-    sha: str
-    rel: str
-
-
 @dataclass(slots=True)
 class SitePlan:
     """Everything known before any page is exported: what to keep, what to build, and why."""
@@ -64,6 +52,7 @@ class SitePlan:
     writer: SiteWriter
     site_key: str
     left_out: tuple[str, ...] = ()      # files that are not pages, and why (orphaned twins)
+    environment: str = ""               # the packages code pages were keyed with
 
     @property
     def nothing_to_do(self) -> bool:
@@ -115,17 +104,15 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
                 results.append(_unchanged(decision, plan.state))
             else:
                 todo.append(decision)
-        from pipeline.build.pages import PageContext, build_one
-        from pipeline.execute import local as parallel
+        from pipeline.build.pages import PageContext
 
         with PageContext.create(config, writer, todo, options.isolate, warm) as context:
-            pages = parallel.run_pages(todo, build_one, context, options.jobs,
-                                       one_at_a_time=context.run.kernel_manager is not None)
-            with contextlib.closing(pages):     # stopped: the workers end before the abort
-                for decision, result, written in pages:
-                    results.append(_record(writer, decision, result, written))
-                    if options.on_page:
-                        options.on_page(results[-1])
+            results += _build(todo, context, options)
+            again = _mended(plan, results, writer)
+            if again:           # pages kept with a dead link to a page that built after all
+                results = [r for r in results if r.source.path not in again]
+                results += _build([d for d in plan.decisions if d.page.source.path in again],
+                                  context, options)
         results = _dead_links(writer, results, config)
         shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
         writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown])
@@ -137,6 +124,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     state = _new_state(build_id, plan, results, writer)
     state.site_files, state.site_refs = site_files, site_refs(config)
     state.sources, state.left_out, state.drafts = seen, list(plan.left_out), options.drafts
+    state.environment = plan.environment
     statefile.save(config.root, __version__, state)
     notes += tuple(n for r in results for n in r.notes)
     return _report(config, results, notes, started), state
@@ -154,7 +142,8 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     found = warm.discovery(config, seen) if warm is not None and seen is not None else scan(config)
     scanned, failures = read_pages(config, list(found.pages), state,
                                    warm.read if warm is not None else None)
-    published, skipped, clashes = publishable(config, scanned, options.drafts)
+    published, skipped, clashes = publishable(config, scanned, options.drafts,
+                                              kept_urls(config, failures, state))
     failures += clashes
     pages = [s.page for s in published]
     unpublished = {s.page.source.path for s in skipped} | {src.path for src, _ in failures}
@@ -170,20 +159,10 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     writer.plan([s.page for s in published if not _will_fail(s, state)])
     site = site_key(config)
     slugs = {s.rel: s.page.slug for s in published if not _will_fail(s, state)}
-    planner = Planner.of(config, state, site, slugs)
+    planner = Planner.of(config, state, site, slugs, [s.page for s in published])
     decisions = [planner.decide(s.page, s.rel, s.sha) for s in published]
     return SitePlan(decisions, skipped, failures, state, writer, site,
-                    tuple(w for _, w in found.warnings))
-
-
-def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool
-                ) -> tuple[list[Scanned], list[Scanned], list[tuple[Source, NbpressError]]]:
-    """(published, drafts left out, slug clashes) of the pages that read: the one rule of
-    what a build publishes (`nbpress check` resolves links by it too)."""
-    published = [s for s in scanned if drafts or not s.page.draft]
-    skipped = [s for s in scanned if s.page.draft and not drafts]
-    published, clashes = unique_slugs(published, {rel for _, rel in static_files(config)})
-    return published, skipped, clashes
+                    tuple(w for _, w in found.warnings), planner.environment)
 
 
 def _will_fail(scanned: Scanned, state: BuildState) -> bool:
@@ -193,68 +172,30 @@ def _will_fail(scanned: Scanned, state: BuildState) -> bool:
     return old is not None and not old.key and old.sha == scanned.sha and not old.files
 
 
-def read_pages(config: SiteConfig, sources: list[Source], state: BuildState,
-               memo: dict | None = None
-               ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
-    """Read and hash every source; frontmatter is parsed only where the bytes changed.
-    `memo`: what a build service read last time, by file identity (not read again)."""
-    scanned, failures = [], []
-    for source in sources:
-        rel = rel_of(config, source)
-        try:
-            scanned.append(_read_once(source, rel, state.pages.get(rel), memo))
-        except NbpressError as error:
-            failures.append((source, error))
-        except Exception as exc:    # one unreadable page must not stop the others
-            from pipeline.build.pages import unexpected
+def _build(todo: list[Decision], context, options: BuildOptions) -> list[PageResult]:
+    from pipeline.build.pages import build_one
+    from pipeline.execute import local as parallel
 
-            failures.append((source, unexpected(exc, source)))
-    return scanned, failures
+    results = []
+    pages = parallel.run_pages(todo, build_one, context, options.jobs,
+                               one_at_a_time=context.run.kernel_manager is not None)
+    with contextlib.closing(pages):     # stopped: the workers end before the abort
+        for decision, result, written in pages:
+            results.append(_record(context.writer, decision, result, written))
+            if options.on_page:
+                options.on_page(results[-1])
+    return results
 
 
-def _read_once(source: Source, rel: str, old: PageState | None, memo: dict | None) -> Scanned:
-    if memo is None:
-        return _read(source, rel, old)
-    st = os.stat(source.path)
-    stamp_now = (st.st_mtime_ns, st.st_size, st.st_ino)
-    known = memo.get(rel)
-    if known is not None and known[0] == stamp_now and (known[1].page.source is source
-                                                        or known[1].page.source == source):
-        return known[1]
-    memo[rel] = (stamp_now, _read(source, rel, old))
-    return memo[rel][1]
-
-
-def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
-    from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
-
-    data = source.path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    if source.kind == "md":
-        text = decode(data, source.path)
-        if old is not None and old.sha == sha and isinstance(old.meta, dict):
-            meta, body_line = old.meta, old.body_line
-        else:
-            meta, body_line = parse_frontmatter(text, source.path)
-        return Scanned(make_page(source, text, body_line, meta), sha, rel)
-    return Scanned(read_source(source), sha, rel)
-
-
-def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset()
-                 ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
-    """Pages whose slug is taken by another page, or reserved for a site-wide file (`static`:
-    the output paths of static/), fail; each error names all."""
-    by_slug: dict[str, list[Scanned]] = defaultdict(list)
-    for item in scanned:
-        by_slug[item.page.slug].append(item)
-    ok, failures = [], []
-    for slug, group in by_slug.items():
-        if len(group) == 1 and not reserved(slug, static):
-            ok.extend(group)
-            continue
-        for item in group:
-            failures.append((item.page.source, _clash(item.page, [g.page for g in group])))
-    return ok, failures
+def _mended(plan: "SitePlan", results: list[PageResult], writer: SiteWriter) -> set:
+    """The kept pages that recorded a dead link to a page built in this build (it failed
+    before, unchanged, so it was planned absent): built again now, their warning gone, as a
+    fresh build would give."""
+    built = {rel_of(writer.config, r.source) for r in results if r.outcome is Outcome.BUILT}
+    kept = {r.source.path for r in results if r.outcome is Outcome.UNCHANGED}
+    return {d.page.source.path for d in plan.decisions if d.page.source.path in kept
+            and any(slug is None and t in built
+                    for t, slug in plan.state.pages[d.rel].links.items())}
 
 
 def _record(writer: SiteWriter, decision: Decision, result: PageResult, written) -> PageResult:
@@ -310,11 +251,6 @@ def _drafts_note(count: int) -> tuple[str, ...]:
             "draft: false, or build with --drafts to publish drafts)",)
 
 
-def rel_of(config: SiteConfig, source: Source) -> str:
-    """The state key of a source's page (a page family's members add their variant)."""
-    return site_rel(config.root, source.path)
-
-
 def _failed(writer: SiteWriter, rel: str, source: Source, error: NbpressError) -> PageResult:
     kept = writer.keep_previous(rel)
     return PageResult(source, Outcome.FAILED, error=error, kept_previous=kept)
@@ -358,17 +294,3 @@ def _report(config: SiteConfig, results: list[PageResult], notes: tuple[str, ...
     return BuildReport(config.output, tuple(order), notes=notes,
                        seconds=time.perf_counter() - started)
 
-
-def _other_slug(slug: str) -> str:
-    parts = [p.replace(".", "-") for p in slug.split("/") if p != "index.html"] or ["page"]
-    return "/" + "/".join(parts[:-1] + [parts[-1] + "-page"])
-
-
-def _clash(page: Page, group: list[Page]) -> PageError:
-    if len(group) == 1:
-        return PageError(f"slug {page.slug!r} would overwrite a file of the whole site "
-                         "(404.html, index.html, sitemap.xml, assets/, or a file of static/)",
-                         page.source.path, hint=f"choose another slug: {_other_slug(page.slug)}")
-    others = ", ".join(str(p.source.path) for p in group if p is not page)
-    return PageError(f"slug {page.slug!r} is also the slug of {others}", page.source.path,
-                     hint="give each page its own slug: two pages cannot share one URL")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipeline.build.deps import changed_ref, stamp
 from pipeline.build.state import BuildState
+from pipeline.execute.cache import environment_key
 from pipeline.config import SiteConfig
 from pipeline.model import KeptResults, Outcome, PageResult, Source
 from pipeline.site.files import static_files
@@ -22,13 +23,15 @@ def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[i
     fast = state.fast
     if (state.note or fast is None or not fast.pages or state.sources != seen
             or state.site_key != key or state.drafts != drafts
-            or not site_current(config, state) or changed_ref(config.root, fast.refs)):
+            or not site_current(config, state) or changed_ref(config.root, fast.refs)
+            or state.environment and state.environment != environment_key()):
         return None
     output = str(config.output)
     isfile = os.path.isfile
-    for first in fast.pages.values():   # (the page itself: a full plan looks for every file)
-        if not isfile(f"{output}/{first}"):
-            return None
+    for files in (fast.pages.values(), fast.files):     # every file a full plan looks for
+        for rel in files:
+            if not isfile(f"{output}/{rel}"):
+                return None
     tops = _tops(config)
     warned = sorted((source_at(config, rel, tops).rel, w) for rel, w in fast.warnings.items())
 

@@ -162,11 +162,13 @@ def _remove_empty_parents(output: Path, rel: str) -> None:
 
 def copy_file(source: Path, target: Path) -> None:
     """`source` at `target`, replaced in one step (a temp file, then a rename: two workers
-    copying one image never leave half of it), skipped when `target` is a copy of it."""
+    copying one image never leave half of it), skipped when `target` is a copy of it (copy2 keeps the mtime; an edit that keeps the
+    size and mtime, `cp -p` say, still changes the source's ctime)."""
     src = source.stat()
     try:
         st = target.stat()
-        if st.st_size == src.st_size and st.st_mtime_ns == src.st_mtime_ns:
+        if (st.st_size == src.st_size and st.st_mtime_ns == src.st_mtime_ns
+                and src.st_ctime_ns <= st.st_ctime_ns):     # not changed since it was copied
             return
     except FileNotFoundError:
         pass

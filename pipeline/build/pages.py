@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.build.plan import Decision
+from pipeline.build.plan import Decision, may_run
 from pipeline.build.writer import SiteWriter
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
@@ -52,6 +52,12 @@ class Warm:
             self.server = ForkServer().start()
         return self.server
 
+    def forget_site(self) -> None:
+        """The settings changed: what was made from them is made again (the layout holds
+        the site's title and nav; discovery, its folders)."""
+        self.layout, self.found = None, None
+        self.read.clear()
+
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
@@ -83,7 +89,7 @@ class PageContext:
         warm = warm or own
         manager = scratch = None
         try:
-            if any(_may_run(d.page) for d in todo):
+            if any(may_run(d.page) for d in todo):
                 from pipeline.execute.kernels import manager_class
 
                 sweep_scratch(config.root)
@@ -119,13 +125,6 @@ class PageContext:
 def _same_files(before: dict[str, list[int]], now: dict[str, list[int]]) -> bool:
     return before.keys() == now.keys() and all(
         before[name] == stamp for name, stamp in now.items() if not name.endswith(".md"))
-
-
-def _may_run(page: Page) -> bool:
-    """Cheap: could this page have code to run? (a fence in its text, or a notebook)"""
-    from pipeline.notebook.convert import may_have_code
-
-    return page.execute != "never" and (page.source.kind == "ipynb" or may_have_code(page.text))
 
 
 def build_one(decision: Decision, context: PageContext) -> tuple[PageResult, Any]:

@@ -57,16 +57,22 @@ class Planner:
     state: BuildState
     site: str                       # site_key()
     slugs: dict[str, str]
+    environment: str                # execute.cache.environment_key(), or "" with no code
     output: str                     # str(config.output), made once
 
     @staticmethod
-    def of(config: SiteConfig, state: BuildState, site: str,
-           slugs: dict[str, str]) -> "Planner":
-        return Planner(config, state, site, slugs, str(config.output))
+    def of(config: SiteConfig, state: BuildState, site: str, slugs: dict[str, str],
+           pages: list[Page]) -> "Planner":
+        from pipeline.execute.cache import environment_key
+
+        environment = environment_key() if any(may_run(p) for p in pages) else ""
+        return Planner(config, state, site, slugs, environment, str(config.output))
 
     def decide(self, page: Page, rel: str, sha: str) -> Decision:
         """Keep the page's previous output only when nothing it depends on has changed."""
-        old, key = self.state.pages.get(rel), page_key(self.site, sha)
+        old = self.state.pages.get(rel)
+        # a page whose code may run is built again when the installed packages change
+        key = page_key(self.site + self.environment if may_run(page) else self.site, sha)
         reason = self._why_build(page, sha, key, old)
         if reason is None and old is not None:
             moved = next((t for t, slug in old.links.items() if self.slugs.get(t) != slug), None)
@@ -93,6 +99,13 @@ class Planner:
         if not all(os.path.isfile(f"{self.output}/{f}") for f in old.files):
             return "its output is missing"
         return None
+
+
+def may_run(page: Page) -> bool:
+    """Cheap: could this page have code to run? (a fence in its text, or a notebook)"""
+    from pipeline.notebook.convert import may_have_code
+
+    return page.execute != "never" and (page.source.kind == "ipynb" or may_have_code(page.text))
 
 
 def _hash(*parts: object) -> str:

@@ -14,11 +14,14 @@ build and released after it, so a manual `nbpress build` can run between two.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+from pipeline.build.deps import stamp_of
 from pipeline.build.engine import BuildOptions, run_build
 from pipeline.build.lock import site_lock
 from pipeline.build.pages import Warm
 from pipeline.build.state import BuildState
-from pipeline.config import SiteConfig
+from pipeline.config import SiteConfig, load_config
 from pipeline.model import BuildReport
 
 
@@ -28,13 +31,25 @@ class BuildService:
         self.options = options
         self._warm = Warm()
         self._state: BuildState | None = None
+        self._settings = _stamp(_settings_file(config))
 
     def build(self, options: BuildOptions | None = None, *, wait: bool = True) -> BuildReport:
-        """Build what changed since the last build (of this service or anyone's)."""
+        """Build what changed since the last build (of this service or anyone's), with the
+        site's settings as they are now (an edited pyproject.toml is read again)."""
         with site_lock(self.config.root, wait=wait):
+            self._reload_settings()
             report, self._state = run_build(self.config, options or self.options, self._warm,
                                             self._state)
         return report
+
+    def _reload_settings(self) -> None:
+        """A bad edit raises ConfigError, naming the file: the next build tries again."""
+        stamp = _stamp(_settings_file(self.config))
+        if stamp == self._settings:
+            return
+        self.config = load_config(self.config.root)
+        self._settings = stamp
+        self._warm.forget_site()
 
     def close(self) -> None:
         self._warm.close()
@@ -48,3 +63,14 @@ class BuildService:
 
     def __repr__(self) -> str:
         return f"BuildService({self.config.root})"
+
+
+def _settings_file(config: SiteConfig) -> Path:
+    return config.config_file or config.root / "pyproject.toml"    # one may be made later
+
+
+def _stamp(path: Path) -> list[int] | None:
+    try:
+        return stamp_of(path.stat())
+    except OSError:
+        return None

@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline.files import cache_dir, write_atomic
 
-FORMAT = 6
+FORMAT = 7
 STATE_FILE = "build.json"
 PAGES_FILE = "pages.json"
 
@@ -29,7 +29,7 @@ class PageState:
     body_line: int
     key: str = ""                             # the output key it was built with; "" = failed
     files: list[str] = field(default_factory=list)         # output files it owns
-    refs: dict[str, list[int]] = field(default_factory=dict)  # file it used -> [mtime_ns, size]
+    refs: dict[str, list[int]] = field(default_factory=dict)  # file it used -> deps.stamp_of
     links: dict[str, str | None] = field(default_factory=dict)  # page it links to -> its slug
     entry: dict[str, Any] = field(default_factory=dict)     # listing entry
     warnings: list[str] = field(default_factory=list)       # said again until fixed
@@ -44,6 +44,7 @@ class FastIndex:
     second instead of a second). Made only when every page could be kept as it is."""
 
     pages: dict[str, str]                   # published page -> the first output file it owns
+    files: list[str]                        # every other output file of a page, once
     drafts: list[str]                       # pages left out as drafts
     refs: dict[str, list[int]]              # every file a page used, once, with its stamp
     warnings: dict[str, list[str]]          # pages with warnings -> their warnings
@@ -52,7 +53,7 @@ class FastIndex:
     def of(pages: dict[str, PageState]) -> "FastIndex | None":
         """None when some page would be built again whatever changed (it failed, it runs
         on every build), or when two pages saw one file differently (one is out of date)."""
-        published, drafts, refs, warnings = {}, [], {}, {}
+        published, files, drafts, refs, warnings = {}, set(), [], {}, {}
         for rel, page in pages.items():
             if page.key == "draft":
                 drafts.append(rel)
@@ -60,12 +61,14 @@ class FastIndex:
             if not page.key or not page.files or page.always or not page.layout:
                 return None
             published[rel] = page.files[0]
+            files.update(page.files[1:])
             for name, seen in page.refs.items():
                 if refs.setdefault(name, seen) != seen:
                     return None
             if page.warnings:
                 warnings[rel] = list(page.warnings)
-        return FastIndex(published, drafts, refs, warnings)
+        return FastIndex(published, sorted(files - set(published.values())), drafts, refs,
+                         warnings)
 
 
 @dataclass(slots=True)
@@ -81,6 +84,7 @@ class BuildState:
     has_pages: bool = True                   # False: `pages` not read yet (see `load`)
     drafts: bool = False                     # the build published drafts (--drafts)
     fast: FastIndex | None = None            # as saved (None: the fast path cannot be taken)
+    environment: str = ""                    # the installed packages, when a page has code
     # Each page as last saved, by the PageState saved: a service's next save encodes only
     # the pages that changed (`save`). Not itself saved.
     encoded: dict[str, tuple[PageState, str]] = field(default_factory=dict, repr=False)
@@ -106,12 +110,14 @@ def load(root: Path, version: str, output_id: str | None, pages: bool = True) ->
         return BuildState(note="the output folder does not match the build state (changed "
                                "by hand or by another tool): every page is built again")
     try:
-        fast = raw["fast"] and FastIndex(dict(raw["fast"]["pages"]), list(raw["fast"]["drafts"]),
-                                         dict(raw["fast"]["refs"]), dict(raw["fast"]["warnings"]))
+        fast = raw["fast"] and FastIndex(
+            dict(raw["fast"]["pages"]), list(raw["fast"]["files"]), list(raw["fast"]["drafts"]),
+            dict(raw["fast"]["refs"]), dict(raw["fast"]["warnings"]))
         state = BuildState(raw["build_id"], raw["site_key"], {}, dict(raw["site_files"]),
                            dict(raw["site_refs"]), sources=dict(raw["sources"]),
                            left_out=list(raw["left_out"]), drafts=bool(raw["drafts"]),
-                           has_pages=False, fast=fast or None)
+                           has_pages=False, fast=fast or None,
+                           environment=str(raw["environment"]))
     except (KeyError, TypeError) as exc:
         return BuildState(note=f"discarded the build state ({path}): it is damaged ({exc})")
     return with_pages(root, state) if pages else state
@@ -150,9 +156,9 @@ def save(root: Path, version: str, state: BuildState) -> None:
     index = {"format": FORMAT, "nbpress": version, "build_id": state.build_id,
              "site_key": state.site_key, "site_files": state.site_files,
              "site_refs": state.site_refs, "sources": state.sources, "left_out": state.left_out,
-             "drafts": state.drafts,
-             "fast": fast and {"pages": fast.pages, "drafts": fast.drafts, "refs": fast.refs,
-                               "warnings": fast.warnings}}
+             "drafts": state.drafts, "environment": state.environment,
+             "fast": fast and {"pages": fast.pages, "files": fast.files, "drafts": fast.drafts,
+                               "refs": fast.refs, "warnings": fast.warnings}}
     write_atomic(folder / STATE_FILE, json.dumps(index, separators=(",", ":")))
     state.fast = fast
 
@@ -168,11 +174,15 @@ def _encoded(memo: dict[str, tuple[PageState, str]], rel: str, page: PageState) 
 
 def storable(value: Any) -> bool:
     """Whether frontmatter can be kept in the state exactly (JSON, plus dates)."""
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and storable(v) for k, v in value.items())
+    if isinstance(value, dict):     # one that reads as our date tag is not stored: parsed again
+        return (not (len(value) == 1 and next(iter(value)) in _TAGS)
+                and all(isinstance(k, str) and storable(v) for k, v in value.items()))
     if isinstance(value, list):
         return all(storable(v) for v in value)
     return value is None or isinstance(value, (str, int, float, bool, dt.date))
+
+
+_TAGS = ("$date", "$datetime")
 
 
 def _encode(value: Any) -> Any:

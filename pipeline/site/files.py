@@ -45,7 +45,7 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
         yield "sitemap.xml", _hash(urls), lambda: sitemap(config, urls)
     for path, rel in static_files(config):
         st = path.stat()
-        yield rel, f"{st.st_mtime_ns}:{st.st_size}", path.read_bytes
+        yield rel, f"{st.st_mtime_ns}:{st.st_size}:{st.st_ctime_ns}", path.read_bytes
 
 
 def sitemap(config: SiteConfig, urls: list[str]) -> str:

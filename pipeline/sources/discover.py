@@ -191,7 +191,7 @@ def _short(config: SiteConfig, path: Path) -> str:
 
 
 def stamps(config: SiteConfig) -> dict[str, list[int]]:
-    """[mtime_ns, size] of every file discovery looks at (each .md and .ipynb under the
+    """[mtime_ns, size, ctime_ns] of every file discovery looks at (each .md and .ipynb under the
     content and notebooks folders, and sync's record), by path from the site root: when these
     are as the last build saw them, discovery would find what it found then. One `scandir`
     walk, no Path objects: the fast path of a build with nothing to do on 100,000 pages."""
@@ -202,7 +202,7 @@ def stamps(config: SiteConfig) -> dict[str, list[int]]:
     record = os.path.join(root, ".nbpress-cache", "sync.json")
     try:
         st = os.stat(record)
-        found[".nbpress-cache/sync.json"] = [st.st_mtime_ns, st.st_size]
+        found[".nbpress-cache/sync.json"] = [st.st_mtime_ns, st.st_size, st.st_ctime_ns]
     except OSError:
         pass
     return found
@@ -221,4 +221,5 @@ def _stamp_tree(folder: str, root: str, found: dict[str, list[int]]) -> None:
                 _stamp_tree(entry.path, root, found)
         elif entry.name.endswith((".md", ".ipynb")):
             st = entry.stat()
-            found[entry.path[len(root) + 1:].replace(os.sep, "/")] = [st.st_mtime_ns, st.st_size]
+            found[entry.path[len(root) + 1:].replace(os.sep, "/")] = [st.st_mtime_ns, st.st_size,
+                                                                      st.st_ctime_ns]

@@ -1,0 +1,147 @@
+"""Which sources a build publishes, and under which names: each source read once (hashed;
+its frontmatter parsed only when its bytes changed), drafts left out, and every URL owned by
+one page (a clash fails every page of it, naming the others). `nbpress check` asks the same
+rules. No page is exported here."""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+
+from pipeline.build.state import BuildState, PageState
+from pipeline.config import SiteConfig
+from pipeline.errors import NbpressError, PageError
+from pipeline.files import site_rel
+from pipeline.model import Page, Source
+from pipeline.site.files import reserved, static_files
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """A source read in this build: its page, the hash of its bytes, its path from the root."""
+
+    page: Page
+    sha: str
+    rel: str
+
+
+def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool,
+                kept: dict[str, Source] | None = None
+                ) -> tuple[list[Scanned], list[Scanned], list[tuple[Source, NbpressError]]]:
+    """(published, drafts left out, slug clashes) of the pages that read: the one rule of
+    what a build publishes (`nbpress check` resolves links by it too). `kept`: the pages of
+    files that did not read, whose last good version stays published, by its page file."""
+    published = [s for s in scanned if drafts or not s.page.draft]
+    skipped = [s for s in scanned if s.page.draft and not drafts]
+    published, clashes = unique_slugs(published, {rel for _, rel in static_files(config)})
+    for item in [s for s in published if _index(s.page.slug) in (kept or {})]:
+        published.remove(item)
+        clashes.append((item.page.source, _clash_kept(item.page, kept[_index(item.page.slug)])))
+    return published, skipped, clashes
+
+
+def kept_urls(config: SiteConfig, failures: list[tuple[Source, NbpressError]],
+               state: BuildState) -> dict[str, Source]:
+    """The page file of each source that failed to read and has a last good version (which
+    stays published: no other page may take its URL)."""
+    kept = {}
+    for source, _ in failures:
+        old = state.pages.get(rel_of(config, source))
+        if old is not None and old.files:
+            kept[old.files[0]] = source
+    return kept
+
+
+def _index(slug: str) -> str:
+    return f"{slug}/index.html" if slug else "index.html"
+
+
+def _clash_kept(page: Page, kept: Source) -> PageError:
+    return PageError(f"slug {page.slug!r} is the URL of {kept.path}, which could not be read: "
+                     "its last good version stays published there", page.source.path,
+                     hint=f"fix {kept.path} first, or give this page another slug")
+
+
+def read_pages(config: SiteConfig, sources: list[Source], state: BuildState,
+               memo: dict | None = None
+               ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
+    """Read and hash every source; frontmatter is parsed only where the bytes changed.
+    `memo`: what a build service read last time, by file identity (not read again)."""
+    scanned, failures = [], []
+    for source in sources:
+        rel = rel_of(config, source)
+        try:
+            scanned.append(_read_once(source, rel, state.pages.get(rel), memo))
+        except NbpressError as error:
+            failures.append((source, error))
+        except Exception as exc:    # one unreadable page must not stop the others
+            from pipeline.build.pages import unexpected
+
+            failures.append((source, unexpected(exc, source)))
+    return scanned, failures
+
+
+def _read_once(source: Source, rel: str, old: PageState | None, memo: dict | None) -> Scanned:
+    if memo is None:
+        return _read(source, rel, old)
+    st = os.stat(source.path)
+    stamp_now = (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)
+    known = memo.get(rel)
+    if known is not None and known[0] == stamp_now and (known[1].page.source is source
+                                                        or known[1].page.source == source):
+        return known[1]
+    memo[rel] = (stamp_now, _read(source, rel, old))
+    return memo[rel][1]
+
+
+def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
+    from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
+
+    data = source.path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if source.kind == "md":
+        text = decode(data, source.path)
+        if old is not None and old.sha == sha and isinstance(old.meta, dict):
+            meta, body_line = old.meta, old.body_line
+        else:
+            meta, body_line = parse_frontmatter(text, source.path)
+        return Scanned(make_page(source, text, body_line, meta), sha, rel)
+    return Scanned(read_source(source), sha, rel)
+
+
+def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset()
+                 ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
+    """Pages whose slug is taken by another page, or reserved for a site-wide file (`static`:
+    the output paths of static/), fail; each error names all."""
+    by_slug: dict[str, list[Scanned]] = defaultdict(list)
+    for item in scanned:
+        by_slug[item.page.slug].append(item)
+    ok, failures = [], []
+    for slug, group in by_slug.items():
+        if len(group) == 1 and not reserved(slug, static):
+            ok.extend(group)
+            continue
+        for item in group:
+            failures.append((item.page.source, _clash(item.page, [g.page for g in group])))
+    return ok, failures
+
+
+def rel_of(config: SiteConfig, source: Source) -> str:
+    """The state key of a source's page (a page family's members add their variant)."""
+    return site_rel(config.root, source.path)
+
+
+def _other_slug(slug: str) -> str:
+    parts = [p.replace(".", "-") for p in slug.split("/") if p != "index.html"] or ["page"]
+    return "/" + "/".join(parts[:-1] + [parts[-1] + "-page"])
+
+
+def _clash(page: Page, group: list[Page]) -> PageError:
+    if len(group) == 1:
+        return PageError(f"slug {page.slug!r} would overwrite a file of the whole site "
+                         "(404.html, index.html, sitemap.xml, assets/, or a file of static/)",
+                         page.source.path, hint=f"choose another slug: {_other_slug(page.slug)}")
+    others = ", ".join(str(p.source.path) for p in group if p is not page)
+    return PageError(f"slug {page.slug!r} is also the slug of {others}", page.source.path,
+                     hint="give each page its own slug: two pages cannot share one URL")
