@@ -50,6 +50,11 @@ class SiteConfig:
     def output(self) -> Path:
         return self.root / self.output_dir
 
+    @property
+    def static(self) -> Path:
+        """Files published at the output root as they are (CNAME, robots.txt, downloads)."""
+        return self.root / "static"
+
     def __repr__(self) -> str:
         return f"SiteConfig({self.root}, title={self.title!r})"
 

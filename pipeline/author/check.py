@@ -24,11 +24,12 @@ from pipeline.sources.frontmatter import read_source
 from pipeline.files import write_atomic
 
 if TYPE_CHECKING:
-    from pipeline.build.engine import Scanned
+    from pipeline.build.publish import Scanned
     from pipeline.render.export import Exporter
     from pipeline.render.links import LinkResolver
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_BACKTICKS = re.compile(r"`+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +38,13 @@ class Finding:
     line: int | None
     message: str
     repaired: str | None = None     # the line as it would be repaired (mojibake only)
+    note: bool = False              # said, but no problem: the exit status ignores it
 
 
 def check_site(config: SiteConfig, fix: bool = False) -> list[Finding]:
     """Every page read as a build reads it (encoding, YAML, fields, slugs), its links and
     images resolved as a build resolves them, and mojibake."""
-    from pipeline.build.engine import Scanned, rel_of, unique_slugs
+    from pipeline.build.publish import Scanned, rel_of, unique_slugs
     from pipeline.render.export import Exporter
 
     findings: list[Finding] = []
@@ -83,7 +85,7 @@ def _resolver(config: SiteConfig, scanned: list[Scanned],
               failures: list[tuple[Source, NbpressError]]) -> LinkResolver:
     """The build's resolver, knowing what a build (without --drafts) publishes: the pages that
     read, are no drafts and have a slug of their own (as `plan_site` decides)."""
-    from pipeline.build.engine import publishable
+    from pipeline.build.publish import publishable
     from pipeline.render.links import LinkResolver
 
     published, drafts, clashes = publishable(config, scanned, drafts=False)
@@ -199,24 +201,62 @@ def _outside_fences(lines: list[str]) -> Iterator[tuple[int, str]]:
 # -- mojibake -----------------------------------------------------------------------------------
 
 def mojibake(path: Path, fix: bool = False) -> list[Finding]:
-    """Lines of `path` that read as mojibake; with `fix`, the file with them repaired."""
-    import ftfy
-    import ftfy.badness
-
+    """Lines of `path` that read as mojibake; with `fix`, the file with them repaired. Code
+    (fenced blocks, inline spans) is the author's verbatim text, an example of mojibake
+    perhaps: it is noted, never changed. A line that cannot be repaired whole is reported
+    without a repair and left as it is."""
     data = path.read_bytes()
     lines = data.decode("utf-8").splitlines(keepends=True)
-    found = []
-    for number, line in enumerate(lines, start=1):
-        if ftfy.badness.is_bad(line):
-            repaired = ftfy.fix_encoding(line)
-            if repaired != line:
-                found.append(Finding(path, number, "mojibake: text decoded with the wrong "
-                                     "encoding", repaired.rstrip("\r\n")))
-                lines[number - 1] = repaired
-    if fix and found:
-        text = "".join(lines)
+    prose = {number for number, _ in _outside_fences(lines)}
+    found = [f for number, line in enumerate(lines, start=1)
+             if (f := _line_mojibake(path, number, line, number not in prose)) is not None]
+    for finding in found:
+        if finding.repaired is not None:
+            lines[finding.line - 1] = finding.repaired + _line_end(lines[finding.line - 1])
+    if fix and any(f.repaired is not None for f in found):
         if path.read_bytes() != data:
             raise NbpressError("changed while nbpress was repairing it; nothing was written",
                                path, hint="run nbpress check --fix again")
-        write_atomic(path, text)
+        write_atomic(path, "".join(lines))
     return found
+
+
+def _line_mojibake(path: Path, number: int, line: str, in_fence: bool) -> Finding | None:
+    """One line's finding: its prose repaired (its code kept), its prose that no repair
+    makes whole, or mojibake in its code alone (a note)."""
+    import ftfy
+    from ftfy.badness import is_bad
+
+    text = line.rstrip("\r\n")
+    pieces = [(text, True)] if in_fence else _code_spans(text)
+    if not any(is_bad(t) for t, code in pieces if not code):
+        return None if not any(is_bad(t) for t, _ in pieces) else Finding(
+            path, number, "mojibake in code, left as written (code is shown as the author "
+            "wrote it: retype it if it is not meant as an example)", note=True)
+    fixed = [(t if code else ftfy.fix_encoding(t), code) for t, code in pieces]
+    if fixed == pieces:                     # nothing ftfy knows how to repair
+        return None
+    if any(is_bad(t) or "\ufffd" in t for t, code in fixed if not code):
+        return Finding(path, number, "mojibake: text decoded with the wrong encoding, that "
+                       "cannot be repaired whole (fix: retype the characters shown wrong)")
+    return Finding(path, number, "mojibake: text decoded with the wrong encoding",
+                   "".join(t for t, _ in fixed))
+
+
+def _code_spans(line: str) -> list[tuple[str, bool]]:
+    """The line in pieces, each with whether it is an inline code span: a run of backticks
+    up to the next run of the same length."""
+    pieces, pos, search = [], 0, 0
+    while (opening := _BACKTICKS.search(line, search)) is not None:
+        closing = next((m for m in _BACKTICKS.finditer(line, opening.end())
+                        if len(m.group()) == len(opening.group())), None)
+        if closing is None:
+            search = opening.end()
+            continue
+        pieces += [(line[pos:opening.start()], False), (line[opening.start():closing.end()], True)]
+        pos = search = closing.end()
+    return [p for p in pieces + [(line[pos:], False)] if p[0]]
+
+
+def _line_end(line: str) -> str:
+    return line[len(line.rstrip("\r\n")):]

@@ -57,10 +57,10 @@ def _markdown_renderer():
 
 
 def _render_markdown(markdown, nb) -> str:
-    """What our template renders for a notebook of Markdown cells only."""
-    from nbconvert.filters.strings import strip_files_prefix
-
-    return "".join(strip_files_prefix(markdown.render(c.source)) + "\n"
+    """What our template renders for a notebook of Markdown cells only. Links stay as
+    written: nbconvert's `strip_files_prefix` (for the Jupyter server's old `files/` URLs)
+    is not used, since `files/` is an ordinary folder of a site."""
+    return "".join(markdown.render(c.source) + "\n"
                    for c in nb.cells if c.cell_type == "markdown")
 
 

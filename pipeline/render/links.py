@@ -1,7 +1,9 @@
 """Links and files a page refers to: resolved, checked, and rewritten for the output.
 
 Relative references resolve against the page's own folder; site-absolute ones (`/media/x.jpg`)
-against the content folder. A reference must stay inside the site's source folders.
+against the content folder, then the files of `static/` (published at the output root as they
+are: such a reference is left as written). A reference must stay inside the site's source
+folders.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ class Rewritten:
     assets: tuple[Asset, ...]
     warnings: tuple[str, ...]
     pages: tuple[Path, ...] = ()       # sources of the pages it links to
-    missing: tuple[Path, ...] = ()     # files it refers to that are not there (yet)
+    missing: tuple[Path, ...] = ()     # watched: files it refers to not there (yet), static/ ones
 
 
 def relative_url(target: str, from_slug: str) -> str:
@@ -56,6 +58,7 @@ class LinkResolver:
         self.roots = (config.content.resolve(), config.notebooks.resolve())
         self.content = self.roots[0]
         self.site = config.root.resolve()       # site-absolute refs may fall back to it
+        self.static = config.static.resolve()
         self.private = (config.output.resolve(), (config.root / ".nbpress-cache").resolve(),
                         (config.root / ".git").resolve())
         self._pages, self._unpublished = pages, unpublished
@@ -132,11 +135,28 @@ class LinkResolver:
         if parts.path.endswith(PAGE_SUFFIXES):
             target = self._page(page, parts.path, problems, found.warnings, found.linked)
             return url if target is None else relative_url(target, page.slug) + suffix
+        if self._static(parts.path, found.missing):
+            return url
         asset = self._file(page, parts.path, problems, found.warnings, found.missing)
         if asset is None:
             return url
         found.assets[asset.target] = asset
         return relative_url(asset.target, page.slug) + suffix
+
+    def _static(self, ref: str, watched: set[Path]) -> bool:
+        """Whether a site-absolute `ref` names a file of static/ (not hidden, as
+        `site/files.py:static_files` publishes them) and no file of the content folder; the
+        static/ path is watched either way, so the page is checked again when it comes or
+        goes."""
+        path = unquote(ref).lstrip("/")
+        if not ref.startswith("/") or (self.content / path).is_file():
+            return False
+        candidate = (self.static / path).resolve()
+        if self.static not in candidate.parents or any(
+                part.startswith(".") for part in candidate.relative_to(self.static).parts):
+            return False
+        watched.add(candidate)
+        return candidate.is_file()
 
     def _locate(self, page: Page, ref: str, problems: list[str]) -> Path | None:
         """Where a reference points: relative ones from the page's folder, site-absolute

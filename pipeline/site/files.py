@@ -16,9 +16,6 @@ if TYPE_CHECKING:
     from pipeline.site.layout import Layout
 
 RESERVED = {"assets", "404.html", "index.html", "sitemap.xml", ".nbpress.json"}   # ours
-STATIC_DIR = "static"          # copied to the output root as it is
-
-
 def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
                page_urls: set[str]) -> Iterator[tuple[str, str, Callable[[], str | bytes]]]:
     """Every site-wide file as (output path, key, make): `make()` gives its content, and the
@@ -61,7 +58,7 @@ def sitemap(config: SiteConfig, urls: list[str]) -> str:
 def static_files(config: SiteConfig) -> list[tuple[Path, str]]:
     """The files of the site's `static/` folder (CNAME, robots.txt, downloads), each with its
     path in the output: copied to the output root as they are. Hidden files are left out."""
-    top = config.root / STATIC_DIR
+    top = config.static
     found = []
     for folder, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
