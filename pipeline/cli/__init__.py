@@ -52,10 +52,12 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
           quiet: bool, no_wait: bool) -> None:
     """Build the site into its output folder (only what changed)."""
     from pipeline.build.engine import BuildOptions, build_site
+    from pipeline.cli.content import warn_no_pages
+    from pipeline.model import Outcome
     from pipeline.report import Reporter
 
     reporter = Reporter(quiet=quiet)
-    config = _config(site, reporter)
+    config = _pages_config(site, reporter)
     try:
         with _locked(config, reporter, wait=not no_wait), reporter.progress() as on_page:
             report = build_site(config, BuildOptions(drafts=drafts, on_page=on_page, jobs=jobs,
@@ -65,6 +67,8 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
     if why:
         reporter.why(report, config.root)
     reporter.summary(report, config.root)
+    if not sum(report.count(outcome) for outcome in Outcome):
+        warn_no_pages(reporter.console, config)
     sys.exit(0 if report.ok else 1)
 
 
@@ -78,13 +82,17 @@ def status(site: Path, drafts: bool) -> None:
     from pipeline.build.status import site_status
 
     reporter = Reporter()
-    config = _config(site, reporter)
+    config = _pages_config(site, reporter)
     try:
         lines = site_status(config, BuildOptions(drafts=drafts))
     except _errors() as error:
         reporter.fatal(error)
         sys.exit(2)
     reporter.status(lines, config.root)
+    if not lines:
+        from pipeline.cli.content import warn_no_pages
+
+        warn_no_pages(reporter.console, config)
 
 
 @main.command()
@@ -172,11 +180,13 @@ def new(site: Path, title: str, section: str | None, notebook: bool) -> None:
 def check(site: Path, fix: bool) -> None:
     """Check every page as a build would (fields, slugs, links and images, without running
     code), and look for mojibake (broken characters)."""
+    from rich.markup import escape
+
     from pipeline.author.check import check_site
     from pipeline.report import Reporter
 
     reporter = Reporter()
-    config = _config(site, reporter)
+    config = _pages_config(site, reporter)
     try:
         if fix:                     # it writes pages: not while a build or a sync runs
             with _locked(config, reporter):
@@ -188,17 +198,42 @@ def check(site: Path, fix: bool) -> None:
         sys.exit(2)
     for f in findings:
         where = f"{f.path.relative_to(config.root)}" + (f":{f.line}" if f.line else "")
-        reporter.console.print(f"[yellow]{where}[/]: {f.message}")
+        colour = "cyan" if f.note else "yellow"
+        reporter.console.print(f"[{colour}]{escape(where)}[/]: {escape(f.message)}")
         if f.repaired is not None:
             verb = "repaired as" if fix else "would read"
-            reporter.console.print(f"    {verb}: {f.repaired.strip()}")
-    left = [f for f in findings if not (fix and f.repaired is not None)]
+            reporter.console.print(f"    {verb}: {escape(f.repaired.strip())}")
+    left = [f for f in findings if not f.note and not (fix and f.repaired is not None)]
     if findings and not fix and any(f.repaired for f in findings):
         reporter.console.print("  [cyan]fix:[/] run `nbpress check --fix` to repair the lines "
                                "shown (nothing else in the files changes)")
+    repaired = sum(1 for f in findings if f.repaired is not None)
     reporter.console.print(f"{len(findings)} finding{'s' * (len(findings) != 1)}"
-                           + (f", {len(findings) - len(left)} repaired" if fix else ""))
+                           + (f", {repaired} repaired" if fix else ""))
+    if not findings:
+        _warn_if_no_pages(reporter, config)
     sys.exit(1 if left else 0)
+
+
+def _warn_if_no_pages(reporter, config) -> None:
+    from pipeline.cli.content import warn_no_pages
+    from pipeline.sources.discover import discover
+
+    if not discover(config):
+        warn_no_pages(reporter.console, config)
+
+
+def _pages_config(site: Path, reporter):
+    """The settings of a site whose pages the command reads: no folder to read them from
+    is an error that says where they seem to be."""
+    from pipeline.cli.content import missing_content
+
+    config = _config(site, reporter)
+    error = missing_content(config)
+    if error is not None:
+        reporter.fatal(error)
+        sys.exit(2)
+    return config
 
 
 def _config(site: Path, reporter):
