@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
 CACHE_DIR = ".nbpress-cache"
 SYNC_RECORD = "sync.json"       # `nbpress sync`'s record of each pair (author/sync.py)
@@ -50,14 +51,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step (a temp file beside it, then a rename), keeping
-    the file's permissions and writing through a symlink to the file it points to."""
+def write_atomic(path: Path, text: str | Iterable[str]) -> None:
+    """Replace `path` with `text` (or its pieces, written one by one: a large file need not be
+    whole in memory) in one step (a temp file beside it, then a rename), keeping the file's
+    permissions and writing through a symlink to the file it points to."""
     path = path.resolve() if path.is_symlink() else path
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+            if isinstance(text, str):
+                f.write(text)
+            else:
+                f.writelines(text)
         if path.exists():
             shutil.copymode(path, tmp)
         else:

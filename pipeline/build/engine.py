@@ -16,8 +16,7 @@ from pipeline.build.fastpath import site_current, site_refs, unchanged_site
 from pipeline.build.lock import site_lock
 from pipeline.build.output import output_id
 from pipeline.build.plan import Action, Decision, Planner, site_key
-from pipeline.build.publish import (Scanned, kept_urls, publishable, read_pages, rel_of,
-                                    unique_slugs)  # noqa: F401  (author/check.py)
+from pipeline.build.publish import Scanned, kept_urls, publishable, read_pages, rel_of
 from pipeline.build.state import BuildState, PageState
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
@@ -122,6 +121,8 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
         writer.abort()
         raise
     state = _new_state(build_id, plan, results, writer)
+    if warm is not None:                # a service: its next save encodes changed pages only
+        state.encoded = plan.state.encoded if plan.state.encoded is not None else {}
     state.site_files, state.site_refs = site_files, site_refs(config)
     state.sources, state.left_out, state.drafts = seen, list(plan.left_out), options.drafts
     state.environment = plan.environment
@@ -280,8 +281,7 @@ def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
         pages[rel] = PageState(sha="", meta=None, body_line=1, files=writer.files.get(rel, []),
                                refs=writer.refs.get(rel, {}), entry=old.entry if old else {},
                                layout=old.layout if old else "")
-    return BuildState(build_id=build_id, site_key=plan.site_key, pages=pages,
-                      encoded=plan.state.encoded)
+    return BuildState(build_id=build_id, site_key=plan.site_key, pages=pages)
 
 
 def _storable(meta) -> dict | None:

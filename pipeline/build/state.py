@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pipeline.files import cache_dir, write_atomic
 
@@ -86,8 +86,8 @@ class BuildState:
     fast: FastIndex | None = None            # as saved (None: the fast path cannot be taken)
     environment: str = ""                    # the installed packages, when a page has code
     # Each page as last saved, by the PageState saved: a service's next save encodes only
-    # the pages that changed (`save`). Not itself saved.
-    encoded: dict[str, tuple[PageState, str]] = field(default_factory=dict, repr=False)
+    # the pages that changed (`save`); None for a single build (no copy kept). Not saved.
+    encoded: dict[str, tuple[PageState, str]] | None = field(default=None, repr=False)
 
 
 def load(root: Path, version: str, output_id: str | None, pages: bool = True) -> BuildState:
@@ -149,9 +149,7 @@ def save(root: Path, version: str, state: BuildState) -> None:
     folder = cache_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     pages = dict(sorted(state.pages.items()))
-    write_atomic(folder / PAGES_FILE, '{"build_id":%s,"pages":{%s}}' % (
-        json.dumps(state.build_id),
-        ",".join(f"{json.dumps(rel)}:{_encoded(state.encoded, rel, p)}" for rel, p in pages.items())))
+    write_atomic(folder / PAGES_FILE, _pages_json(state.build_id, pages, state.encoded))
     fast = FastIndex.of(pages)
     index = {"format": FORMAT, "nbpress": version, "build_id": state.build_id,
              "site_key": state.site_key, "site_files": state.site_files,
@@ -163,12 +161,22 @@ def save(root: Path, version: str, state: BuildState) -> None:
     state.fast = fast
 
 
-def _encoded(memo: dict[str, tuple[PageState, str]], rel: str, page: PageState) -> str:
-    known = memo.get(rel)
+def _pages_json(build_id: str, pages: dict[str, PageState],
+                memo: dict[str, tuple[PageState, str]] | None) -> Iterator[str]:
+    """PAGES_FILE in pieces, a page at a time (100,000 pages: never the whole text at once)."""
+    yield '{"build_id":%s,"pages":{' % json.dumps(build_id)
+    for i, (rel, page) in enumerate(pages.items()):
+        yield f'{"," if i else ""}{json.dumps(rel)}:{_encoded(memo, rel, page)}'
+    yield "}}"
+
+
+def _encoded(memo: dict[str, tuple[PageState, str]] | None, rel: str, page: PageState) -> str:
+    known = memo.get(rel) if memo is not None else None
     if known is None or known[0] is not page:
-        known = memo[rel] = (page, json.dumps({name: getattr(page, name)
-                                               for name in PageState.__slots__},
-                                              default=_encode, separators=(",", ":")))
+        known = (page, json.dumps({name: getattr(page, name) for name in PageState.__slots__},
+                                  default=_encode, separators=(",", ":")))
+        if memo is not None:
+            memo[rel] = known
     return known[1]
 
 
