@@ -148,7 +148,8 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
     bundle = None
     if needs_execution(page, nb):
         nb.metadata.setdefault("kernelspec", default_kernelspec(config))
-        used = sorted(set(depends_files(page)) | set(bundle_files(page)))
+        data = tuple(sorted(set(depends_files(page)) | set(bundle_files(page))))
+        used = list(data)
         twins = twin_places(page, config)   # a run in Jupyter, or a new twin, rebuilds it
         watch = tuple((p.parent, glob.escape(p.name)) for p in twins)
         bundle = page.source.path.parent     # a file added beside it runs its code again
@@ -157,7 +158,7 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
         if stored is not None:        # the author ran this code in Jupyter: publish that run
             nb, twin = with_outputs_of(nb, stored[1]), True
         else:
-            nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context)
+            nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context, data)
             cached = not ran
     written = writer.add_page(page, context.exporter.export(nb), used, watch, bundle)
     warnings += written.warnings
@@ -207,9 +208,11 @@ def twin_of(page: Page, config: SiteConfig):
     return next((p for p in twin_places(page, config) if p.is_file()), None)
 
 
-def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext):
+def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext,
+                  data: tuple = ()):
     """(notebook with outputs, whether its code ran, warnings, notes): the cached outputs when
-    the execution key hits, else a run whose outputs are stored."""
+    the execution key hits, else a run whose outputs are stored. `data`: the files its code
+    may read (for an executor that runs it elsewhere to ship)."""
     from pipeline.notebook.outputs import with_outputs_of
 
     key = execution_key(nb, page, config.base_url, context.environment, config.root)
@@ -219,7 +222,7 @@ def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext):
         if cached is not None:
             return with_outputs_of(nb, cached), False, [], []
         notes = [f"{page.source.path}: {note}"] if note else []
-    ran = context.executor.submit(Job(nb, page, config, context.run)).result()
+    ran = context.executor.submit(Job(nb, page, config, context.run, files=data)).result()
     executed, warnings = ran.nb, list(ran.warnings)
     context.cache.put(key, executed)
     return executed, True, warnings, notes
