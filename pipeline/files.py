@@ -24,7 +24,8 @@ def scratch_dir(root: Path) -> Path:
     cannot remove its own: the next build does (`sweep_scratch`)."""
     folder = cache_dir(root) / SCRATCH
     folder.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=folder))
+    pid = os.getpid()
+    return Path(tempfile.mkdtemp(prefix=f"{pid}-{_started(pid)}-", dir=folder))
 
 
 def sweep_scratch(root: Path) -> None:
@@ -36,8 +37,9 @@ def sweep_scratch(root: Path) -> None:
     except OSError:
         return
     for entry in entries:
-        pid = entry.name.partition("-")[0]
-        if not (pid.isdigit() and _alive(int(pid))):
+        pid, _, rest = entry.name.partition("-")
+        started = rest.partition("-")[0]
+        if not (pid.isdigit() and _alive(int(pid)) and started == _started(int(pid))):
             shutil.rmtree(entry.path, ignore_errors=True)
 
 
@@ -49,6 +51,16 @@ def _alive(pid: int) -> bool:
     except PermissionError:     # another user's process
         return True
     return True
+
+
+def _started(pid: int) -> str:
+    """When the process started (Linux: clock ticks after boot), so a folder whose pid now
+    belongs to another process is not taken for a live build's; "0" where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
 
 
 def write_atomic(path: Path, text: str | Iterable[str]) -> None:

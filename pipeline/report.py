@@ -38,6 +38,10 @@ class Reporter:
                            "this command goes on when that one ends (Ctrl-C to give up, "
                            "--no-wait to fail at once)")
 
+    def note(self, text: str) -> None:
+        """Said even when quiet: which site a command acts on is never a detail."""
+        self.console.print(f"[cyan]note[/] {escape(text)}")
+
     def fatal(self, error: NbpressError) -> None:
         self._error(error, "error")
 
@@ -86,7 +90,8 @@ class Reporter:
 
     def removed(self, paths: list[Path], root: Path) -> None:
         for path in paths:
-            self.console.print(f"removed {escape(_short(str(path), root))}/")
+            self.console.print(f"removed {escape(_short(str(path), root))}"
+                               + ("" if path.suffix else "/"))
         if not paths:
             self.console.print("nothing to remove")
 

@@ -68,24 +68,26 @@ def glob_ref(root: Path, folder: Path, pattern: str) -> tuple[str, list[int]]:
 
 
 def changed_ref(root: Path, refs: dict[str, list[int]]) -> str | None:
-    """The first file a page used whose size or modification time differs (or a pattern
-    that now matches other files), if any."""
+    """Why a page's output may be out of date: the first file it used whose stamp differs
+    (size, mtime, or ctime alone: touched), or a pattern that now matches other files."""
     for name, seen in refs.items():
         if name.startswith(BUNDLE):
             if _bundle(root / name[len(BUNDLE):]) != seen[0]:
-                return f"the files beside {name[len(BUNDLE):]}"
+                return f"the files beside {name[len(BUNDLE):]} changed"
             continue
         if name.startswith(GLOB):
             folder, _, pattern = name[len(GLOB):].partition("::")
             if _matches(root / folder, pattern) != seen[0]:
-                return f"the files matching {folder}/{pattern}"
+                return f"the files matching {folder}/{pattern} changed"
             continue
         try:
             st = os.stat(os.path.join(root, name))       # strings: the fast path's loop
         except OSError:
-            return name
-        if [st.st_mtime_ns, st.st_size, st.st_ctime_ns] != seen:
-            return name
+            return f"{name} is gone"
+        if [st.st_mtime_ns, st.st_size] != seen[:2]:
+            return f"{name} changed"
+        if st.st_ctime_ns != seen[2]:
+            return f"{name} was touched (its size and time are the same: built to be sure)"
     return None
 
 

@@ -16,7 +16,7 @@ from pipeline.build.fastpath import site_current, site_refs, unchanged_site
 from pipeline.build.lock import site_lock
 from pipeline.build.output import output_id
 from pipeline.build.plan import Action, Decision, Planner, site_key
-from pipeline.build.publish import Scanned, kept_urls, publishable, read_pages, rel_of
+from pipeline.build.publish import Scanned, kept_pages, publishable, read_pages, rel_of
 from pipeline.build.state import BuildState, PageState
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
@@ -110,9 +110,10 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
             again = _mended(plan, results, writer)
             if again:           # pages kept with a dead link to a page that built after all
                 results = [r for r in results if r.source.path not in again]
-                results += _build([d for d in plan.decisions if d.page.source.path in again],
+                results += _build([replace(d, reason="a page it links to built after all")
+                                   for d in plan.decisions if d.page.source.path in again],
                                   context, options)
-        results = _dead_links(writer, results, config)
+        results = _dead_links(writer, _taken_from_kept(writer, results, config), config)
         shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
         writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown])
         build_id = uuid.uuid4().hex
@@ -143,23 +144,26 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     found = warm.discovery(config, seen) if warm is not None and seen is not None else scan(config)
     scanned, failures = read_pages(config, list(found.pages), state,
                                    warm.read if warm is not None else None)
-    published, skipped, clashes = publishable(config, scanned, options.drafts,
-                                              kept_urls(config, failures, state))
+    kept = kept_pages(config, failures, state)
+    published, skipped, clashes = publishable(config, scanned, options.drafts, kept)
     failures += clashes
     pages = [s.page for s in published]
     unpublished = {s.page.source.path for s in skipped} | {src.path for src, _ in failures}
+    unpublished -= {source.path for source in kept}
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     in_place = options.in_place and bool(state.site_files) and config.output.is_dir()
     from pipeline.build.writer import SiteWriter
     from pipeline.render.links import LinkResolver
 
-    writer = SiteWriter(config, LinkResolver(config, pages, unpublished), now, state.pages,
+    resolver = LinkResolver(config, pages, unpublished, {s.path: slug for s, slug in kept.items()})
+    writer = SiteWriter(config, resolver, now, state.pages,
                         state.site_files, in_place, warm.layout if warm is not None else None)
     if warm is not None:
         warm.layout = writer.layout         # templates compiled once a service
     writer.plan([s.page for s in published if not _will_fail(s, state)])
     site = site_key(config)
     slugs = {s.rel: s.page.slug for s in published if not _will_fail(s, state)}
+    slugs.update((rel_of(config, source), slug) for source, slug in kept.items())
     planner = Planner.of(config, state, site, slugs, [s.page for s in published])
     decisions = [planner.decide(s.page, s.rel, s.sha) for s in published]
     return SitePlan(decisions, skipped, failures, state, writer, site,
@@ -208,6 +212,25 @@ def _record(writer: SiteWriter, decision: Decision, result: PageResult, written)
 
 # -- results and state ------------------------------------------------------------------------
 
+def _taken_from_kept(writer: SiteWriter, results: list[PageResult],
+                     config: SiteConfig) -> list[PageResult]:
+    """A failed page keeps its last good version only where no page of this build now writes
+    its page file: a page that took its URL (left when the failed page's slug changed) wins,
+    and the failed page is said to have no version published."""
+    owner = {writer.files[rel][0]: r.source.path for r in results
+             if r.outcome is Outcome.BUILT and writer.files.get(rel := rel_of(config, r.source))}
+    out = []
+    for r in results:
+        files = writer.files.get(rel_of(config, r.source)) if r.kept_previous else None
+        if files and files[0] in owner:
+            writer.forget(rel_of(config, r.source))
+            r = replace(r, kept_previous=False, warnings=r.warnings + (
+                f"{r.source.path}: its last good version is gone: {owner[files[0]]} now has "
+                "its old URL",))
+        out.append(r)
+    return out
+
+
 def _dead_links(writer: SiteWriter, results: list[PageResult],
                 config: SiteConfig) -> list[PageResult]:
     """A page built now that links to a page that is not published after all (it failed,
@@ -239,12 +262,6 @@ def _nothing_published(plan: SitePlan, options: BuildOptions) -> tuple[str, ...]
     if plan.decisions or not plan.skipped or options.drafts:
         return ()
     return _drafts_note(len(plan.skipped))
-
-
-def _only_drafts(results: list[PageResult], options: BuildOptions) -> tuple[str, ...]:
-    if options.drafts or any(r.outcome is not Outcome.SKIPPED for r in results) or not results:
-        return ()
-    return _drafts_note(len(results))
 
 
 def _drafts_note(count: int) -> tuple[str, ...]:

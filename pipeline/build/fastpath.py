@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from pipeline.build.deps import changed_ref, stamp
-from pipeline.build.state import BuildState
+from pipeline.build.state import BuildState, pages_stamp
 from pipeline.execute.cache import environment_key
 from pipeline.config import SiteConfig
 from pipeline.model import KeptResults, Outcome, PageResult, Source
@@ -24,7 +24,8 @@ def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[i
     if (state.note or fast is None or not fast.pages or state.sources != seen
             or state.site_key != key or state.drafts != drafts
             or not site_current(config, state) or changed_ref(config.root, fast.refs)
-            or state.environment and state.environment != environment_key()):
+            or state.environment and state.environment != environment_key()
+            or state.pages_stamp != pages_stamp(config.root)):
         return None
     output = str(config.output)
     isfile = os.path.isfile

@@ -28,9 +28,9 @@ class Warm:
     exporter: Any = None            # render.export.Exporter
     layout: Any = None              # site.layout.Layout (its compiled templates)
     server: Any = None              # execute.kernels.ForkServer
-    # Sources read by the last build: (mtime_ns, size, inode) and what was read, so an
-    # unchanged file is not read, hashed and validated again.
-    read: dict[str, tuple[tuple[int, int, int], Any]] = field(default_factory=dict)
+    # Sources read by the last build: (mtime_ns, size, ctime_ns, inode) and what was read,
+    # so an unchanged file is not read, hashed and validated again.
+    read: dict[str, tuple[tuple[int, int, int, int], Any]] = field(default_factory=dict)
     # The last discovery, and the stamps it was made from (`discovery`).
     found: tuple[dict[str, list[int]], Any] | None = None
 
@@ -88,11 +88,11 @@ class PageContext:
         own = None if warm is not None else Warm()
         warm = warm or own
         manager = scratch = None
+        sweep_scratch(config.root)      # what killed builds left (we hold the lock)
         try:
             if any(may_run(d.page) for d in todo):
                 from pipeline.execute.kernels import manager_class
 
-                sweep_scratch(config.root)
                 scratch = scratch_dir(config.root)
                 manager = manager_class(None if isolate else warm.fork_server(), scratch)
             warm.exporter = warm.exporter or Exporter()

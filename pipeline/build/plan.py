@@ -90,12 +90,14 @@ class Planner:
         if page.execute == "always":
             return "execute: always"
         if old.key != key:
+            if self.environment != self.state.environment and may_run(page):
+                return "the installed packages changed (it has code)"
             return "site settings, nbpress or its libraries changed"
         if not old.layout:
             return "its nav or listing changed and its article was not stored"
         changed = changed_ref(self.config.root, old.refs)
         if changed:
-            return f"{changed} changed"
+            return changed
         if not all(os.path.isfile(f"{self.output}/{f}") for f in old.files):
             return "its output is missing"
         return None

@@ -27,29 +27,30 @@ class Scanned:
 
 
 def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool,
-                kept: dict[str, Source] | None = None
+                kept: dict[Source, str] | None = None
                 ) -> tuple[list[Scanned], list[Scanned], list[tuple[Source, NbpressError]]]:
     """(published, drafts left out, slug clashes) of the pages that read: the one rule of
-    what a build publishes (`nbpress check` resolves links by it too). `kept`: the pages of
-    files that did not read, whose last good version stays published, by its page file."""
+    what a build publishes (`nbpress check` resolves links by it too). `kept`: the files
+    that did not read whose last good version stays published, with its slug."""
     published = [s for s in scanned if drafts or not s.page.draft]
     skipped = [s for s in scanned if s.page.draft and not drafts]
     published, clashes = unique_slugs(published, {rel for _, rel in static_files(config)})
-    for item in [s for s in published if _index(s.page.slug) in (kept or {})]:
+    taken = {slug: source for source, slug in (kept or {}).items()}
+    for item in [s for s in published if s.page.slug in taken]:
         published.remove(item)
-        clashes.append((item.page.source, _clash_kept(item.page, kept[_index(item.page.slug)])))
+        clashes.append((item.page.source, _clash_kept(item.page, taken[item.page.slug])))
     return published, skipped, clashes
 
 
-def kept_urls(config: SiteConfig, failures: list[tuple[Source, NbpressError]],
-               state: BuildState) -> dict[str, Source]:
-    """The page file of each source that failed to read and has a last good version (which
-    stays published: no other page may take its URL)."""
+def kept_pages(config: SiteConfig, failures: list[tuple[Source, NbpressError]],
+               state: BuildState) -> dict[Source, str]:
+    """The slug of the last good version of each source that failed to read: that version
+    stays published, so other pages link to it and none may take its URL."""
     kept = {}
     for source, _ in failures:
         old = state.pages.get(rel_of(config, source))
-        if old is not None and old.files:
-            kept[old.files[0]] = source
+        if old is not None and old.files and old.files[0].endswith("index.html"):
+            kept[source] = old.files[0][:-len("index.html")].rstrip("/")
     return kept
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from pipeline.files import cache_dir, write_atomic
 
-FORMAT = 7
+FORMAT = 8
 STATE_FILE = "build.json"
 PAGES_FILE = "pages.json"
 
@@ -85,6 +86,7 @@ class BuildState:
     drafts: bool = False                     # the build published drafts (--drafts)
     fast: FastIndex | None = None            # as saved (None: the fast path cannot be taken)
     environment: str = ""                    # the installed packages, when a page has code
+    pages_stamp: list[int] = field(default_factory=list)   # of PAGES_FILE as written with it
     # Each page as last saved, by the PageState saved: a service's next save encodes only
     # the pages that changed (`save`); None for a single build (no copy kept). Not saved.
     encoded: dict[str, tuple[PageState, str]] | None = field(default=None, repr=False)
@@ -117,7 +119,8 @@ def load(root: Path, version: str, output_id: str | None, pages: bool = True) ->
                            dict(raw["site_refs"]), sources=dict(raw["sources"]),
                            left_out=list(raw["left_out"]), drafts=bool(raw["drafts"]),
                            has_pages=False, fast=fast or None,
-                           environment=str(raw["environment"]))
+                           environment=str(raw["environment"]),
+                           pages_stamp=list(raw["pages_stamp"]))
     except (KeyError, TypeError) as exc:
         return BuildState(note=f"discarded the build state ({path}): it is damaged ({exc})")
     return with_pages(root, state) if pages else state
@@ -150,15 +153,27 @@ def save(root: Path, version: str, state: BuildState) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     pages = dict(sorted(state.pages.items()))
     write_atomic(folder / PAGES_FILE, _pages_json(state.build_id, pages, state.encoded))
+    state.pages_stamp = pages_stamp(root)
     fast = FastIndex.of(pages)
     index = {"format": FORMAT, "nbpress": version, "build_id": state.build_id,
              "site_key": state.site_key, "site_files": state.site_files,
              "site_refs": state.site_refs, "sources": state.sources, "left_out": state.left_out,
              "drafts": state.drafts, "environment": state.environment,
+             "pages_stamp": state.pages_stamp,
              "fast": fast and {"pages": fast.pages, "files": fast.files, "drafts": fast.drafts,
                                "refs": fast.refs, "warnings": fast.warnings}}
     write_atomic(folder / STATE_FILE, json.dumps(index, separators=(",", ":")))
     state.fast = fast
+
+
+def pages_stamp(root: Path) -> list[int]:
+    """The stamp of PAGES_FILE: a build with nothing to do never reads it, but sees it is
+    the file its index was saved with (not lost, damaged, or from another build)."""
+    try:
+        st = os.stat(cache_dir(root) / PAGES_FILE)
+    except OSError:
+        return []
+    return [st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino]
 
 
 def _pages_json(build_id: str, pages: dict[str, PageState],

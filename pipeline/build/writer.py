@@ -150,6 +150,12 @@ class SiteWriter:
             self.model.put(page_rel, Entry(**old.entry))
         return True
 
+    def forget(self, page_rel: str) -> None:
+        """A page kept from the last build is not published after all."""
+        for mine in (self.files, self.refs, self.links, self.layouts):
+            mine.pop(page_rel, None)
+        self.model.drop(page_rel)
+
     def _carry(self, page_rel: str) -> PageState | None:
         """Bring a page's files from the last build, with what they were built from."""
         old = self.previous.get(page_rel)

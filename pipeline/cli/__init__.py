@@ -121,7 +121,9 @@ def _remove_caches(folder: Path) -> list[Path]:
     import shutil
 
     removed = []
-    for part in (folder / name for name in ("build.json", "pages.json", "pages", "exec")):
+    from pipeline.files import SCRATCH
+
+    for part in (folder / name for name in ("build.json", "pages.json", "exec", SCRATCH)):
         if part.is_dir():
             shutil.rmtree(part)
         elif part.exists():
@@ -240,10 +242,14 @@ def _config(site: Path, reporter):
     from pipeline.config import load_config
 
     try:
-        return load_config(site)
+        config = load_config(site)
     except _errors() as error:
         reporter.fatal(error)
         sys.exit(2)
+    if config.root != site.resolve():
+        reporter.note(f"the site is {config.root}: the nearest folder above {site} with a "
+                      "content/ folder or [tool.nbpress] settings")
+    return config
 
 
 def _locked(config, reporter, wait: bool = True):

@@ -54,7 +54,10 @@ class LinkResolver:
     A file the page shows (src: an image, a video) must exist inside the site, or the page
     fails; a link (href) that does not resolve is reported as a warning and left as written."""
 
-    def __init__(self, config: SiteConfig, pages: list[Page], unpublished: set[Path]):
+    def __init__(self, config: SiteConfig, pages: list[Page], unpublished: set[Path],
+                 kept: dict[Path, str] | None = None):
+        """`kept`: pages that could not be read this build, whose last good version stays
+        published, with its slug: linked to as before."""
         self.roots = (config.content.resolve(), config.notebooks.resolve())
         self.content = self.roots[0]
         self.site = config.root.resolve()       # site-absolute refs may fall back to it
@@ -62,6 +65,7 @@ class LinkResolver:
         self.private = (config.output.resolve(), (config.root / ".nbpress-cache").resolve(),
                         (config.root / ".git").resolve())
         self._pages, self._unpublished = pages, unpublished
+        self._kept = {path.resolve(): slug for path, slug in (kept or {}).items()}
         self._by_path: dict[Path, Page] | None = None
         self._gone: set[Path] | None = None
 
@@ -110,7 +114,7 @@ class LinkResolver:
     def slug_of(self, source: Path) -> str | None:
         """The slug of the page at `source`, or None when it is not published."""
         page = self.pages.get(source.resolve())
-        return page.slug if page is not None else None
+        return page.slug if page is not None else self._kept.get(source.resolve())
 
     def asset(self, page: Page, ref: str) -> Asset:
         """One file reference (e.g. featuredImage) as an Asset, or a LinkError."""
@@ -207,8 +211,9 @@ class LinkResolver:
             return None
         linked.add(candidate)
         twin = self.pages.get(candidate)
-        if twin is not None:
-            return f"{twin.slug}/" if twin.slug else ""
+        slug = twin.slug if twin is not None else self._kept.get(candidate)
+        if slug is not None:
+            return f"{slug}/" if slug else ""
         if candidate in self.unpublished:
             warnings.append(f"{page.source.path}: links to {ref!r}, "
                             "a page not published in this build (a draft, or it failed)")

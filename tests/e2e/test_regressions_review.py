@@ -111,6 +111,7 @@ def test_the_warning_about_a_link_to_a_failed_page_goes_once_that_page_builds(si
     second = site.build()
     assert second.ok and result(second, "chart").outcome is Outcome.BUILT
     assert not result(second, "linker").warnings, result(second, "linker")
+    assert result(second, "linker").reason == "a page it links to built after all"
     third = site.build()
     assert not any(r.warnings for r in third.results)
     assert 'href="../chart/"' in (site.root / "output/linker/index.html").read_text()
@@ -135,6 +136,7 @@ def test_code_runs_again_when_the_installed_packages_change(site, tmp_path, monk
     (packages / "nbpress_probe_pkg-1.0.dist-info").rename(packages / "nbpress_probe_pkg-2.0.dist-info")
     report = site.build(isolate=True)
     assert result(report, "pk").outcome is Outcome.BUILT and result(report, "pk").executed
+    assert result(report, "pk").reason == "the installed packages changed (it has code)"
     assert result(report, "prose").outcome is Outcome.UNCHANGED   # no code: nothing to run
     assert "probe 2" in (site.root / "output/pk/index.html").read_text()
 
@@ -156,3 +158,72 @@ def test_a_service_sees_edited_settings_and_same_stamp_edits(site):
         assert service.build().ok
         assert "After" in (site.root / "output/index.html").read_text()
         assert "After" in (site.root / "output/b/index.html").read_text()
+
+
+def test_a_page_that_takes_the_old_url_of_a_failed_moved_page_does_not_leave_it_listed(site):
+    post = site.page("blog/post.md", '---\ntitle: "Post"\n---\n\nThe post.\n')
+    assert site.build().ok
+    post.write_text('---\ntitle: "Post"\nslug: /blog/moved\n---\n\n'
+                    '```python\nraise ValueError("boom")\n```\n')
+    site.page("thief.md", '---\ntitle: "Thief"\nslug: /blog/post\n---\n\nThief.\n')
+    report = site.build()
+    failed = result(report, "blog/post")
+    assert failed.outcome is Outcome.FAILED and not failed.kept_previous
+    assert any("last good version is gone" in w for w in failed.warnings)
+    assert "Thief" in (site.root / "output/blog/post/index.html").read_text()
+    (site.root / "content/thief.md").unlink()
+    site.build()
+    assert not (site.root / "output/blog/post/index.html").exists()
+    listing = site.root / "output/blog/index.html"       # the blog has no page left
+    assert not listing.exists() or 'href="post/"' not in listing.read_text()
+
+
+def test_a_link_to_a_page_that_cannot_be_read_goes_to_its_kept_version(site):
+    post = site.page("blog/post.md", '---\ntitle: "Post"\n---\n\nThe post.\n')
+    site.page("index.md", '---\ntitle: "Home"\n---\n\nRead [the post](blog/post.md).\n')
+    assert site.build().ok
+    post.write_text('---\ntitle: "Post\n---\n\nThe post.\n')       # bad YAML: kept
+    site.page("index.md", '---\ntitle: "Home"\n---\n\nRead [the post](blog/post.md) now.\n')
+    report = site.build()
+    assert result(report, "blog/post").kept_previous
+    assert not result(report, "index").warnings
+    assert 'href="blog/post/"' in (site.root / "output/index.html").read_text()
+    assert result(site.build(), "index").outcome is Outcome.UNCHANGED
+
+
+def test_a_damaged_pages_file_is_noticed_with_nothing_else_changed(site):
+    site.page("a.md", '---\ntitle: "A"\n---\n\nA.\n')
+    assert site.build().ok
+    (site.root / ".nbpress-cache/pages.json").write_text("garbage")
+    report = site.build()
+    assert result(report, "a").outcome is Outcome.BUILT
+    assert any("pages.json" in note for note in report.notes)
+    assert result(site.build(), "a").outcome is Outcome.UNCHANGED
+
+
+def test_scratch_folders_of_dead_builds_are_swept_by_any_build(site):
+    site.page("a.md", '---\ntitle: "A"\n---\n\nA.\n')
+    assert site.build().ok
+    scratch = site.root / ".nbpress-cache/tmp"
+    dead = [scratch / "999999999-5-abc", scratch / "1-0-reused"]   # gone; pid reused by init
+    for folder in dead:
+        folder.mkdir(parents=True)
+        (folder / "kernel-x.json").write_text("{}")
+    site.page("a.md", '---\ntitle: "A"\n---\n\nA, edited: a prose build sweeps too.\n')
+    assert site.build().ok
+    assert not any(folder.exists() for folder in dead)
+
+
+def test_a_command_run_below_a_site_names_the_site_it_acts_on(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content/t.md").write_text('---\ntitle: "T"\n---\n\nT.\n')
+    inner = tmp_path / "inner"
+    (inner / "docs").mkdir(parents=True)
+    out = subprocess.run([sys.executable, "-m", "pipeline", "clean", "--site", str(inner)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    said = " ".join((out.stdout + out.stderr).split())
+    assert f"the site is {tmp_path}" in said, said
