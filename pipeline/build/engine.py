@@ -105,7 +105,8 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
                 todo.append(decision)
         from pipeline.build.pages import PageContext
 
-        with PageContext.create(config, writer, todo, options.isolate, warm) as context:
+        with PageContext.create(config, writer, todo, options.isolate, warm,
+                                plan.environment) as context:
             results += _build(todo, context, options)
             again = _mended(plan, results, writer)
             if again:           # pages kept with a dead link to a page that built after all
@@ -164,8 +165,8 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     site = site_key(config)
     slugs = {s.rel: s.page.slug for s in published if not _will_fail(s, state)}
     slugs.update((rel_of(config, source), slug) for source, slug in kept.items())
-    planner = Planner.of(config, state, site, slugs, [s.page for s in published])
-    decisions = [planner.decide(s.page, s.rel, s.sha) for s in published]
+    planner = Planner.of(config, state, site, slugs, any(s.code for s in published))
+    decisions = [planner.decide(s.page, s.rel, s.sha, s.code) for s in published]
     return SitePlan(decisions, skipped, failures, state, writer, site,
                     tuple(w for _, w in found.warnings), planner.environment)
 

@@ -81,7 +81,8 @@ class PageContext:
 
     @staticmethod
     def create(config: SiteConfig, writer: SiteWriter, todo: list[Decision], isolate: bool,
-               warm: Warm | None = None) -> "PageContext":
+               warm: Warm | None = None, environment: str = "") -> "PageContext":
+        """`environment`: the packages' key, when the plan already worked it out."""
         from pipeline.execute.run import RunContext
         from pipeline.render.export import Exporter
 
@@ -103,7 +104,7 @@ class PageContext:
                              base_url=config.base_url, kernel_manager=manager,
                              scratch=str(scratch) if scratch else None)
             return PageContext(config, writer, run, warm.exporter, ExecutionCache(config.root),
-                               environment_key(), own, scratch=scratch)
+                               environment or environment_key(), own, scratch=scratch)
         except BaseException:
             if own is not None:
                 own.close()

@@ -62,25 +62,28 @@ class Planner:
 
     @staticmethod
     def of(config: SiteConfig, state: BuildState, site: str, slugs: dict[str, str],
-           pages: list[Page]) -> "Planner":
+           code: bool) -> "Planner":
+        """`code`: some page may have code to run (then the packages are looked at)."""
         from pipeline.execute.cache import environment_key
 
-        environment = environment_key() if any(may_run(p) for p in pages) else ""
-        return Planner(config, state, site, slugs, environment, str(config.output))
+        return Planner(config, state, site, slugs, environment_key() if code else "",
+                       str(config.output))
 
-    def decide(self, page: Page, rel: str, sha: str) -> Decision:
-        """Keep the page's previous output only when nothing it depends on has changed."""
+    def decide(self, page: Page, rel: str, sha: str, code: bool) -> Decision:
+        """Keep the page's previous output only when nothing it depends on has changed.
+        `code`: the page may have code to run (`may_run`); it is then built again when the
+        installed packages change."""
         old = self.state.pages.get(rel)
-        # a page whose code may run is built again when the installed packages change
-        key = page_key(self.site + self.environment if may_run(page) else self.site, sha)
-        reason = self._why_build(page, sha, key, old)
+        key = page_key(self.site + self.environment if code else self.site, sha)
+        reason = self._why_build(page, sha, key, old, code)
         if reason is None and old is not None:
             moved = next((t for t, slug in old.links.items() if self.slugs.get(t) != slug), None)
             reason = f"the page it links to, {moved}, moved or is gone" if moved else None
         return Decision(page, rel, Action.BUILD if reason else Action.KEEP,
                         reason or "unchanged", key, sha)
 
-    def _why_build(self, page: Page, sha: str, key: str, old: PageState | None) -> str | None:
+    def _why_build(self, page: Page, sha: str, key: str, old: PageState | None,
+                   code: bool) -> str | None:
         if old is None or not old.files:
             return "new page" if old is None else "not built before"
         if not old.key:
@@ -90,7 +93,7 @@ class Planner:
         if page.execute == "always":
             return "execute: always"
         if old.key != key:
-            if self.environment != self.state.environment and may_run(page):
+            if code and self.environment != self.state.environment:
                 return "the installed packages changed (it has code)"
             return "site settings, nbpress or its libraries changed"
         if not old.layout:

@@ -9,6 +9,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 
+from pipeline.build.plan import may_run
 from pipeline.build.state import BuildState, PageState
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError, PageError
@@ -24,6 +25,9 @@ class Scanned:
     page: Page
     sha: str
     rel: str
+
+    code: bool = False      # it may have code to run (`plan.may_run`): worked out once a
+                            # read (a service keeps the Scanned of an unchanged file)
 
 
 def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool,
@@ -107,8 +111,10 @@ def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
             meta, body_line = old.meta, old.body_line
         else:
             meta, body_line = parse_frontmatter(text, source.path)
-        return Scanned(make_page(source, text, body_line, meta), sha, rel)
-    return Scanned(read_source(source), sha, rel)
+        page = make_page(source, text, body_line, meta)
+    else:
+        page = read_source(source)
+    return Scanned(page, sha, rel, may_run(page))
 
 
 def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,10 @@ def environment_key() -> str:
     digest = hashlib.sha256(sys.version.encode())
     for folder in sorted({p for p in sys.path if p.endswith("-packages")}):
         try:
-            names = sorted(n for n in Path(folder).iterdir() if n.suffix == ".dist-info")
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".dist-info"))
         except OSError:
             continue
-        digest.update("\n".join(n.name for n in names).encode())
+        digest.update("\n".join(names).encode())
     return digest.hexdigest()
 
 
