@@ -4,6 +4,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.errors import LinkError
 from pipeline.render.links import LinkResolver, relative_url
@@ -336,3 +338,19 @@ def test_srcset_urls_are_rewritten_and_must_exist(world):
 ])
 def test_relative_url(target, from_slug, expected):
     assert relative_url(target, from_slug) == expected
+
+
+_SEGMENT = st.sampled_from(["a", "b", "blog", "café", "x y", "fig.png", "index.html"])
+
+
+@given(target=st.lists(_SEGMENT, max_size=4), slash=st.booleans(),
+       here=st.lists(_SEGMENT, max_size=4))
+def test_relative_url_is_posix_relpath_quoted(target, slash, here):
+    """String work gives what posixpath.relpath gives, for every clean pair of paths."""
+    import posixpath
+    from urllib.parse import quote
+
+    to, from_slug = "/".join(target) + ("/" if slash and target else ""), "/".join(here)
+    rel = posixpath.relpath(to.rstrip("/") or ".", from_slug or ".")
+    trailing = "/" if to.endswith("/") or to == "" else ""
+    assert relative_url(to, from_slug) == ("./" if rel == "." else quote(rel) + trailing)
