@@ -145,7 +145,7 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     found = warm.discovery(config, seen) if warm is not None and seen is not None else scan(config)
     scanned, failures = read_pages(config, list(found.pages), state,
                                    warm.read if warm is not None else None)
-    kept = kept_pages(config, failures, state)
+    kept = kept_pages(config, failures, state, scanned)
     published, skipped, clashes = publishable(config, scanned, options.drafts, kept)
     failures += clashes
     pages = [s.page for s in published]
@@ -164,7 +164,7 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     writer.plan([s.page for s in published if not _will_fail(s, state)])
     site = site_key(config)
     slugs = {s.rel: s.page.slug for s in published if not _will_fail(s, state)}
-    slugs.update((rel_of(config, source), slug) for source, slug in kept.items())
+    slugs.update((rel_of(config, source), slug) for source, slug in kept.items())   # as linked
     planner = Planner.of(config, state, site, slugs, any(s.code for s in published))
     decisions = [planner.decide(s.page, s.rel, s.sha, s.code) for s in published]
     return SitePlan(decisions, skipped, failures, state, writer, site,
@@ -235,13 +235,14 @@ def _taken_from_kept(writer: SiteWriter, results: list[PageResult],
 def _dead_links(writer: SiteWriter, results: list[PageResult],
                 config: SiteConfig) -> list[PageResult]:
     """A page built now that links to a page that is not published after all (it failed,
-    new): warned about, and the link recorded as dead, so the page is built again, its link
-    made good, once the other page builds."""
+    new), or not where the link says (it failed with a new slug: its last good version is
+    at the old one): warned about, and the link recorded as dead, so the page is built
+    again, its link made good, by the next build."""
     out = []
     for r in results:
         rel = rel_of(config, r.source)
-        dead = [t for t, slug in writer.links.get(rel, {}).items()
-                if slug is not None and t not in writer.entries]
+        dead = [t for t, slug in writer.links.get(rel, {}).items() if slug is not None and (
+                t not in writer.entries or writer.entries[t].url != (f"/{slug}/" if slug else "/"))]
         if r.outcome is Outcome.BUILT and dead:
             for target in dead:
                 writer.links[rel][target] = None

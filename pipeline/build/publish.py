@@ -47,15 +47,27 @@ def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool,
 
 
 def kept_pages(config: SiteConfig, failures: list[tuple[Source, NbpressError]],
-               state: BuildState) -> dict[Source, str]:
-    """The slug of the last good version of each source that failed to read: that version
-    stays published, so other pages link to it and none may take its URL."""
+               state: BuildState, scanned: list[Scanned] = ()) -> dict[Source, str]:
+    """The slug of the last good version of each page that will not build: a source that
+    failed to read, or a page that failed last time and is unchanged. That version stays
+    published, so other pages link to it, and no other page may take its URL."""
     kept = {}
     for source, _ in failures:
-        old = state.pages.get(rel_of(config, source))
-        if old is not None and old.files and old.files[0].endswith("index.html"):
-            kept[source] = old.files[0][:-len("index.html")].rstrip("/")
+        slug = _kept_slug(state.pages.get(rel_of(config, source)))
+        if slug is not None:
+            kept[source] = slug
+    for item in scanned:
+        old = state.pages.get(item.rel)
+        slug = _kept_slug(old) if old is not None and not old.key and old.sha == item.sha else None
+        if slug is not None:
+            kept[item.page.source] = slug
     return kept
+
+
+def _kept_slug(old: PageState | None) -> str | None:
+    if old is None or not old.files or not old.files[0].endswith("index.html"):
+        return None
+    return old.files[0][:-len("index.html")].rstrip("/")
 
 
 def _index(slug: str) -> str:

@@ -62,8 +62,8 @@ class LinkResolver:
 
     def __init__(self, config: SiteConfig, pages: list[Page], unpublished: set[Path],
                  kept: dict[Path, str] | None = None):
-        """`kept`: pages that could not be read this build, whose last good version stays
-        published, with its slug: linked to as before."""
+        """`kept`: pages that will not build (they could not be read, or failed last time
+        unchanged) whose last good version stays published, with its slug: linked to there."""
         self.roots = (config.content.resolve(), config.notebooks.resolve())
         self.content = self.roots[0]
         self.site = config.root.resolve()       # site-absolute refs may fall back to it
@@ -119,8 +119,13 @@ class LinkResolver:
 
     def slug_of(self, source: Path) -> str | None:
         """The slug of the page at `source`, or None when it is not published."""
-        page = self.pages.get(source.resolve())
-        return page.slug if page is not None else self._kept.get(source.resolve())
+        return self._slug_at(source.resolve())
+
+    def _slug_at(self, path: Path) -> str | None:
+        if path in self._kept:
+            return self._kept[path]
+        page = self.pages.get(path)
+        return page.slug if page is not None else None
 
     def asset(self, page: Page, ref: str) -> Asset:
         """One file reference (e.g. featuredImage) as an Asset, or a LinkError."""
@@ -216,8 +221,7 @@ class LinkResolver:
         if candidate is None:
             return None
         linked.add(candidate)
-        twin = self.pages.get(candidate)
-        slug = twin.slug if twin is not None else self._kept.get(candidate)
+        slug = self._slug_at(candidate)
         if slug is not None:
             return f"{slug}/" if slug else ""
         if candidate in self.unpublished:

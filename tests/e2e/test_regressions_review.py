@@ -227,3 +227,19 @@ def test_a_command_run_below_a_site_names_the_site_it_acts_on(tmp_path):
     assert out.returncode == 0, out.stderr
     said = " ".join((out.stdout + out.stderr).split())
     assert f"the site is {tmp_path}" in said, said
+
+
+def test_a_link_to_a_failed_page_whose_slug_changed_goes_to_its_kept_version(site):
+    post = site.page("blog/post.md", '---\ntitle: "Post"\n---\n\nThe post.\n')
+    site.page("index.md", '---\ntitle: "Home"\n---\n\nRead [the post](blog/post.md).\n')
+    assert site.build().ok
+    post.write_text('---\ntitle: "Post"\nslug: /blog/moved\n---\n\n'
+                    '```python\nraise ValueError("boom")\n```\n')
+    site.page("index.md", '---\ntitle: "Home"\n---\n\nRead [the post](blog/post.md) now.\n')
+    first = site.build()
+    assert result(first, "blog/post").kept_previous
+    assert any("blog/post.md" in w for w in result(first, "index").warnings)   # said, at once
+    second = site.build()             # the post fails again, unchanged: planned at its kept URL
+    assert 'href="blog/post/"' in (site.root / "output/index.html").read_text()
+    assert not result(second, "index").warnings
+    assert not (site.root / "output/blog/moved").exists()
