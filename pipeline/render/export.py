@@ -42,18 +42,10 @@ class Exporter:
 
 
 def _markdown_renderer():
-    """nbconvert's Markdown renderer as HTMLExporter configures it by default, built once
-    (nbconvert builds a parser and a renderer for each cell)."""
-    from nbconvert import HTMLExporter
-    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+    """The site's one Markdown engine (`render/markdown.py`), built once a build."""
+    from pipeline.render.markdown import Markdown
 
-    traits = HTMLExporter.class_traits()
-    return MarkdownWithMath(renderer=IPythonRenderer(
-        escape=False, attachments={}, path="",
-        embed_images=traits["embed_images"].default(),
-        anchor_link_text=traits["anchor_link_text"].default(),
-        exclude_anchor_links=traits["exclude_anchor_links"].default(),
-        **traits["lexer_options"].default()))
+    return Markdown()
 
 
 def _render_markdown(markdown, nb) -> str:
@@ -112,8 +104,8 @@ def _exporter_class(markdown):
 
         @pass_context
         def markdown2html(self, context, source):
-            """nbconvert's own filter, with the shared renderer for every cell without
-            attachments (nbconvert builds a parser and a renderer for each cell)."""
+            """The site's Markdown engine for every Markdown cell, as for prose pages; a cell
+            with attachments (images pasted in Jupyter) keeps nbconvert's, which embeds them."""
             if context.get("cell", {}).get("attachments"):
                 return super().markdown2html(context, source)
             return markdown.render(source)

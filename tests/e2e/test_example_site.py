@@ -95,8 +95,8 @@ def test_aws_dates_are_time_elements(aws: str):
 
 def test_aws_headings_inside_the_divs_are_rendered(aws: str):
     body = aws[aws.index('<div class="content">'):]
-    assert re.search(r'<h3 id="SDE-1">SDE 1', body)
-    assert re.search(r'<h3 id="Internship">Internship', body)
+    assert re.search(r'<h3 id="sde-1">SDE 1', body)
+    assert re.search(r'<h3 id="internship">Internship', body)
     assert "### " not in visible_text(aws)
 
 

@@ -137,26 +137,6 @@ def test_our_markdown2html_and_highlighter_are_the_filters_the_template_uses():
     assert "<em>emphasis</em>" in body and '<span class="kn">import</span>' in body
 
 
-def test_our_markdown_renderer_is_built_like_nbconverts():
-    """_markdown_renderer builds the IPythonRenderer that HTMLExporter.markdown2html builds
-    for each cell, from the same traits: any new argument there must be added here."""
-    from nbconvert import HTMLExporter
-    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
-
-    assert _keywords(HTMLExporter.markdown2html, "IPythonRenderer") == {
-        "escape", "attachments", "embed_images", "path", "anchor_link_text",
-        "exclude_anchor_links", None}
-    assert _keywords(HTMLExporter.markdown2html, "MarkdownWithMath") == {"renderer"}
-    params = inspect.signature(IPythonRenderer.__init__).parameters
-    assert {"escape", "attachments", "embed_images", "path", "anchor_link_text",
-            "exclude_anchor_links"} <= set(params)
-    assert any(p.kind is p.VAR_KEYWORD for p in params.values())
-    assert "renderer" in inspect.signature(MarkdownWithMath.__init__).parameters
-    traits = HTMLExporter.class_traits()
-    assert isinstance(traits["lexer_options"].default(), dict)
-    assert {"embed_images", "anchor_link_text", "exclude_anchor_links"} <= set(traits)
-
-
 # -- jupyter_client: pipeline/execute/kernels.py ------------------------------------------------
 
 def test_async_pre_start_kernel_is_the_coroutine_start_kernel_awaits():

@@ -1,0 +1,92 @@
+"""The one Markdown engine (render/markdown.py): markdown-it-py with the plugins a site
+needs. Output read back with an HTML parser, not searched as text."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from pipeline.render.markdown import Markdown, heading_id
+
+
+class Elements(HTMLParser):
+    """(tag, attributes, text inside) of every element, in document order."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, dict[str, str | None], list[str]]] = []
+        self._open: list[int] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs), []))
+        if tag not in ("input", "img", "br", "hr"):
+            self._open.append(len(self.found) - 1)
+
+    def handle_endtag(self, tag):
+        while self._open:
+            if self.found[self._open.pop()][0] == tag:
+                break
+
+    def handle_data(self, data):
+        for index in self._open:
+            self.found[index][2].append(data)
+
+    def of(self, tag: str) -> list[tuple[dict, str]]:
+        return [(attrs, "".join(text)) for t, attrs, text in self.found if t == tag]
+
+
+@pytest.fixture(scope="module")
+def md() -> Markdown:
+    return Markdown()
+
+
+def test_tables_strikethrough_task_lists_and_definition_lists(md):
+    page = Elements(md.render("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~gone~~\n\n"
+                              "- [x] done\n- [ ] todo\n\nTerm\n: Its definition\n"))
+    assert [text for _, text in page.of("td")] == ["1", "2"]
+    assert [text for _, text in page.of("s")] == ["gone"]
+    boxes = page.of("input")
+    assert [("checked" in attrs) for attrs, _ in boxes] == [True, False]
+    assert [text for _, text in page.of("dt")] == ["Term"]
+    assert [text for _, text in page.of("dd")] == ["Its definition"]
+
+
+def test_footnotes_link_both_ways(md):
+    page = Elements(md.render("A claim.[^1]\n\n[^1]: The source.\n"))
+    refs = {attrs.get("href") for attrs, _ in page.of("a")}
+    ids = {attrs.get("id") for _, attrs, _ in page.found if attrs.get("id")}
+    assert "#fn1" in refs and "fn1" in ids and "fnref1" in ids
+
+
+def test_math_is_kept_as_tex_in_spans_and_divs_never_a_div_in_a_paragraph(md):
+    html = md.render("Inline $x^2 < y$ and $$z$$ in text.\n\n$$\nE = mc^2\n$$\n")
+    page = Elements(html)
+    spans = {attrs["class"]: text for attrs, text in page.of("span")}
+    assert spans == {"math inline": "x^2 < y", "math display": "z"}
+    assert [text.strip() for attrs, text in page.of("div")
+            if attrs.get("class") == "math block"] == ["E = mc^2"]
+    assert "<p>" in html and "<div" not in html.split("</p>")[0]
+
+
+def test_raw_html_is_kept_with_markdown_inside_blocks(md):
+    html = md.render('<style>\n  p { padding: 15px; }\n</style>\n\n<div class="content">\n\n'
+                     "### Inside\n\n**bold**\n\n</div>\n")
+    assert "<style>\n  p { padding: 15px; }\n</style>" in html
+    page = Elements(html)
+    assert [(attrs["id"], text) for attrs, text in page.of("h3")] == [("inside", "Inside")]
+    assert [text for _, text in page.of("strong")] == ["bold"]
+
+
+def test_heading_ids_are_stable_and_unique(md):
+    page = Elements(md.render("# Hello, World!\n\n## Hello, World!\n\n## Café crème\n"))
+    ids = [attrs["id"] for tag, attrs, _ in page.found if tag in ("h1", "h2")]
+    assert ids == ["hello-world", "hello-world-1", "café-crème"]
+    assert Elements(Markdown().render("# Hello, World!\n")).of("h1")[0][0]["id"] == "hello-world"
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("SDE 1", "sde-1"), ("What I took from it", "what-i-took-from-it"),
+    ("Why?", "why"), ("!!!", "section"), ("a  b", "a--b")])
+def test_heading_id(title, expected):
+    assert heading_id(title) == expected
