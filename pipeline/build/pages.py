@@ -161,10 +161,23 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
         else:
             nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context, data)
             cached = not ran
-    written = writer.add_page(page, context.exporter.export(nb), used, watch, bundle)
-    warnings += written.warnings
+    exported = context.exporter.export(nb)
+    written = writer.add_page(page, exported, used, watch, bundle)
+    warnings += list(written.warnings) + _unsupported(page, exported)
     return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, twin=twin,
                       reason=reason, warnings=tuple(warnings), notes=tuple(notes)), written
+
+
+def _unsupported(page: Page, exported) -> list[str]:
+    """A warning for each directive shown as a plain block, at the line that opens it."""
+    warnings = []
+    for name, opening in exported.unsupported:
+        at = page.text.find(opening)
+        where = f"{page.source.path}:{page.text.count(chr(10), 0, at) + 1}" if at >= 0 else \
+            str(page.source.path)
+        warnings.append(f"{where}: the directive {{{name}}} is not supported: it is shown as a "
+                        "plain block (admonitions are: note, tip, warning, ...)")
+    return warnings
 
 
 def twin_with_outputs(page: Page, nb, config: SiteConfig):

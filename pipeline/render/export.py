@@ -35,10 +35,15 @@ class Exporter:
     def export(self, nb) -> Exported:
         if _markdown_only(nb):
             self.warm(full=False)
-            return Exported(body=_render_markdown(self._markdown, nb).strip() + "\n", files={})
-        self.warm()
-        body, resources = self._html.from_notebook_node(nb, resources={"unique_key": "fig"})
-        return Exported(body=body.strip() + "\n", files=dict(resources.get("outputs", {})))
+            self._markdown.unsupported.clear()
+            body, files = _render_markdown(self._markdown, nb), {}
+        else:
+            self.warm()
+            self._markdown.unsupported.clear()
+            body, resources = self._html.from_notebook_node(nb, resources={"unique_key": "fig"})
+            files = dict(resources.get("outputs", {}))
+        return Exported(body=body.strip() + "\n", files=files, unsupported=tuple(
+            (u.name, u.opening) for u in self._markdown.unsupported))
 
 
 def _markdown_renderer():

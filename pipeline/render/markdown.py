@@ -6,14 +6,33 @@ CommonMark with raw HTML kept as written, plus GitHub's tables and strikethrough
 task lists, definition lists, `$...$` and `$$...$$` math (kept as TeX in a `math` span or
 div, for the theme to render), and an `id` on every heading that stays the same from build to
 build (GitHub's rule: lower case, punctuation dropped, spaces to hyphens; a repeated heading
-gets `-1`, `-2`). One parser serves a whole build: building one costs about 2 ms.
+gets `-1`, `-2`). Boxes as MyST and Quarto write them: ```` ```{note} ````, `:::{warning}`,
+`::: {.callout-tip}`. A directive we do not support is shown as a readable block, never
+dropped, and reported (`Markdown.unsupported`). One parser serves a whole build.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from html import escape
 
 _NOT_ID = re.compile(r"[^\w\- ]")
+_DIRECTIVE = re.compile(r"^\{([\w-]+)\}\s*(.*)$")          # {note} Optional title
+_CALLOUT = re.compile(r"^\{\.callout-(\w+)([^}]*)\}$")        # {.callout-tip title="..."}
+_TITLE_ATTR = re.compile(r'title\s*=\s*"([^"]*)"')
+_OPTION = re.compile(r"^:[\w-]+:.*$")                           # :class: dropdown
+ADMONITIONS = ("note", "tip", "hint", "important", "warning", "caution", "attention",
+               "danger", "error", "seealso", "admonition")
+CALLOUTS = ("note", "tip", "important", "warning", "caution")
+
+
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """A directive shown as a plain block: its name and the line that opens it."""
+
+    name: str
+    opening: str
 
 
 class Markdown:
@@ -22,6 +41,7 @@ class Markdown:
     def __init__(self) -> None:
         from markdown_it import MarkdownIt
         from mdit_py_plugins.anchors import anchors_plugin
+        from mdit_py_plugins.colon_fence import colon_fence_plugin
         from mdit_py_plugins.deflist import deflist_plugin
         from mdit_py_plugins.dollarmath import dollarmath_plugin
         from mdit_py_plugins.footnote import footnote_plugin
@@ -33,12 +53,57 @@ class Markdown:
                     .use(deflist_plugin)
                     .use(tasklists_plugin)
                     .use(dollarmath_plugin, double_inline=True)
-                    .use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_id))
+                    .use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_id)
+                    .use(colon_fence_plugin))
         # `$$...$$` inside a paragraph is display math, but a <div> cannot be in a <p>
         self._md.add_render_rule("math_inline_double", _display_math_in_text)
+        self._fence = self._md.renderer.rules["fence"]
+        rules = self._md.renderer.rules         # called as rule(tokens, idx, options, env)
+        rules["fence"] = rules["colon_fence"] = self._box_or_fence
+        self.unsupported: list[Unsupported] = []      # since the caller last cleared it
 
     def render(self, text: str) -> str:
         return self._md.render(text)
+
+    def _box_or_fence(self, tokens, idx, options, env) -> str:
+        token = tokens[idx]
+        info = token.info.strip()
+        callout = _CALLOUT.match(info)
+        if callout:
+            return self._callout(callout, token.content)
+        directive = _DIRECTIVE.match(info)
+        if directive is None:
+            if token.type == "colon_fence":        # ::: with no directive: a plain container
+                return f"<div>\n{self.render(token.content)}</div>\n"
+            return self._fence(tokens, idx, options, env)
+        name, title = directive.group(1), directive.group(2).strip()
+        if name in ADMONITIONS:
+            return self._box(name, title or name.capitalize(), _without_options(token.content))
+        self.unsupported.append(Unsupported(name, token.markup + token.info))
+        return (f'<div class="directive unsupported" data-directive="{escape(name)}">'
+                f'<p class="directive-name">{escape("{" + name + "}")} {escape(title)}</p>'
+                f"<pre>{escape(token.content)}</pre></div>\n")
+
+    def _callout(self, match: re.Match, content: str) -> str:
+        kind = match.group(1) if match.group(1) in CALLOUTS else "note"
+        title = _TITLE_ATTR.search(match.group(2))
+        lines = content.split("\n")
+        if title is None and lines and lines[0].startswith("#"):   # Quarto: the first heading
+            return self._box(kind, lines[0].lstrip("#").strip(), "\n".join(lines[1:]))
+        return self._box(kind, title.group(1) if title else kind.capitalize(), content)
+
+    def _box(self, kind: str, title: str, content: str) -> str:
+        return (f'<div class="admonition {escape(kind)}">\n'
+                f'<p class="admonition-title">{escape(title)}</p>\n'
+                f"{self.render(content)}</div>\n")
+
+
+def _without_options(content: str) -> str:
+    """A MyST directive's body without its `:option: value` lines."""
+    lines = content.split("\n")
+    while lines and _OPTION.match(lines[0]):
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def _display_math_in_text(self, tokens, idx, options, env) -> str:

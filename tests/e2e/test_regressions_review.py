@@ -243,3 +243,14 @@ def test_a_link_to_a_failed_page_whose_slug_changed_goes_to_its_kept_version(sit
     assert 'href="blog/post/"' in (site.root / "output/index.html").read_text()
     assert not result(second, "index").warnings
     assert not (site.root / "output/blog/moved").exists()
+
+
+def test_a_page_with_an_unsupported_directive_is_published_with_a_warning_at_its_line(site):
+    site.page("a.md", '---\ntitle: "A"\n---\n\nText.\n\n```{note}\nA note.\n```\n\n'
+                      '```{mermaid}\ngraph TD; A-->B\n```\n')
+    report = site.build()
+    assert report.ok
+    [warning] = result(report, "a").warnings
+    assert "a.md:11:" in warning and "{mermaid}" in warning
+    html = (site.root / "output/a/index.html").read_text()
+    assert 'class="admonition note"' in html and "graph TD; A--&gt;B" in html

@@ -90,3 +90,29 @@ def test_heading_ids_are_stable_and_unique(md):
     ("Why?", "why"), ("!!!", "section"), ("a  b", "a--b")])
 def test_heading_id(title, expected):
     assert heading_id(title) == expected
+
+
+def test_myst_admonitions_colon_fences_and_quarto_callouts_are_boxes(md):
+    page = Elements(md.render(
+        "```{note}\nSome *text*.\n```\n\n:::{warning} Mind <this>\n:class: dropdown\nInner.\n:::\n\n"
+        "::: {.callout-tip}\n## Tip title\nBody.\n:::\n\n"
+        '::: {.callout-important title="Heads up"}\nCareful.\n:::\n'))
+    boxes = [(attrs["class"], text) for attrs, text in page.of("div")]
+    assert [cls for cls, _ in boxes] == ["admonition note", "admonition warning",
+                                         "admonition tip", "admonition important"]
+    titles = [text for attrs, text in page.of("p") if attrs.get("class") == "admonition-title"]
+    assert titles == ["Note", "Mind <this>", "Tip title", "Heads up"]
+    assert [text for _, text in page.of("em")] == ["text"]
+    assert all(":class:" not in text for _, text in boxes)
+    assert md.unsupported == [] or all(u.name != "note" for u in md.unsupported)
+
+
+def test_an_unsupported_directive_is_shown_and_reported_never_dropped():
+    md = Markdown()
+    html = md.render("```{figure} img.png\n:width: 50%\nA caption\n```\n\n```python\nx = 1\n```\n")
+    page = Elements(html)
+    [(attrs, text)] = [(a, t) for a, t in page.of("div") if "unsupported" in a.get("class", "")]
+    assert attrs["data-directive"] == "figure" and "A caption" in text
+    assert [u.name for u in md.unsupported] == ["figure"]
+    assert md.unsupported[0].opening == "```{figure} img.png"
+    assert [attrs.get("class") for attrs, _ in page.of("code")] == ["language-python"]
