@@ -117,6 +117,46 @@ def first_paragraph_text(html: str) -> str:
     return _HTML_SPACE.sub(" ", "".join(reader.text)).strip(" ")
 
 
+def leading_heading(html: str) -> str | None:
+    """The text of the `<h1>` an article opens with (nothing a reader sees before it: only
+    whitespace, comments, `<style>` and `<script>`), or None."""
+    reader = _LeadingHeading()
+    try:
+        reader.feed(html)
+        reader.close()
+    except _Done:
+        pass
+    return _HTML_SPACE.sub(" ", "".join(reader.text)).strip(" ") if reader.found else None
+
+
+class _LeadingHeading(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.inside = self.found = self.raw_text = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "h1" and not self.inside:
+            self.inside = self.found = True
+        elif tag in self.CDATA_CONTENT_ELEMENTS:
+            self.raw_text = True
+        elif not self.inside and tag not in ("div", "section", "article", "header", "main"):
+            raise _Done                     # something else comes first (an image, a list)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h1" and self.inside:
+            raise _Done
+        self.raw_text = False
+
+    def handle_data(self, data: str) -> None:
+        if self.raw_text:
+            return
+        if self.inside:
+            self.text.append(data)
+        elif data.strip():
+            raise _Done                     # text before any heading
+
+
 class _UrlFinder(HTMLParser):
     """Collects the URL attributes of the start tags outside literal elements."""
 

@@ -16,6 +16,7 @@ from urllib.parse import quote, unquote, urlsplit
 from pipeline import __version__
 from pipeline.config import SiteConfig
 from pipeline.model import DateLike, Page
+from pipeline.render.html import leading_heading
 from pipeline.render.links import relative_url
 from pipeline.site.model import Entry, SiteModel, description_of, section_title, section_url
 from pipeline.sources.frontmatter import json_safe
@@ -53,6 +54,7 @@ class Layout:
         return self._render(
             "page.html.j2", model, page, page.url, title=page.title, page=page, body=body,
             dates=dates, image=image, page_json=script_json(data),
+            show_title=leading_heading(body) != page.title,     # never the title twice
             article=script_json({"image": image}),
             sections=self.listing_views(model, page.slug), show_section_headings=page.slug == "")
 

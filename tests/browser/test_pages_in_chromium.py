@@ -333,3 +333,29 @@ def test_alerts_dashboard_chart_is_a_loaded_image_file(page):
     assert page.recorder.responses.get(chart["src"]) == 200, page.recorder.responses
 
     assert "240 alerts" in page.evaluate("document.body.innerText")
+
+
+def test_wide_tables_and_outputs_scroll_inside_and_the_page_never_sideways(browser, tmp_path):
+    """A wide table in the prose and a long line of output, at 600 px: each scrolls in its
+    own box, the document is no wider than the window."""
+    from tests.conftest import SiteMaker
+
+    site = SiteMaker(tmp_path / "wide")
+    header = "| " + " | ".join(f"column {i}" for i in range(40)) + " |"
+    rule = "|" + "---|" * 40
+    row = "| " + " | ".join(f"value-{i}" for i in range(40)) + " |"
+    site.page("wide.md", f'---\ntitle: "Wide"\n---\n\n{header}\n{rule}\n{row}\n\n'
+                         '```python\nprint("x" * 400)\n```\n')
+    assert site.build().ok
+    context = browser.new_context(viewport=NARROW)
+    try:
+        page = context.new_page()
+        page.goto((site.root / "output/wide/index.html").as_uri())
+        widths = page.evaluate("""() => ({doc: document.documentElement.scrollWidth,
+            win: window.innerWidth,
+            table: document.querySelector('.page-body table').scrollWidth,
+            output: document.querySelector('.nb-output pre').scrollWidth})""")
+    finally:
+        context.close()
+    assert widths["table"] > widths["win"] and widths["output"] > widths["win"], widths
+    assert widths["doc"] <= widths["win"] + PX, widths

@@ -254,3 +254,33 @@ def test_a_page_with_an_unsupported_directive_is_published_with_a_warning_at_its
     assert "a.md:11:" in warning and "{mermaid}" in warning
     html = (site.root / "output/a/index.html").read_text()
     assert 'class="admonition note"' in html and "graph TD; A--&gt;B" in html
+
+
+def test_a_title_taken_from_the_first_heading_is_shown_once(site):
+    from html.parser import HTMLParser
+
+    site.page("a.md", "# The real title\n\nBody.\n")
+    site.page("b.md", '---\ntitle: "Own title"\n---\n\n# Another heading\n\nBody.\n')
+    assert site.build().ok
+
+    class H1s(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.count, self.inside, self.texts = 0, False, []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "h1":
+                self.count, self.inside = self.count + 1, True
+                self.texts.append("")
+
+        def handle_endtag(self, tag):
+            self.inside = self.inside and tag != "h1"
+
+        def handle_data(self, data):
+            if self.inside:
+                self.texts[-1] += data
+
+    for rel, expected in (("a", ["The real title"]), ("b", ["Own title", "Another heading"])):
+        reader = H1s()
+        reader.feed((site.root / f"output/{rel}/index.html").read_text())
+        assert [t.strip() for t in reader.texts] == expected
