@@ -15,6 +15,11 @@ _FIGURE_WITHOUT_ALT = re.compile(r'(<img src="fig-[^"]*")(?![^>]*\balt=)')
 REMOVE_CELL = {"remove-cell", "remove_cell", "injected-parameters"}
 REMOVE_INPUT = {"remove-input", "remove_input"}
 REMOVE_OUTPUT = {"remove-output", "remove_output"}
+# Quarto's cell options (`#| echo: false` at the top of a code cell) as the tags Jupyter Book
+# writes: the options are read here and their lines are not shown.
+_OPTION_LINE = re.compile(r"^#\|\s*([\w-]+)\s*:\s*(.*?)\s*$")
+_OPTION_TAGS = {("echo", "false"): "remove-input", ("output", "false"): "remove-output",
+                ("include", "false"): "remove-cell", ("code-fold", "true"): "hide-input"}
 
 
 class Exporter:
@@ -40,10 +45,35 @@ class Exporter:
         else:
             self.warm()
             self._markdown.unsupported.clear()
-            body, resources = self._html.from_notebook_node(nb, resources={"unique_key": "fig"})
+            body, resources = self._html.from_notebook_node(with_cell_options(nb),
+                                                            resources={"unique_key": "fig"})
             files = dict(resources.get("outputs", {}))
         return Exported(body=body.strip() + "\n", files=files, unsupported=tuple(
             (u.name, u.opening) for u in self._markdown.unsupported))
+
+
+def with_cell_options(nb):
+    """`nb` with each code cell's Quarto options (`#| echo: false`, `#| output: false`,
+    `#| include: false`, `#| code-fold: true`) turned into tags and their lines taken out of
+    the source shown; a copy when any cell has options, else `nb` itself."""
+    import copy
+
+    if not any(c.cell_type == "code" and c.source.startswith("#|") for c in nb.cells):
+        return nb
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not cell.source.startswith("#|"):
+            continue
+        lines = cell.source.split("\n")
+        tags = list(cell.metadata.get("tags", []))
+        while lines and _OPTION_LINE.match(lines[0]):
+            key, value = _OPTION_LINE.match(lines.pop(0)).groups()
+            tag = _OPTION_TAGS.get((key, value.lower()))
+            if tag and tag not in tags:
+                tags.append(tag)
+        cell.source = "\n".join(lines)
+        cell.metadata["tags"] = tags
+    return nb
 
 
 def _markdown_renderer():

@@ -284,3 +284,46 @@ def test_a_title_taken_from_the_first_heading_is_shown_once(site):
         reader = H1s()
         reader.feed((site.root / f"output/{rel}/index.html").read_text())
         assert [t.strip() for t in reader.texts] == expected
+
+
+def test_quarto_cell_options_and_folding_tags(site):
+    """`#| echo: false` hides the code, `#| output: false` the output, `#| include: false`
+    the cell; `hide-output` and `hide-cell` fold them in <details>. The option lines are not
+    shown. Read back with an HTML parser."""
+    from html.parser import HTMLParser
+
+    fence = "```python"
+    site.page("q.md", '---\ntitle: "Q"\n---\n\n'
+                      f'{fence}\n#| echo: false\nprint("only-output")\n```\n\n'
+                      f'{fence}\n#| output: false\nprint("no-output")\n```\n\n'
+                      f'{fence}\n#| include: false\nprint("nothing-at-all")\n```\n\n'
+                      f'{fence} tags=["hide-output"]\nprint("folded-output")\n```\n\n'
+                      f'{fence} tags=["hide-cell"]\nprint("folded-cell")\n```\n')
+    report = site.build()
+    assert report.ok, report.failed
+
+    class Reader(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.stack, self.texts = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.stack.append((tag, dict(attrs).get("class", "")))
+
+        def handle_endtag(self, tag):
+            while self.stack and self.stack.pop()[0] != tag:
+                pass
+
+        def handle_data(self, data):
+            if data.strip():
+                self.texts.append((data.strip(), tuple(self.stack)))
+
+    reader = Reader()
+    reader.feed((site.root / "output/q/index.html").read_text())
+    shown = {text: stack for text, stack in reader.texts}
+    assert not any("#|" in text for text in shown)
+    assert "only-output" in shown and not any('print("only-output")' in t for t in shown)
+    assert not any("no-output" == t for t in shown)
+    assert not any("nothing-at-all" in t for t in shown)
+    folded = [t for t, stack in shown.items() if any(tag == "details" for tag, _ in stack)]
+    assert "folded-output" in folded and any("folded-cell" in t for t in folded)
