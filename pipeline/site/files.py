@@ -15,7 +15,8 @@ from pipeline.site.model import SiteModel, section_url
 if TYPE_CHECKING:
     from pipeline.site.layout import Layout
 
-RESERVED = {"assets", "404.html", "index.html", "sitemap.xml", ".nbpress.json"}   # ours
+RESERVED = {"assets", "404.html", "index.html", "sitemap.xml", "robots.txt",
+            ".nbpress.json"}   # ours
 def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
                page_urls: set[str]) -> Iterator[tuple[str, str, Callable[[], str | bytes]]]:
     """Every site-wide file as (output path, key, make): `make()` gives its content, and the
@@ -37,22 +38,52 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
            + code_stylesheet())
     yield "assets/favicon.svg", "theme", lambda: (THEME / "favicon.svg").read_bytes()
     yield "404.html", model.layout_key("404.html"), lambda: layout.not_found(model)
+    static = static_files(config)
     if config.base_url:
-        urls = sorted({"/", *(section_url(s) for s in model.sections), *page_urls})
-        yield "sitemap.xml", _hash(urls), lambda: sitemap(config, urls)
-    for path, rel in static_files(config):
+        urls = _lastmods(model, page_urls)
+        yield ("sitemap.xml", _hash([f"{u} {m}" for u, m in sorted(urls.items())]),
+               lambda: sitemap(config, urls))
+        if "robots.txt" not in {rel for _, rel in static}:     # the author's wins
+            yield "robots.txt", _hash([config.base_url]), lambda: robots(config)
+    for path, rel in static:
         st = path.stat()
         yield rel, f"{st.st_mtime_ns}:{st.st_size}:{st.st_ctime_ns}", path.read_bytes
 
 
-def sitemap(config: SiteConfig, urls: list[str]) -> str:
+def sitemap(config: SiteConfig, urls: dict[str, str | None]) -> str:
+    """Every published URL with its `lastmod` (the page's `edited`, else its date; a listing's
+    is its newest page's), XML-escaped."""
     from pipeline.site.layout import absolute_url
 
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    lines += [f"<url><loc>{escape(absolute_url(config, u), quote=False)}</loc></url>"
-              for u in urls]
+    for url, lastmod in sorted(urls.items()):
+        when = f"<lastmod>{escape(lastmod[:10])}</lastmod>" if lastmod else ""
+        lines.append(f"<url><loc>{escape(absolute_url(config, url), quote=False)}</loc>{when}</url>")
     return "\n".join(lines + ["</urlset>", ""])
+
+
+def robots(config: SiteConfig) -> str:
+    """Crawlers welcome, and told where the sitemap is (static/robots.txt replaces it)."""
+    from pipeline.site.layout import absolute_url
+
+    return f"User-agent: *\nAllow: /\n\nSitemap: {absolute_url(config, '/sitemap.xml')}\n"
+
+
+def _lastmods(model: SiteModel, page_urls: set[str]) -> dict[str, str | None]:
+    """URL -> its lastmod: each page's own; a section's, its newest page's; the home page's,
+    the newest of all."""
+    found: dict[str, str | None] = {"/": None}
+    for entry in model.entries.values():
+        if entry.url not in page_urls:
+            continue
+        found[entry.url] = entry.updated
+        for listing in ("/", section_url(entry.section) if entry.section else None):
+            if listing is not None and entry.updated and (found.get(listing) or "") < entry.updated:
+                found[listing] = entry.updated
+    for name in model.sections:
+        found.setdefault(section_url(name), None)
+    return found
 
 
 def static_files(config: SiteConfig) -> list[tuple[Path, str]]:

@@ -28,17 +28,21 @@ class Entry:
     section: str | None
     date: str | None        # ISO
     abstract: str | None
+    updated: str | None = None      # ISO: edited, else the date (the sitemap's lastmod)
 
     def as_json(self) -> dict[str, Any]:
         return {"source": self.source, "url": self.url, "title": self.title,
-                "section": self.section, "date": self.date, "abstract": self.abstract}
+                "section": self.section, "date": self.date, "abstract": self.abstract,
+                "updated": self.updated}
 
 
 def entry_of(page: Page, rel: str) -> Entry:
     when = page.sort_date
     abstract = description_of(page)
+    updated = page.edited or when
     return Entry(source=rel, url=page.url, title=page.title, section=page.section,
-                 date=when.isoformat() if when is not None else None, abstract=abstract)
+                 date=when.isoformat() if when is not None else None, abstract=abstract,
+                 updated=updated.isoformat() if updated is not None else None)
 
 
 class SiteModel:
