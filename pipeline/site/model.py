@@ -45,6 +45,9 @@ def entry_of(page: Page, rel: str) -> Entry:
                  updated=updated.isoformat() if updated is not None else None)
 
 
+NAV_PAGES = 5       # top-level pages shown in the header when there are no more than this
+
+
 class SiteModel:
     """The published pages by source path, and what is derived from them, cached until the
     set of pages changes."""
@@ -81,8 +84,10 @@ class SiteModel:
             else:
                 links = [("Home", "/")] + [(section_title(s), quote(section_url(s)))
                                            for s in self.sections]
-                links += sorted((e.title, quote(e.url)) for e in self.entries.values()
-                                if e.section is None and e.url != "/")
+                if not self._top_pages_off_nav():   # a few (About, CV): in the header; a
+                    links += sorted((e.title, quote(e.url)) for e in self.entries.values()
+                                    if e.section is None and e.url != "/")
+                                                    # book's 67 notebooks: the home page lists them
             self._cache["nav"] = tuple(links)
         return self._cache["nav"]
 
@@ -102,6 +107,11 @@ class SiteModel:
         return ([(None, top)] if top else []) + [(s, self.section_entries(s))
                                                  for s in self.sections]
 
+    def _top_pages_off_nav(self) -> bool:
+        """Too many pages at the top of the site for the header: the home page lists them."""
+        return sum(1 for e in self.entries.values()
+                   if e.section is None and e.url != "/") > NAV_PAGES
+
     def section_at(self, slug: str) -> str | None:
         return self._section_slugs().get(slug)
 
@@ -111,11 +121,13 @@ class SiteModel:
         return self._cache["slugs"]
 
     def section_entries(self, name: str | None) -> list[Entry]:
-        """A section's pages, newest first; None: the dated pages at the top of the site."""
+        """A section's pages, newest first; None: the pages at the top of the site that are
+        dated, or all of them when the header has no room for them (`nav_links`)."""
         key = f"section:{name}"
         if key not in self._cache:
+            every = name is None and self._top_pages_off_nav()
             chosen = (e for e in self.entries.values() if e.section == name
-                      and (name is not None or (e.date and e.url != "/")))
+                      and (name is not None or ((e.date or every) and e.url != "/")))
             self._cache[key] = sorted(chosen, key=lambda e: (e.date or "", e.title), reverse=True)
         return self._cache[key]
 

@@ -39,3 +39,33 @@ def test_sitemap_lastmod_is_edited_else_the_date_and_listings_take_their_newest(
                        "https://ex.example/blog/old/": "2024-06-07",
                        "https://ex.example/blog/new/": "2024-03-04",
                        "https://ex.example/about/": None}
+
+
+def test_the_header_nav_stays_short_however_many_top_level_pages(site):
+    from html.parser import HTMLParser
+
+    for i in range(30):
+        site.page(f"nb-{i:02}.md", f'---\ntitle: "Chapter {i}"\n---\n\nText {i}.\n')
+    site.page("part/one.md", '---\ntitle: "One"\n---\n\nOne.\n')
+    assert site.build().ok
+
+    class Nav(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.depth, self.links = 0, []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "nav":
+                self.depth += 1
+            elif tag == "a" and self.depth:
+                self.links.append(dict(attrs).get("href"))
+
+        def handle_endtag(self, tag):
+            if tag == "nav":
+                self.depth -= 1
+
+    nav = Nav()
+    nav.feed((site.root / "output/nb-00/index.html").read_text())
+    assert len(nav.links) <= 3, nav.links           # Home and the one section
+    home = (site.root / "output/index.html").read_text()
+    assert all(f"Chapter {i}" in home for i in range(30))   # listed on the home page
