@@ -169,12 +169,14 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
 
 
 def _unsupported(page: Page, exported) -> list[str]:
-    """A warning for each directive shown as a plain block, at the line that opens it."""
-    warnings = []
+    """A warning for each directive shown as a plain block, at the line that opens it: the
+    directives come in page order, so each is looked for after the one before."""
+    warnings, lines, cursor = [], page.text.split("\n"), 0
     for name, opening in exported.unsupported:
-        at = page.text.find(opening)
-        where = f"{page.source.path}:{page.text.count(chr(10), 0, at) + 1}" if at >= 0 else \
-            str(page.source.path)
+        at = next((i for i in range(cursor, len(lines)) if lines[i].strip() == opening.strip()),
+                  None)
+        where = str(page.source.path) if at is None else f"{page.source.path}:{at + 1}"
+        cursor = cursor if at is None else at + 1
         warnings.append(f"{where}: the directive {{{name}}} is not supported: it is shown as a "
                         "plain block (admonitions are: note, tip, warning, ...)")
     return warnings

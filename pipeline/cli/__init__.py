@@ -48,8 +48,10 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
 @click.option("--no-wait", is_flag=True, help="When another build, sync or clean of the site "
               f"is running, exit at once (status {LOCKED}) instead of waiting for it.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when the build warns (a "
+              "missing image, a broken link), as mkdocs --strict: for CI.")
 def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
-          quiet: bool, no_wait: bool) -> None:
+          quiet: bool, no_wait: bool, strict: bool) -> None:
     """Build the site into its output folder (only what changed)."""
     from pipeline.build.engine import BuildOptions, build_site
     from pipeline.cli.content import warn_no_pages
@@ -69,7 +71,11 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
     reporter.summary(report, config.root)
     if not sum(report.count(outcome) for outcome in Outcome):
         warn_no_pages(reporter.console, config)
-    sys.exit(0 if report.ok else 1)
+    warned = len(report.warnings())
+    if strict and warned:
+        reporter.note(f"--strict: {warned} warning{'s' * (warned != 1)} fail the build "
+                      "(the pages are published)")
+    sys.exit(0 if report.ok and not (strict and warned) else 1)
 
 
 @main.command()

@@ -84,11 +84,11 @@ def _markdown_renderer():
 
 
 def _render_markdown(markdown, nb) -> str:
-    """What our template renders for a notebook of Markdown cells only. Links stay as
-    written: nbconvert's `strip_files_prefix` (for the Jupyter server's old `files/` URLs)
-    is not used, since `files/` is an ordinary folder of a site."""
-    return "".join(markdown.render(c.source) + "\n"
-                   for c in nb.cells if c.cell_type == "markdown")
+    """A page of Markdown cells only, rendered as one text (the cells are where jupytext
+    split it, at two blank lines): a footnote and its definition, or two headings of one
+    text, meet across cells. Links stay as written: nbconvert's `strip_files_prefix` (for
+    the Jupyter server's old `files/` URLs) is not used, `files/` is a folder of the site."""
+    return markdown.render("\n\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))
 
 
 def _markdown_only(nb) -> bool:

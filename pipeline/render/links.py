@@ -203,10 +203,14 @@ class LinkResolver:
         if candidate.name.endswith(".*"):           # Sphinx/MyST: "any format of this image"
             candidate = _best_match(candidate) or candidate
         if not candidate.is_file():
-            problems.append(f"{ref!r} refers to a file that does not exist "
-                            f"({_short(candidate, self.roots)})")
+            gone = f"{ref!r} refers to a file that does not exist ({_short(candidate, self.roots)})"
+            if warnings is None:        # a file the page cannot be without (featuredImage)
+                problems.append(gone)
+            else:                       # shown broken, as Quarto and Jupyter Book do
+                warnings.append(f"{page.source.path}: {gone}: it is left as written (add the "
+                                "file or correct the path; `nbpress build --strict` fails on it)")
             if missing is not None:
-                missing.add(candidate)
+                missing.add(candidate)  # the page is built again when the file comes
             return None
         root = next((r for r in self.roots if r in candidate.parents), self.site)
         target = candidate.relative_to(root).as_posix()

@@ -47,12 +47,14 @@ class Markdown:
         from mdit_py_plugins.footnote import footnote_plugin
         from mdit_py_plugins.tasklists import tasklists_plugin
 
-        self._md = (MarkdownIt("commonmark", {"html": True})
-                    .enable(["table", "strikethrough"])
+        self._md = (MarkdownIt("commonmark", {"html": True, "linkify": True})
+                    .enable(["table", "strikethrough", "linkify"])
                     .use(footnote_plugin)
                     .use(deflist_plugin)
                     .use(tasklists_plugin)
-                    .use(dollarmath_plugin, double_inline=True)
+                    # Pandoc's rule: "$5 and $10" is money, not math
+                    .use(dollarmath_plugin, double_inline=True, allow_space=False,
+                         allow_digits=False)
                     .use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_id)
                     .use(colon_fence_plugin))
         # `$$...$$` inside a paragraph is display math, but a <div> cannot be in a <p>
@@ -75,7 +77,8 @@ class Markdown:
         if directive is None:
             if token.type == "colon_fence":        # ::: with no directive: a plain container
                 return f"<div>\n{self.render(token.content)}</div>\n"
-            return self._fence(tokens, idx, options, env)
+            return (_highlight(token.content, info.split()[0] if info else "")
+                    or self._fence(tokens, idx, options, env))
         name, title = directive.group(1), directive.group(2).strip()
         if name in ADMONITIONS:
             return self._box(name, title or name.capitalize(), _without_options(token.content))
@@ -94,7 +97,7 @@ class Markdown:
 
     def _box(self, kind: str, title: str, content: str) -> str:
         return (f'<div class="admonition {escape(kind)}">\n'
-                f'<p class="admonition-title">{escape(title)}</p>\n'
+                f'<p class="admonition-title">{self._md.renderInline(title)}</p>\n'
                 f"{self.render(content)}</div>\n")
 
 
@@ -104,6 +107,23 @@ def _without_options(content: str) -> str:
     while lines and _OPTION.match(lines[0]):
         lines.pop(0)
     return "\n".join(lines)
+
+
+def _highlight(code: str, lang: str) -> str | None:
+    """A fenced block in the language its info names, highlighted by Pygments with the
+    site's one stylesheet (`.highlight`, as nbconvert's code cells); None: shown plain."""
+    if not lang:
+        return None
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        lexer = get_lexer_by_name(lang)
+    except ClassNotFound:
+        return None
+    return highlight(code, lexer, HtmlFormatter(cssclass="highlight", wrapcode=False))
 
 
 def _display_math_in_text(self, tokens, idx, options, env) -> str:

@@ -77,7 +77,7 @@ def _lastmods(model: SiteModel, page_urls: set[str]) -> dict[str, str | None]:
     for entry in model.entries.values():
         if entry.url not in page_urls:
             continue
-        found[entry.url] = entry.updated
+        found[entry.url] = max(found.get(entry.url) or "", entry.updated or "") or None
         for listing in ("/", section_url(entry.section) if entry.section else None):
             if listing is not None and entry.updated and (found.get(listing) or "") < entry.updated:
                 found[listing] = entry.updated

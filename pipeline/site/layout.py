@@ -54,7 +54,7 @@ class Layout:
         return self._render(
             "page.html.j2", model, page, page.url, title=page.title, page=page, body=body,
             dates=dates, image=image, page_json=script_json(data),
-            show_title=leading_heading(body) != page.title,     # never the title twice
+            show_title=leading_heading(body) not in (page.title, _plain(page.title)),
             article=script_json({"image": image}),
             sections=self.listing_views(model, page.slug), show_section_headings=page.slug == "")
 
@@ -212,6 +212,12 @@ def _nav_href(url: str, slug: str, root: str | None) -> str:
     tail = ("?" + parts.query if parts.query else "") + ("#" + parts.fragment if parts.fragment else "")
     href = root + quote(path.lstrip("/")) if root else relative_url(_target(path), slug)
     return href + quote(tail, safe=URL_SAFE)
+
+
+def _plain(title: str) -> str:
+    """A title as its heading reads once rendered: `*new*`, `` `code` `` and `[a](b)` marks
+    taken off (a title from the first heading is its Markdown)."""
+    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title).replace("*", "").replace("`", "").strip()
 
 
 def _date_view(field: str, value: DateLike) -> dict[str, str]:

@@ -128,7 +128,10 @@ class SiteModel:
             every = name is None and self._top_pages_off_nav()
             chosen = (e for e in self.entries.values() if e.section == name
                       and (name is not None or ((e.date or every) and e.url != "/")))
-            self._cache[key] = sorted(chosen, key=lambda e: (e.date or "", e.title), reverse=True)
+            chosen = list(chosen)           # newest first; undated ones after, by title
+            self._cache[key] = (sorted((e for e in chosen if e.date), reverse=True,
+                                       key=lambda e: (e.date, e.title))
+                                + sorted((e for e in chosen if not e.date), key=lambda e: e.title))
         return self._cache[key]
 
     def layout_key(self, slug: str) -> str:

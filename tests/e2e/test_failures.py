@@ -86,8 +86,16 @@ def test_image_path_that_leaves_the_site_is_refused(site):
     assert not list((site.root / "output").rglob("secret.png"))
 
 
-def test_missing_image_names_page_and_reference(site):
+def test_missing_image_is_published_broken_and_named_with_page_and_reference(site):
     page = site.page("p.md", '---\ntitle: "P"\n---\n\n![x](images/nope.png)\n')
+    result = result_for(site.build(), "p")
+    assert result.error is None
+    [warning] = result.warnings
+    assert str(page) in warning and "images/nope.png" in warning
+
+
+def test_missing_featured_image_names_page_and_reference(site):
+    page = site.page("p.md", '---\ntitle: "P"\nfeaturedImage: images/nope.png\n---\n\nP.\n')
     error = result_for(site.build(), "p").error
     assert isinstance(error, LinkError) and error.path == page
     assert "images/nope.png" in error.message and error.hint

@@ -381,7 +381,7 @@ def test_the_outputs_of_a_twin_beside_the_page_are_published(site):
 
 def test_a_link_to_a_new_page_that_fails_is_said_and_mended_when_it_builds(site):
     site.page("ok.md", '---\ntitle: "OK"\n---\n\nSee [the picture](pic.md).\n')
-    site.page("pic.md", '---\ntitle: "Pic"\n---\n\n![p](missing.png)\n')
+    site.page("pic.md", '---\ntitle: "Pic"\nfeaturedImage: missing.png\n---\n\nPic.\n')
     report = site.build()
     assert result(report, "pic").outcome is Outcome.FAILED
     assert any("pic.md, which failed" in w for w in result(report, "ok").warnings)

@@ -102,7 +102,7 @@ def test_a_new_page_cannot_take_the_url_of_a_failed_page_that_is_kept(site):
 def test_the_warning_about_a_link_to_a_failed_page_goes_once_that_page_builds(site):
     from tests.conftest import PNG_1PX
 
-    site.page("chart.md", '---\ntitle: "Chart"\n---\n\n![c](chart.png)\n')
+    site.page("chart.md", '---\ntitle: "Chart"\nfeaturedImage: chart.png\n---\n\nChart.\n')
     site.page("linker.md", '---\ntitle: "Linker"\n---\n\nSee [the chart](chart.md).\n')
     first = site.build()
     assert result(first, "chart").outcome is Outcome.FAILED

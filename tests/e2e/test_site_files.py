@@ -69,3 +69,68 @@ def test_the_header_nav_stays_short_however_many_top_level_pages(site):
     assert len(nav.links) <= 3, nav.links           # Home and the one section
     home = (site.root / "output/index.html").read_text()
     assert all(f"Chapter {i}" in home for i in range(30))   # listed on the home page
+
+
+def test_a_missing_image_warns_and_strict_fails_the_build(site):
+    import subprocess
+    import sys
+
+    site.page("a.md", '---\ntitle: "A"\n---\n\n![gone](nope.png)\n')
+
+    def build(*extra):
+        return subprocess.run([sys.executable, "-m", "pipeline", "build", "--site",
+                               str(site.root), *extra], capture_output=True, text=True)
+
+    plain = build()
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "nope.png" in plain.stdout + plain.stderr
+    assert (site.root / "output/a/index.html").is_file()
+    strict = build("--strict")
+    assert strict.returncode == 1 and "--strict" in strict.stdout + strict.stderr
+    site.file("content/nope.png", b"\x89PNG fake")
+    assert build("--strict").returncode == 0          # the page was watching for the file
+
+
+def test_footnotes_meet_across_cells_of_a_prose_page(site):
+    site.page("f.md", '---\ntitle: "F"\n---\n\nText with a note.[^1]\n\n\nMore text after two '
+                      'blank lines.\n\n[^1]: First note.\n')
+    assert site.build().ok
+    html = (site.root / "output/f/index.html").read_text()
+    assert "First note." in html and "[^1]" not in html and 'href="#fn1"' in html
+
+
+def test_unsupported_directives_are_warned_at_their_own_lines(site):
+    fence = "```"
+    site.page("d.md", '---\ntitle: "D"\n---\n\n'
+                      f'{fence}{{mermaid}}\na\n{fence}\n\nText.\n\n{fence}{{mermaid}}\nb\n{fence}\n'
+                      f'\n````{{example}}\nc\n````\n\n{fence}{{example}}\nd\n{fence}\n')
+    report = site.build()
+    lines = sorted(int(w.split(":")[1]) for r in report.results for w in r.warnings)
+    assert lines == [5, 11, 15, 19], lines
+
+
+def test_a_title_with_markdown_from_the_first_heading_is_shown_once(site):
+    site.page("t.md", "# The *new* `engine`\n\nBody.\n")
+    assert site.build().ok
+    html = (site.root / "output/t/index.html").read_text()
+    assert html.count("<h1") == 1
+
+
+def test_sitemap_lastmod_of_home_is_the_newest_even_with_an_undated_home_page(site):
+    site.settings('[tool.nbpress]\nbase_url = "https://ex.example/"\n')
+    site.page("index.md", '---\ntitle: "Home"\n---\n\nWelcome.\n')
+    site.page("blog/post.md", '---\ntitle: "P"\nedited: "2024-05-05"\n---\n\nP.\n')
+    assert site.build().ok
+    root = ET.parse(site.root / "output/sitemap.xml").getroot()
+    lastmod = {u.findtext("s:loc", namespaces=NS): u.findtext("s:lastmod", namespaces=NS)
+               for u in root.findall("s:url", NS)}
+    assert lastmod["https://ex.example/"] == "2024-05-05"
+
+
+def test_undated_top_level_pages_are_listed_by_title_when_off_the_nav(site):
+    for i in range(1, 8):
+        site.page(f"top-{i}.md", f'---\ntitle: "Top {i}"\n---\n\nT.\n')
+    assert site.build().ok
+    home = (site.root / "output/index.html").read_text()
+    positions = [home.index(f">Top {i}<") for i in range(1, 8)]
+    assert positions == sorted(positions)

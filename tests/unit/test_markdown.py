@@ -94,15 +94,15 @@ def test_heading_id(title, expected):
 
 def test_myst_admonitions_colon_fences_and_quarto_callouts_are_boxes(md):
     page = Elements(md.render(
-        "```{note}\nSome *text*.\n```\n\n:::{warning} Mind <this>\n:class: dropdown\nInner.\n:::\n\n"
+        "```{note}\nSome *text*.\n```\n\n:::{warning} Mind *this*\n:class: dropdown\nInner.\n:::\n\n"
         "::: {.callout-tip}\n## Tip title\nBody.\n:::\n\n"
         '::: {.callout-important title="Heads up"}\nCareful.\n:::\n'))
     boxes = [(attrs["class"], text) for attrs, text in page.of("div")]
     assert [cls for cls, _ in boxes] == ["admonition note", "admonition warning",
                                          "admonition tip", "admonition important"]
     titles = [text for attrs, text in page.of("p") if attrs.get("class") == "admonition-title"]
-    assert titles == ["Note", "Mind <this>", "Tip title", "Heads up"]
-    assert [text for _, text in page.of("em")] == ["text"]
+    assert titles == ["Note", "Mind this", "Tip title", "Heads up"]
+    assert [text for _, text in page.of("em")] == ["text", "this"]
     assert all(":class:" not in text for _, text in boxes)
     assert md.unsupported == [] or all(u.name != "note" for u in md.unsupported)
 
@@ -115,4 +115,27 @@ def test_an_unsupported_directive_is_shown_and_reported_never_dropped():
     assert attrs["data-directive"] == "figure" and "A caption" in text
     assert [u.name for u in md.unsupported] == ["figure"]
     assert md.unsupported[0].opening == "```{figure} img.png"
-    assert [attrs.get("class") for attrs, _ in page.of("code")] == ["language-python"]
+    assert [attrs.get("class") for attrs, _ in page.of("div")][-1] == "highlight"  # python
+
+
+def test_dollar_amounts_are_money_not_math(md):
+    html = md.render("It costs $5 and $10 per month; $3.50 to $4.00. Math: $x^2$.\n")
+    page = Elements(html)
+    assert [text for _, text in page.of("span")] == ["x^2"]
+    assert "$5 and $10" in html and "$3.50 to $4.00" in html
+
+
+def test_fenced_code_is_highlighted_with_the_site_stylesheet_and_bare_urls_are_links(md):
+    page = Elements(md.render("```css\n#header { color: red; }\n```\n\n```nolang\nx\n```\n\n"
+                              "See https://example.org/x now.\n"))
+    assert [attrs.get("class") for attrs, _ in page.of("div")] == ["highlight"]
+    assert any(attrs.get("class") == "nn" for attrs, _ in page.of("span"))     # Pygments
+    assert [attrs.get("class") for attrs, _ in page.of("code")] == ["language-nolang"]
+    assert [attrs.get("href") for attrs, _ in page.of("a")] == ["https://example.org/x"]
+
+
+def test_a_box_title_is_inline_markdown(md):
+    page = Elements(md.render(":::{tip} Run `make lab` *now*\nBody.\n:::\n"))
+    [(_, title)] = [(a, t) for a, t in page.of("p") if a.get("class") == "admonition-title"]
+    assert title == "Run make lab now"
+    assert [t for _, t in page.of("em")] == ["now"]
