@@ -7,6 +7,13 @@ import xml.etree.ElementTree as ET
 NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
 
+def lastmods(site) -> dict[str, str | None]:
+    """The sitemap's URLs with their lastmod, read with an XML parser."""
+    root = ET.parse(site.root / "output/sitemap.xml").getroot()
+    return {u.findtext("s:loc", namespaces=NS): u.findtext("s:lastmod", namespaces=NS)
+            for u in root.findall("s:url", NS)}
+
+
 def test_robots_txt_names_the_sitemap_and_static_robots_wins(site):
     site.settings('[tool.nbpress]\nbase_url = "https://ex.example/site/"\n')
     site.page("a.md", '---\ntitle: "A"\n---\n\nA.\n')
@@ -31,9 +38,7 @@ def test_sitemap_lastmod_is_edited_else_the_date_and_listings_take_their_newest(
     site.page("blog/new.md", '---\ntitle: "New"\ndate: "2024-03-04"\n---\n\nN.\n')
     site.page("about.md", '---\ntitle: "About"\n---\n\nNo date.\n')
     assert site.build().ok
-    root = ET.parse(site.root / "output/sitemap.xml").getroot()
-    lastmod = {u.findtext("s:loc", namespaces=NS): u.findtext("s:lastmod", namespaces=NS)
-               for u in root.findall("s:url", NS)}
+    lastmod = lastmods(site)
     assert lastmod == {"https://ex.example/": "2024-06-07",
                        "https://ex.example/blog/": "2024-06-07",
                        "https://ex.example/blog/old/": "2024-06-07",
@@ -121,9 +126,7 @@ def test_sitemap_lastmod_of_home_is_the_newest_even_with_an_undated_home_page(si
     site.page("index.md", '---\ntitle: "Home"\n---\n\nWelcome.\n')
     site.page("blog/post.md", '---\ntitle: "P"\nedited: "2024-05-05"\n---\n\nP.\n')
     assert site.build().ok
-    root = ET.parse(site.root / "output/sitemap.xml").getroot()
-    lastmod = {u.findtext("s:loc", namespaces=NS): u.findtext("s:lastmod", namespaces=NS)
-               for u in root.findall("s:url", NS)}
+    lastmod = lastmods(site)
     assert lastmod["https://ex.example/"] == "2024-05-05"
 
 
