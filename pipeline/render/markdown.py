@@ -62,6 +62,8 @@ class Markdown:
         self._fence = self._md.renderer.rules["fence"]
         rules = self._md.renderer.rules         # called as rule(tokens, idx, options, env)
         rules["fence"] = rules["colon_fence"] = self._box_or_fence
+        rules["table_open"] = lambda *_: '<div class="table-wrap">\n<table>\n'   # it scrolls,
+        rules["table_close"] = lambda *_: "</table>\n</div>\n"                 # the page not
         self.unsupported: list[Unsupported] = []      # since the caller last cleared it
 
     def render(self, text: str) -> str:
