@@ -22,6 +22,7 @@ _DIRECTIVE = re.compile(r"^\{([\w-]+)\}\s*(.*)$")          # {note} Optional tit
 _CALLOUT = re.compile(r"^\{\.callout-(\w+)([^}]*)\}$")        # {.callout-tip title="..."}
 _TITLE_ATTR = re.compile(r'title\s*=\s*"([^"]*)"')
 _OPTION = re.compile(r"^:[\w-]+:.*$")                           # :class: dropdown
+_BARE_URL = re.compile(r"(?<![(<\"'=/\w])(?:https?://|www\.)", re.IGNORECASE)
 ADMONITIONS = ("note", "tip", "hint", "important", "warning", "caution", "attention",
                "danger", "error", "seealso", "admonition")
 CALLOUTS = ("note", "tip", "important", "warning", "caution")
@@ -39,6 +40,19 @@ class Markdown:
     """The site's Markdown renderer: `render(text) -> html`."""
 
     def __init__(self) -> None:
+        # Two parsers alike but for linkify (bare URLs as links), which doubles the cost of
+        # a page: it is used only for a text with a URL outside link syntax (`(`, `<`, `="`).
+        self._plain, self._linking = self._parser(linkify=False), self._parser(linkify=True)
+        self.unsupported: list[Unsupported] = []      # since the caller last cleared it
+
+    def render(self, text: str) -> str:
+        md = self._linking if _BARE_URL.search(text) else self._plain
+        return md.render(text)
+
+    def render_inline(self, text: str) -> str:
+        return self._plain.renderInline(text)
+
+    def _parser(self, linkify: bool):
         from markdown_it import MarkdownIt
         from mdit_py_plugins.anchors import anchors_plugin
         from mdit_py_plugins.colon_fence import colon_fence_plugin
@@ -47,29 +61,26 @@ class Markdown:
         from mdit_py_plugins.footnote import footnote_plugin
         from mdit_py_plugins.tasklists import tasklists_plugin
 
-        self._md = (MarkdownIt("commonmark", {"html": True, "linkify": True})
-                    .enable(["table", "strikethrough", "linkify"])
-                    .use(footnote_plugin)
-                    .use(deflist_plugin)
-                    .use(tasklists_plugin)
-                    # Pandoc's rule: "$5 and $10" is money, not math
-                    .use(dollarmath_plugin, double_inline=True, allow_space=False,
-                         allow_digits=False)
-                    .use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_id)
-                    .use(colon_fence_plugin))
+        md = (MarkdownIt("commonmark", {"html": True, "linkify": linkify})
+              .enable(["table", "strikethrough"] + (["linkify"] if linkify else []))
+              .use(footnote_plugin)
+              .use(deflist_plugin)
+              .use(tasklists_plugin)
+              # Pandoc's rule: "$5 and $10" is money, not math
+              .use(dollarmath_plugin, double_inline=True, allow_space=False, allow_digits=False)
+              .use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_id)
+              .use(colon_fence_plugin))
         # `$$...$$` inside a paragraph is display math, but a <div> cannot be in a <p>
-        self._md.add_render_rule("math_inline_double", _display_math_in_text)
-        self._fence = self._md.renderer.rules["fence"]
-        rules = self._md.renderer.rules         # called as rule(tokens, idx, options, env)
-        rules["fence"] = rules["colon_fence"] = self._box_or_fence
+        md.add_render_rule("math_inline_double", _display_math_in_text)
+        rules = md.renderer.rules           # called as rule(tokens, idx, options, env)
+        fence = rules["fence"]
+        rules["fence"] = rules["colon_fence"] = (
+            lambda tokens, idx, options, env: self._box_or_fence(tokens, idx, options, env, fence))
         rules["table_open"] = lambda *_: '<div class="table-wrap">\n<table>\n'   # it scrolls,
         rules["table_close"] = lambda *_: "</table>\n</div>\n"                 # the page not
-        self.unsupported: list[Unsupported] = []      # since the caller last cleared it
+        return md
 
-    def render(self, text: str) -> str:
-        return self._md.render(text)
-
-    def _box_or_fence(self, tokens, idx, options, env) -> str:
+    def _box_or_fence(self, tokens, idx, options, env, fence) -> str:
         token = tokens[idx]
         info = token.info.strip()
         callout = _CALLOUT.match(info)
@@ -80,7 +91,7 @@ class Markdown:
             if token.type == "colon_fence":        # ::: with no directive: a plain container
                 return f"<div>\n{self.render(token.content)}</div>\n"
             return (_highlight(token.content, info.split()[0] if info else "")
-                    or self._fence(tokens, idx, options, env))
+                    or fence(tokens, idx, options, env))
         name, title = directive.group(1), directive.group(2).strip()
         if name in ADMONITIONS:
             return self._box(name, title or name.capitalize(), _without_options(token.content))
@@ -99,7 +110,7 @@ class Markdown:
 
     def _box(self, kind: str, title: str, content: str) -> str:
         return (f'<div class="admonition {escape(kind)}">\n'
-                f'<p class="admonition-title">{self._md.renderInline(title)}</p>\n'
+                f'<p class="admonition-title">{self.render_inline(title)}</p>\n'
                 f"{self.render(content)}</div>\n")
 
 

@@ -139,3 +139,12 @@ def test_a_box_title_is_inline_markdown(md):
     [(_, title)] = [(a, t) for a, t in page.of("p") if a.get("class") == "admonition-title"]
     assert title == "Run make lab now"
     assert [t for _, t in page.of("em")] == ["now"]
+
+
+@pytest.mark.parametrize("text", ["[a](https://b.org) and <https://c.org>",
+                                  '<a href="https://d.org">d</a> and ![i](http://e.org/i.png)',
+                                  "See https://example.org/x and www.example.com too."])
+def test_the_parser_without_linkify_gives_what_the_one_with_it_gives_when_no_url_is_bare(text):
+    """The cheap parser is used only where linkify would change nothing."""
+    md = Markdown()
+    assert md.render(text) == md._linking.render(text)
