@@ -76,6 +76,7 @@ class Exported:
     body: str
     files: Mapping[str, bytes]      # figure file name -> bytes, written beside index.html
     unsupported: tuple[tuple[str, str], ...] = ()   # directives shown plain: (name, opening)
+    warnings: tuple[str, ...] = ()                  # what the export left out, and why
 
     def __repr__(self) -> str:
         return f"Exported({len(self.body)} chars, files={len(self.files)})"

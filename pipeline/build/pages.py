@@ -163,7 +163,8 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
             cached = not ran
     exported = context.exporter.export(nb)
     written = writer.add_page(page, exported, used, watch, bundle)
-    warnings += list(written.warnings) + _unsupported(page, exported)
+    warnings += (list(written.warnings) + _unsupported(page, exported)
+                 + [f"{page.source.path}: {w}" for w in exported.warnings])
     return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, twin=twin,
                       reason=reason, warnings=tuple(warnings), notes=tuple(notes)), written
 

@@ -41,15 +41,35 @@ class Exporter:
         if _markdown_only(nb):
             self.warm(full=False)
             self._markdown.unsupported.clear()
-            body, files = _render_markdown(self._markdown, nb), {}
+            body, files, warnings = _render_markdown(self._markdown, nb), {}, []
         else:
             self.warm()
             self._markdown.unsupported.clear()
-            body, resources = self._html.from_notebook_node(with_cell_options(nb),
-                                                            resources={"unique_key": "fig"})
+            nb, warnings = _without_broken_widget_state(with_cell_options(nb))
+            body, resources = self._html.from_notebook_node(nb, resources={"unique_key": "fig"})
             files = dict(resources.get("outputs", {}))
         return Exported(body=body.strip() + "\n", files=files, unsupported=tuple(
-            (u.name, u.opening) for u in self._markdown.unsupported))
+            (u.name, u.opening) for u in self._markdown.unsupported), warnings=tuple(warnings))
+
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _without_broken_widget_state(nb):
+    """(nb, warnings): a notebook whose `metadata.widgets` lacks the widget state (saved with
+    "Save Widget State" off, or by another tool) makes nbconvert raise KeyError; it is
+    exported without its widget metadata (the widgets show their static fallback)."""
+    widgets = nb.metadata.get("widgets")
+    if widgets is None or (isinstance(widgets, dict) and WIDGET_STATE in widgets):
+        return nb, []
+    import copy
+
+    from nbformat import NotebookNode
+
+    nb = copy.copy(nb)
+    nb.metadata = NotebookNode({k: v for k, v in nb.metadata.items() if k != "widgets"})
+    return nb, ["its widget metadata has no saved state: widgets show their static output "
+                "(in Jupyter: Settings > Save Widget State Automatically, then save again)"]
 
 
 def with_cell_options(nb):

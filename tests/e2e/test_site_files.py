@@ -137,3 +137,22 @@ def test_undated_top_level_pages_are_listed_by_title_when_off_the_nav(site):
     home = (site.root / "output/index.html").read_text()
     positions = [home.index(f">Top {i}<") for i in range(1, 8)]
     assert positions == sorted(positions)
+
+
+def test_a_notebook_whose_widget_metadata_lacks_its_state_is_published_with_a_warning(site):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    nb = new_notebook(metadata={"widgets": {"application/vnd.jupyter.widget-view+json": {}},
+                                "language_info": {"name": "python"}},
+                      cells=[new_markdown_cell("# Widgets"),
+                             new_code_cell("slider", execution_count=1, outputs=[
+                                 new_output("execute_result", {"text/plain": "IntSlider(value=3)"},
+                                            execution_count=1)])])
+    path = site.root / "content/w.ipynb"
+    nbformat.write(nb, path)
+    report = site.build()
+    assert report.ok, [str(r.error) for r in report.failed]
+    [warning] = next(r for r in report.results if r.source.rel == "w").warnings
+    assert str(path) in warning and "widget" in warning
+    assert "IntSlider(value=3)" in (site.root / "output/w/index.html").read_text()
