@@ -244,6 +244,13 @@ def serve(address: str, parent: int, pdeathsig: bool = True) -> None:
     server dies with its parent (SIGTERM: it kills its kernels and removes its socket), and
     each kernel with the server (SIGKILL); the poll below is the fallback off Linux."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the build's: it stops us
+
+    def stop_early(*_: object) -> None:     # killed while importing: no socket, no kernel yet
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(address))
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop_early)
     if pdeathsig:
         die_with_parent(parent, signal.SIGTERM)
     elif os.getppid() != parent:

@@ -271,3 +271,17 @@ def test_a_missing_site_folder_is_an_error_that_says_how_to_start_one(tmp_path, 
     text = " ".join(result.output.split())
     assert str(missing) in text and "nbpress new" in text and "content/" in text, text
     assert not (tmp_path / "does").exists()
+
+
+def test_a_fork_server_whose_build_dies_while_it_imports_leaves_no_folder(tmp_path):
+    """The build may die in the second the server spends importing ipykernel: the server
+    goes too (parent-death signal), and removes its socket folder even then."""
+    folder = tmp_path / "nbpress-kernels-x"
+    folder.mkdir()
+    starter = ("import os, subprocess, sys, time\n"
+               "subprocess.Popen([sys.executable, '-m', 'pipeline.execute.kernels', "
+               f"{str(folder / 'fork.sock')!r}, str(os.getpid()), 'pdeathsig'])\n"
+               "time.sleep(0.15)\nos._exit(0)\n")
+    subprocess.run([sys.executable, "-c", starter], check=True,
+                   cwd=Path(__file__).resolve().parents[2])
+    assert wait_until(lambda: not folder.exists(), 10), "the fork server left its folder"
