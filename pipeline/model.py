@@ -12,6 +12,11 @@ from pipeline.errors import NbpressError
 DateLike = dt.date | dt.datetime
 
 
+def url_of(slug: str) -> str:
+    """A slug's site-absolute URL path, with a trailing slash: "aws" -> "/aws/", "" -> "/"."""
+    return f"/{slug}/" if slug else "/"
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """A file that may become a page: `content/X.md`, or `notebooks/X.ipynb` with no twin."""
@@ -53,7 +58,7 @@ class Page:
     @property
     def url(self) -> str:
         """Site-absolute URL path with a trailing slash: "/aws/"."""
-        return f"/{self.slug}/" if self.slug else "/"
+        return url_of(self.slug)
 
     @property
     def section(self) -> str | None:

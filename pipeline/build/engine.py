@@ -20,7 +20,7 @@ from pipeline.build.publish import Scanned, kept_pages, publishable, read_pages,
 from pipeline.build.state import BuildState, PageState
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
-from pipeline.model import BuildReport, Outcome, PageResult, Source
+from pipeline.model import BuildReport, Outcome, PageResult, Source, url_of
 from pipeline.sources.discover import scan, stamps
 
 if TYPE_CHECKING:       # the page phase is imported when there is a page to build
@@ -218,13 +218,14 @@ def _taken_from_kept(writer: SiteWriter, results: list[PageResult],
     """A failed page keeps its last good version only where no page of this build now writes
     its page file: a page that took its URL (left when the failed page's slug changed) wins,
     and the failed page is said to have no version published."""
-    owner = {writer.files[rel][0]: r.source.path for r in results
-             if r.outcome is Outcome.BUILT and writer.files.get(rel := rel_of(config, r.source))}
+    rels = [rel_of(config, r.source) for r in results]
+    owner = {writer.files[rel][0]: r.source.path for r, rel in zip(results, rels)
+             if r.outcome is Outcome.BUILT and writer.files.get(rel)}
     out = []
-    for r in results:
-        files = writer.files.get(rel_of(config, r.source)) if r.kept_previous else None
+    for r, rel in zip(results, rels):
+        files = writer.files.get(rel) if r.kept_previous else None
         if files and files[0] in owner:
-            writer.forget(rel_of(config, r.source))
+            writer.forget(rel)
             r = replace(r, kept_previous=False, warnings=r.warnings + (
                 f"{r.source.path}: its last good version is gone: {owner[files[0]]} now has "
                 "its old URL",))
@@ -242,7 +243,7 @@ def _dead_links(writer: SiteWriter, results: list[PageResult],
     for r in results:
         rel = rel_of(config, r.source)
         dead = [t for t, slug in writer.links.get(rel, {}).items() if slug is not None and (
-                t not in writer.entries or writer.entries[t].url != (f"/{slug}/" if slug else "/"))]
+                t not in writer.entries or writer.entries[t].url != url_of(slug))]
         if r.outcome is Outcome.BUILT and dead:
             for target in dead:
                 writer.links[rel][target] = None

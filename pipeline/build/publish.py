@@ -70,10 +70,6 @@ def _kept_slug(old: PageState | None) -> str | None:
     return old.files[0][:-len("index.html")].rstrip("/")
 
 
-def _index(slug: str) -> str:
-    return f"{slug}/index.html" if slug else "index.html"
-
-
 def _clash_kept(page: Page, kept: Source) -> PageError:
     return PageError(f"slug {page.slug!r} is the URL of {kept.path}, which could not be read: "
                      "its last good version stays published there", page.source.path,

@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from pipeline import __version__
 from pipeline.config import SiteConfig
-from pipeline.model import DateLike, Page
+from pipeline.model import DateLike, Page, url_of
 from pipeline.render.html import leading_heading
 from pipeline.render.links import relative_url
 from pipeline.site.model import Entry, SiteModel, description_of, section_title, section_url
@@ -166,7 +166,7 @@ def is_url(ref: str) -> bool:
 
 def _nav(model: SiteModel, slug: str, root: str | None) -> list[dict[str, Any]]:
     """The header links; relative to the page, or under `root` for pages served anywhere."""
-    current = f"/{slug}/" if slug else "/"
+    current = url_of(slug)
     links = []
     for title, url in model.nav_links():
         path = unquote(urlsplit(url).path)
