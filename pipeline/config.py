@@ -30,6 +30,15 @@ class SiteConfig:
     base_url: str = ""              # "https://example.org/" ; "" builds a site of relative links
     language: str = "en"
     nav: tuple[NavLink, ...] | None = None   # None: Home, one link a section, top-level pages
+    links: tuple[NavLink, ...] = ()          # the author's links (GitHub, Mastodon): header and footer
+    toc: tuple[str, ...] | None = None       # page order: content paths ("intro.md"); None: by name
+    extra_css: tuple[str, ...] = ()          # stylesheets of the site's, after the theme's
+    paginate: int = 20                       # entries a listing page shows before a next page
+    home_latest: int = 5                     # entries of each section the home page shows
+    feed_content: str = "full"               # "full" or "abstract": what a feed entry carries
+    feed_items: int = 20                     # entries in a feed
+    search: bool = True                      # a pagefind index and a search box
+    theme_dir: str = "theme"                 # templates and static files that override ours
     sections: tuple[str, ...] | None = None  # order of sections on the home page; None: by name
     content_dir: str = "content"
     notebooks_dir: str = "notebooks"
@@ -49,6 +58,11 @@ class SiteConfig:
     @property
     def output(self) -> Path:
         return self.root / self.output_dir
+
+    @property
+    def theme(self) -> Path:
+        """The site's own templates and theme files, each replacing nbpress's file of its name."""
+        return self.root / self.theme_dir
 
     @property
     def static(self) -> Path:
@@ -71,8 +85,16 @@ _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "output_dir": (str, "a folder name"),
     "kernel": (str, "a kernel name such as \"python3\""),
     "timeout": (int, "a whole number of seconds"),
+    "paginate": (int, "a whole number of entries per listing page"),
+    "home_latest": (int, "a whole number of entries per section"),
+    "feed_items": (int, "a whole number of entries"),
+    "search": (bool, "true or false"),
+    "theme_dir": (str, "a folder name"),
 }
-KNOWN_KEYS = (*_SCALARS, "nav", "sections")
+_CHOICES = {"feed_content": ("full", "abstract")}
+_LISTS = {"toc": "content paths such as \"intro.md\"", "extra_css": "stylesheet paths such as \"style.css\"",
+          "sections": "folder names"}
+KNOWN_KEYS = (*_SCALARS, *_CHOICES, *_LISTS, "nav", "links")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")   # HTML cannot hold them
 
 
@@ -101,18 +123,24 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
     problems: list[str] = []
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key == "nav":
-            nav = _nav(value, problems)
+        if key in ("nav", "links"):
+            nav = _nav(key, value, problems)
             if nav is not None:
-                values["nav"] = nav
-        elif key == "sections":
+                values[key] = nav
+        elif key in _LISTS:
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                values["sections"] = tuple(value)
+                values[key] = tuple(value)
             else:
-                problems.append("[tool.nbpress] sections must be a list of folder names")
+                problems.append(f"[tool.nbpress] {key} must be a list of {_LISTS[key]}")
+        elif key in _CHOICES:
+            if value in _CHOICES[key]:
+                values[key] = value
+            else:
+                problems.append(f"[tool.nbpress] {key} must be one of "
+                                f"{', '.join(map(repr, _CHOICES[key]))}, not {value!r}")
         elif key in _SCALARS:
             kind, what = _SCALARS[key]
-            if isinstance(value, kind) and not isinstance(value, bool):
+            if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
                 values[key] = value
                 _no_control(key, value, problems)
             else:
@@ -122,6 +150,9 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
     if values.get("timeout", 1) <= 0:
         problems.append(f"[tool.nbpress] timeout must be a positive number of seconds, "
                         f"not {values.pop('timeout')}")
+    for key in ("paginate", "home_latest", "feed_items"):
+        if values.get(key, 1) <= 0:
+            problems.append(f"[tool.nbpress] {key} must be a positive number, not {values.pop(key)}")
     if problems:
         raise ConfigError("the site settings are not valid", where, detail="\n".join(problems),
                           hint=f"known keys: {', '.join(KNOWN_KEYS)}")
@@ -130,15 +161,15 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
     return config
 
 
-def _nav(value: Any, problems: list[str]) -> tuple[NavLink, ...] | None:
+def _nav(key: str, value: Any, problems: list[str]) -> tuple[NavLink, ...] | None:
     ok = isinstance(value, list) and all(
         isinstance(item, dict) and set(item) == {"title", "url"}
         and all(isinstance(v, str) for v in item.values()) for item in value)
     if not ok:
-        problems.append('[tool.nbpress] nav must be a list of {title = "...", url = "..."} tables')
+        problems.append(f'[tool.nbpress] {key} must be a list of {{title = "...", url = "..."}} tables')
         return None
     for item in value:
-        _no_control("nav", item["title"] + item["url"], problems)
+        _no_control(key, item["title"] + item["url"], problems)
     return tuple(NavLink(item["title"], item["url"]) for item in value)
 
 

@@ -49,6 +49,8 @@ class Page:
     execute: str = "auto"           # "auto" (when its code or inputs changed), "always", "never"
     depends: tuple[str, ...] = ()   # globs, relative to the page's folder, its code reads
     variant: str = ""               # one member of a page family (one source, many pages)
+    tags: tuple[str, ...] = ()      # tags, categories and category, in order, each once
+    aliases: tuple[str, ...] = ()   # old URLs as slugs: each gets a page that redirects here
 
     @property
     def id(self) -> tuple[Path, str]:

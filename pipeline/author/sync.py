@@ -203,7 +203,7 @@ def _keep_header(page: str, implied: str) -> str:
         theirs = parse_frontmatter(implied_head, Path("notebook"))[0]
     except NbpressError:
         return implied
-    from pipeline.sources.frontmatter import edit_frontmatter, json_safe
+    from pipeline.sources.editing import edit_frontmatter, json_safe
 
     mine, theirs = _without_versions(mine), _without_versions(theirs)
     changed = {k: json_safe(v) for k, v in theirs.items() if mine.get(k) != v}

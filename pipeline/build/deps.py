@@ -21,7 +21,8 @@ GLOB = "glob:"
 BUNDLE = "bundle:"
 PACKAGE = Path(__file__).parents[1]     # pipeline/
 SHAPING_LIBRARIES = ("nbconvert", "nbformat", "mistune", "markdown-it-py", "mdit-py-plugins",
-                     "pygments", "jupytext", "jinja2", "pyyaml", "python-frontmatter")
+                     "pygments", "jupytext", "jinja2", "pyyaml", "python-frontmatter",
+                     "latex2mathml", "tinycss2", "feedgen", "pillow", "pagefind-bin")
 _CODE_HASH: str | None = None
 
 

@@ -41,7 +41,24 @@ def site_key(config: SiteConfig) -> str:
     settings. (What a page shows of other pages is its layout key: `site/model.py`.)"""
     settings = {name: str(getattr(config, name)) for name in config.__slots__
                 if name not in ("root", "config_file")}
-    return _hash(__version__, code_hash(), settings)
+    return _hash(__version__, code_hash(), settings, theme_stamps(config))
+
+
+def theme_stamps(config: SiteConfig) -> list[tuple[str, list[int]]]:
+    """The site's theme folder and extra stylesheets, by stamp: an edit of one lays out every
+    page again (a few files: one walk)."""
+    found = []
+    paths = [config.root / css for css in config.extra_css]
+    if config.theme.is_dir():
+        paths += sorted(p for p in config.theme.rglob("*") if p.is_file())
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            found.append((str(path), []))
+            continue
+        found.append((str(path), [st.st_mtime_ns, st.st_size, st.st_ctime_ns]))
+    return found
 
 
 def page_key(site: str, sha: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from pipeline.site.files import site_files
 from pipeline.site.layout import Layout, article_of, is_url
 from pipeline.site.model import Entry, SiteModel, entry_of
 
+FIGURES = (".png", ".jpg", ".jpeg", ".svg", ".gif", ".webp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,8 @@ class Written:
     links: dict[str, str | None]            # pages it links to -> their slugs
     warnings: tuple[str, ...] = ()
     layout: str = ""                        # the layout key it was rendered with
+    image: str | None = None                # its card's image (featured, else its first figure)
+    digest: str = ""                        # of its article HTML
 
 
 class SiteWriter:
@@ -78,9 +82,13 @@ class SiteWriter:
         return self.model.entries
 
     def plan(self, pages: list[Page]) -> None:
-        """The pages expected to be published: the model the page phase renders with."""
+        """The pages expected to be published: the model the page phase renders with (with
+        the card image and article digest each had last time: they come from its output)."""
         for page in pages:
-            self.model.put(self._rel(page), entry_of(page, self._rel(page)))
+            rel = self._rel(page)
+            old = self.previous.get(rel)
+            made = old.entry if old is not None and old.entry else {}
+            self.model.put(rel, entry_of(page, rel, made.get("image"), made.get("digest", "")))
 
     def warm(self) -> None:
         """Compile the templates now (before worker processes fork, so they share them)."""
@@ -130,7 +138,11 @@ class SiteWriter:
             deps.link(target, self.resolver.slug_of(target))
         for path in rewritten.missing:       # a linked file added later rebuilds the page
             deps.glob(path.parent, glob.escape(path.name))
-        return Written(tuple(files), deps.refs, deps.links, rewritten.warnings, layout)
+        card = image or next((folder + n for n in exported.files
+                              if n.lower().endswith(FIGURES)), None)
+        digest = hashlib.sha256(rewritten.html.encode()).hexdigest()[:16]
+        return Written(tuple(files), deps.refs, deps.links, rewritten.warnings, layout,
+                       card, digest)
 
     def record(self, page: Page, written: Written) -> None:
         rel = self._rel(page)
@@ -138,7 +150,7 @@ class SiteWriter:
         self.refs[rel] = written.refs
         self.links[rel] = written.links
         self.layouts[rel] = written.layout
-        self.model.put(rel, entry_of(page, rel))
+        self.model.put(rel, entry_of(page, rel, written.image, written.digest))
 
     def keep_previous(self, page_rel: str) -> bool:
         """A page failed: publish its last good version, if the previous build made one."""
@@ -147,7 +159,7 @@ class SiteWriter:
             self.model.drop(page_rel)
             return False
         if old.entry:
-            self.model.put(page_rel, Entry(**old.entry))
+            self.model.put(page_rel, Entry.from_json(old.entry))
         return True
 
     def forget(self, page_rel: str) -> None:

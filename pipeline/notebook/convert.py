@@ -332,7 +332,7 @@ def write_ipynb(nb) -> str:
 
 def apply_frontmatter_edits(nb):
     """Apply metadata.nbpress.frontmatter to the leading raw frontmatter cell, line by line."""
-    from pipeline.sources.frontmatter import edit_frontmatter
+    from pipeline.sources.editing import edit_frontmatter
 
     import copy
 

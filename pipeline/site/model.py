@@ -29,20 +29,32 @@ class Entry:
     date: str | None        # ISO
     abstract: str | None
     updated: str | None = None      # ISO: edited, else the date (the sitemap's lastmod)
+    tags: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()   # output paths of its redirect pages
+    image: str | None = None        # its card's image: an output path (or a URL)
+    digest: str = ""                # of its article: what feeds and the search index show
 
     def as_json(self) -> dict[str, Any]:
         return {"source": self.source, "url": self.url, "title": self.title,
                 "section": self.section, "date": self.date, "abstract": self.abstract,
-                "updated": self.updated}
+                "updated": self.updated, "tags": list(self.tags), "aliases": list(self.aliases),
+                "image": self.image, "digest": self.digest}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Entry":
+        known = {k: v for k, v in data.items() if k in cls.__slots__}
+        return cls(**{**known, "tags": tuple(known.get("tags", ())),
+                      "aliases": tuple(known.get("aliases", ()))})
 
 
-def entry_of(page: Page, rel: str) -> Entry:
+def entry_of(page: Page, rel: str, image: str | None = None, digest: str = "") -> Entry:
     when = page.sort_date
     abstract = description_of(page)
     updated = page.edited or when
     return Entry(source=rel, url=page.url, title=page.title, section=page.section,
                  date=when.isoformat() if when is not None else None, abstract=abstract,
-                 updated=updated.isoformat() if updated is not None else None)
+                 updated=updated.isoformat() if updated is not None else None,
+                 tags=page.tags, aliases=page.aliases, image=image, digest=digest)
 
 
 NAV_PAGES = 5       # top-level pages shown in the header when there are no more than this

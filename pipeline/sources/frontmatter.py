@@ -17,7 +17,8 @@ from pipeline.errors import PageError
 from pipeline.model import Page, Source
 
 KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract",
-                "featuredImage", "params", "execute", "depends")
+                "featuredImage", "image", "params", "execute", "depends", "tags", "categories",
+                "category", "aliases", "toc")
 EXECUTE_POLICIES = ("auto", "always", "never")
 DATE_FIELDS = ("created", "edited", "date")
 _DATE_VALUE = re.compile(r":\s*(\d{4}-\d\d?-\d\d?(?:[T ][\d:.]+)?)\s*(?:#.*)?$")
@@ -115,7 +116,9 @@ def make_page(source: Source, text: str, body_line: int, meta: Mapping[str, Any]
         "slug": check.slug(meta.get("slug"), source),
         "draft": check.boolean(meta, "draft"),
         "abstract": check.shown(meta, "abstract"),
-        "featured_image": check.string(meta, "featuredImage"),
+        "featured_image": check.string(meta, "featuredImage") or check.string(meta, "image"),
+        "tags": check.tags(meta),
+        "aliases": check.aliases(meta),
         "params": check.params(meta),
         "execute": check.choice(meta, "execute", EXECUTE_POLICIES),
         "depends": check.globs(meta, "depends"),
@@ -210,6 +213,45 @@ class _Checker:
                 return parsed
         raise self.fail(key, f"field {key!r} is not a date: {value!r}",
                         f"write {key}: \"2024-02-24\" (or with a time: \"2024-02-24T09:30:00\")")
+
+    def tags(self, meta: Mapping[str, Any]) -> tuple[str, ...]:
+        """`tags`, `categories` (Quarto, Jekyll) and `category` (Gatsby): one list, in the
+        order written, each once."""
+        found: list[str] = []
+        for key in ("tags", "categories", "category"):
+            value = meta.get(key)
+            value = [] if value is None else [value] if isinstance(value, (str, int, float)) \
+                and not isinstance(value, bool) else value
+            if not isinstance(value, list) or not all(
+                    isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+                raise self.fail(key, f"field {key!r} must be a list of words",
+                                f"write {key}: [python, notes]")
+            for tag in (str(v).strip() for v in value):
+                if _CONTROL.search(tag):
+                    raise self.fail(key, f"tag {tag!r} holds a control character",
+                                    f"remove it from {key}")
+                if tag and tag not in found:
+                    found.append(tag)
+        return tuple(found)
+
+    def aliases(self, meta: Mapping[str, Any]) -> tuple[str, ...]:
+        """Old URLs of the page as output paths: "/old/path/" -> "old/path/index.html",
+        "/2019/post.html" -> "2019/post.html" (Jekyll's and Hugo's old addresses)."""
+        value = meta.get("aliases", [])
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail("aliases", "field 'aliases' must be a list of old URLs",
+                            "write aliases: [/old/url/]")
+        paths = []
+        for alias in value:
+            parts = [p for p in alias.strip().split("#")[0].split("?")[0].split("/") if p]
+            if any(p in (".", "..") or not _SLUG_PART.match(p) for p in parts) or not parts \
+                    or parts == ["index.html"]:
+                raise self.fail("aliases", f"alias {alias!r} is not a URL path inside the site",
+                                "write an old address of the page, e.g. aliases: [/2019/old-post/]")
+            paths.append("/".join(parts) if parts[-1].endswith((".html", ".htm"))
+                         else "/".join(parts) + "/index.html")
+        return tuple(dict.fromkeys(paths))
 
     def slug(self, value: Any, source: Source) -> str:
         if value is None:
@@ -312,59 +354,3 @@ def _read_notebook(source: Source) -> Page:
                              if c.get("cell_type") == "markdown")
     page = make_page(source, "", 1, meta)
     return page if "title" in meta else replace(page, title=_title_from_body(heading_text, source))
-
-
-# -- editing frontmatter in place (nbpress sync) ---------------------------------------------
-
-_MISSING = object()
-
-
-def edit_frontmatter(block: str, wanted: Mapping[str, Any]) -> str:
-    """`block` ("---\\n...\\n---\\n") with its top-level keys set to `wanted` (JSON values).
-
-    Only the lines of keys whose value changes are rewritten, so the rest stays byte for
-    byte; a date keeps the form the author used (quoted or not); a new key goes last."""
-    import yaml
-
-    lines = block.splitlines(keepends=True)
-    end = next(i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "..."))
-    current = yaml.load("".join(lines[1:end]), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-    for key, value in wanted.items():
-        if json_safe(current.get(key, _MISSING)) == value:
-            continue
-        span = _key_span(lines, key, end)
-        old = "".join(lines[span[0]:span[1]]) if span else ""
-        new = _render_entry(key, value, old)
-        if span:
-            lines[span[0]:span[1]] = [new]
-            end += 1 - (span[1] - span[0])
-        else:
-            lines.insert(end, new)
-            end += 1
-    return "".join(lines)
-
-
-def _key_span(lines: list[str], key: str, end: int) -> tuple[int, int] | None:
-    """The lines of a top-level key's entry: its line and the indented lines under it."""
-    pattern = re.compile(rf"^{re.escape(key)}\s*:")
-    for start in range(1, end):
-        if pattern.match(lines[start]):
-            stop = start + 1
-            while stop < end and (lines[stop][:1] in (" ", "\t", "-") or not lines[stop].strip()):
-                stop += 1
-            return start, stop
-    return None
-
-
-def _render_entry(key: str, value: Any, old: str) -> str:
-    import yaml
-
-    old_value = old.partition(":")[2].strip()
-    if isinstance(value, str) and old_value[:1] in ('"', "'"):
-        return f"{key}: {json.dumps(value, ensure_ascii=False)}\n"
-    if isinstance(value, str) and parse_date(value) is not None and old_value and \
-            parse_date(old_value) is not None:
-        return f"{key}: {value}\n"                      # an unquoted date stays a date
-    dumped = yaml.safe_dump({key: value}, allow_unicode=True, sort_keys=False,
-                            default_flow_style=False)
-    return dumped if dumped.endswith("\n") else dumped + "\n"
