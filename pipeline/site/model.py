@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import quote
 
 from pipeline.config import SiteConfig
@@ -140,11 +141,20 @@ class SiteModel:
             every = name is None and self._top_pages_off_nav()
             chosen = (e for e in self.entries.values() if e.section == name
                       and (name is not None or ((e.date or every) and e.url != "/")))
-            chosen = list(chosen)           # newest first; undated ones after, by title
-            self._cache[key] = (sorted((e for e in chosen if e.date), reverse=True,
-                                       key=lambda e: (e.date, e.title))
-                                + sorted((e for e in chosen if not e.date), key=lambda e: e.title))
+            self._cache[key] = newest_first(chosen)
         return self._cache[key]
+
+    def tags(self) -> dict[str, tuple[str, list[Entry]]]:
+        """Tag slug -> (the tag as first written, by name order of pages; its pages newest
+        first), by slug."""
+        if "tags" not in self._cache:
+            found: dict[str, tuple[str, list[Entry]]] = {}
+            for entry in sorted(self.entries.values(), key=lambda e: e.source):
+                for tag in entry.tags:
+                    found.setdefault(tag_slug(tag), (tag, []))[1].append(entry)
+            self._cache["tags"] = {slug: (tag, newest_first(entries))
+                                   for slug, (tag, entries) in sorted(found.items())}
+        return self._cache["tags"]
 
     def layout_key(self, slug: str) -> str:
         """What the page at `slug` shows of other pages: the nav, and its listing if it has
@@ -157,10 +167,28 @@ class SiteModel:
         return _hash(self._cache["nav_hash"], listing)
 
 
+def newest_first(entries: Iterable[Entry]) -> list[Entry]:
+    """Dated entries newest first; undated ones after, by title."""
+    chosen = list(entries)
+    return (sorted((e for e in chosen if e.date), reverse=True, key=lambda e: (e.date, e.title))
+            + sorted((e for e in chosen if not e.date), key=lambda e: e.title))
+
+
 def section_url(name: str) -> str:
     """The URL of a section's listing: its folder name as a page slug would spell it
     (`content/Notes Folder/` -> `/notes-folder/`), so the listing sits above its pages."""
     return f"/{slug_from_path(name)}/"
+
+
+def tag_slug(tag: str) -> str:
+    """A tag's part of a URL: "Learning to write" -> "learning-to-write" (tags that differ
+    only in case or spacing are one tag)."""
+    slug = re.sub(r"[\s/\\?#%<>\"|*:]+", "-", tag.strip().lower()).strip("-.")
+    return slug or "tag"
+
+
+def tag_url(tag: str) -> str:
+    return f"/tags/{tag_slug(tag)}/"
 
 
 def section_title(name: str) -> str:
