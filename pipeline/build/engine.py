@@ -129,7 +129,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     state.sources, state.left_out, state.drafts = seen, list(plan.left_out), options.drafts
     state.environment = plan.environment
     statefile.save(config.root, __version__, state)
-    notes += tuple(n for r in results for n in r.notes)
+    notes += tuple(n for r in results for n in r.notes) + tuple(writer.notes)
     return _report(config, results, notes, started), state
 
 

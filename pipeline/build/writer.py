@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import hashlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from pipeline.build.output import InPlace, Staging
 from pipeline.build.state import PageState
 from pipeline.files import site_rel
 from pipeline.config import SiteConfig
+from pipeline.errors import LinkError, NbpressError
 from pipeline.model import Exported, Page
 from pipeline.render.links import Asset, LinkResolver
 from pipeline.site.files import site_files
@@ -65,6 +67,7 @@ class SiteWriter:
         self.layouts: dict[str, str] = {}                  # layout key each page has now
         self.previous_site = previous_site
         self.in_place = in_place
+        self.notes: list[str] = []                         # what the site phase could not do
         self._staging: Staging | InPlace | None = None
 
     @property
@@ -112,15 +115,22 @@ class SiteWriter:
         process: it writes files and returns what it did, and `record()` books it."""
         rewritten = self.resolver.rewrite(page, exported.body, set(exported.files))
         assets = list(rewritten.assets)
-        image = None
+        image, warnings = None, list(rewritten.warnings)
         if page.featured_image and is_url(page.featured_image):
             image = page.featured_image                 # already a URL: used as it is
         elif page.featured_image:
-            featured = self.resolver.asset(page, page.featured_image)
-            assets.append(featured)
-            image = featured.target
+            try:
+                featured = self.resolver.asset(page, page.featured_image)
+            except LinkError as exc:
+                if "featuredImage" in page.meta:        # nbpress's own field: as written
+                    raise
+                warnings.append(f"{page.source.path}: {exc.message}: the page has no card image "
+                                "(correct the path in its `image:` field, or add the file)")
+            else:
+                assets.append(featured)
+                image = featured.target
         rel = self._rel(page)
-        layout = self.model.layout_key(page.slug)
+        layout = self.model.layout_key(page.slug, rel)
         self.staging.write(_index(page), self.layout.page(page, rel, rewritten.html, image,
                                                           self.model))
         folder = f"{page.slug}/" if page.slug else ""
@@ -141,7 +151,7 @@ class SiteWriter:
         card = image or next((folder + n for n in exported.files
                               if n.lower().endswith(FIGURES)), None)
         digest = hashlib.sha256(rewritten.html.encode()).hexdigest()[:16]
-        return Written(tuple(files), deps.refs, deps.links, rewritten.warnings, layout,
+        return Written(tuple(files), deps.refs, deps.links, tuple(warnings), layout,
                        card, digest)
 
     def record(self, page: Page, written: Written) -> None:
@@ -193,7 +203,7 @@ class SiteWriter:
         stands in this build's output, so it is always the one published."""
         for page in pages:
             rel = self._rel(page)
-            key = self.model.layout_key(page.slug)
+            key = self.model.layout_key(page.slug, rel)
             if rel not in self.files or self.layouts.get(rel) == key:
                 continue
             try:
@@ -215,14 +225,55 @@ class SiteWriter:
         urls = {e.url for rel, e in self.model.entries.items() if rel in self.files}
         old = self.previous_site or {}
         written = {}
-        for rel, key, make in site_files(self.config, self.model, self.layout, urls):
+        for rel, key, make in site_files(self.config, self.model, self.layout, urls,
+                                         self._article):
             key = f"{site_key[:16]}:{key}" if key else ""
             if not (key and old.get(rel) == key and self.staging.carry([rel])):
                 self.staging.write(rel, make())
             written[rel] = key
+        if self.config.search:
+            written.update(self._search_index(site_key, old))
         keep = {f for files in self.files.values() for f in files} | set(written)
         self.staging.commit({"nbpress": __version__, "build_id": build_id}, keep)
         return written
+
+    def _search_index(self, site_key: str, old: dict[str, str]) -> dict[str, str]:
+        """pagefind's index of the published pages, made again only when a page's text,
+        title or URL changed (its files all carry one key)."""
+        from pipeline.files import scratch_dir
+        from pipeline.site.search import search_files
+
+        shown = sorted((e.url, e.title, e.digest) for rel, e in self.model.entries.items()
+                       if rel in self.files)
+        key = f"{site_key[:16]}:search:" + hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+        before = [rel for rel, k in old.items() if k == key]
+        if before and self.staging.carry(before):
+            return dict.fromkeys(before, key)
+        pages = [files[0] for files in self.files.values() if files]
+        scratch = scratch_dir(self.config.root)
+        try:
+            found = search_files(self.staging.path("x").parent, scratch, pages=pages)
+        except NbpressError as exc:         # the pages are fine: the search is not new
+            last = [rel for rel, k in old.items() if ":search:" in k]
+            kept = bool(last) and self.staging.carry(last)
+            self.notes.append(f"the search index could not be made: {exc.message}"
+                              + (" (the last one is kept)" if kept else "")
+                              + "\n  " + (exc.hint or ""))
+            return {rel: "" for rel in last} if kept else {}
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        for rel, data in found.items():
+            self.staging.write(rel, data)
+        return dict.fromkeys(found, key)
+
+    def _article(self, entry: Entry) -> str | None:
+        """A published page's article HTML as this build publishes it (for the feeds)."""
+        path = entry.url.strip("/") + "/index.html" if entry.url != "/" else "index.html"
+        try:
+            found = article_of(self.staging.path(path).read_text(encoding="utf-8"))
+        except OSError:
+            return None
+        return found[0] if found else None
 
     def abort(self) -> None:
         if self._staging is not None:

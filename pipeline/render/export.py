@@ -180,8 +180,20 @@ def _exporter_class(markdown):
     return PageExporter
 
 
-def code_stylesheet(style: str = "default") -> str:
-    """The CSS for highlighted code, once for the whole site instead of once a page."""
+DARK = ':root[data-theme="dark"]'
+DARK_BY_SYSTEM = ':root:not([data-theme="light"])'
+
+
+def code_stylesheet(light: str = "default", dark: str = "github-dark") -> str:
+    """The CSS for highlighted code, once for the whole site instead of once a page: the
+    light style, and the dark one under the dark theme (chosen, or the system's)."""
     from pygments.formatters import HtmlFormatter
 
-    return HtmlFormatter(style=style).get_style_defs(".highlight")
+    def rules(style: str, scope: str) -> str:
+        css = HtmlFormatter(style=style).get_style_defs(f"{scope} .highlight".strip())
+        return re.sub(r" ?/\*.*?\*/", "", css)       # Pygments names each token: 30% of it
+
+    dark_rules = rules(dark, DARK)
+    by_system = rules(dark, DARK_BY_SYSTEM)
+    return (rules(light, "") + "\n" + dark_rules
+            + "\n@media (prefers-color-scheme: dark) {\n" + by_system + "\n}\n")

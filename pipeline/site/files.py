@@ -4,40 +4,39 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
-from typing import Callable, Iterator
 from html import escape
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from pipeline.config import SiteConfig
-from pipeline.site.model import SiteModel, section_url
+from pipeline.site.model import Entry, SiteModel, section_url, tag_url
+from pipeline.site.views import page_url
 
 if TYPE_CHECKING:
     from pipeline.site.layout import Layout
 
-RESERVED = {"assets", "404.html", "index.html", "sitemap.xml", "robots.txt",
-            ".nbpress.json"}   # ours
-def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
-               page_urls: set[str]) -> Iterator[tuple[str, str, Callable[[], str | bytes]]]:
+RESERVED = {"assets", "404.html", "index.html", "sitemap.xml", "robots.txt", "feed.xml",
+            "rss.xml", "pagefind", ".nbpress.json"}   # ours
+Made = Iterator[tuple[str, str, Callable[[], str | bytes]]]
+
+
+def site_files(config: SiteConfig, model: SiteModel, layout: Layout, page_urls: set[str],
+               article: Callable[[Entry], str | None] = lambda e: None) -> Made:
     """Every site-wide file as (output path, key, make): `make()` gives its content, and the
     key changes whenever the content would (the writer keeps a file whose key it saw last
     time). A listing is left out where a page of the author's has its URL
-    (`content/blog/index.md` is the blog's listing page). static/ comes last: it wins."""
-    from pipeline.render.export import code_stylesheet
-    from pipeline.site.layout import THEME
+    (`content/blog/index.md` is the blog's listing page). static/ comes last: it wins.
+    `article(entry)`: a published page's article HTML (for the feeds)."""
+    from pipeline.site.feeds import feed_files
 
     if "/" not in page_urls:
         yield "index.html", model.layout_key(""), lambda: layout.home(model)
-    for name in model.sections:
-        url = section_url(name)
-        if url not in page_urls:
-            yield (f"{url.strip('/')}/index.html", model.layout_key(url.strip("/")),
-                   lambda name=name: layout.section(model, name))
-    yield ("assets/site.css", "theme",        # made of nbpress's files and Pygments: the site key
-           lambda: (THEME / "site.css").read_text(encoding="utf-8") + "\n/* code */\n"
-           + code_stylesheet())
-    yield "assets/favicon.svg", "theme", lambda: (THEME / "favicon.svg").read_bytes()
+    yield from _listings(model, layout, page_urls)
+    yield from _theme_files(config)
     yield "404.html", model.layout_key("404.html"), lambda: layout.not_found(model)
+    yield from _aliases(model, layout, page_urls)
+    if config.search and "/search/" not in page_urls:
+        yield "search/index.html", model.layout_key("search"), lambda: layout.search(model)
     static = static_files(config)
     if config.base_url:
         urls = _lastmods(model, page_urls)
@@ -45,9 +44,77 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout,
                lambda: sitemap(config, urls))
         if "robots.txt" not in {rel for _, rel in static}:     # the author's wins
             yield "robots.txt", _hash([config.base_url]), lambda: robots(config)
+        yield from feed_files(config, model, article)
     for path, rel in static:
         st = path.stat()
         yield rel, f"{st.st_mtime_ns}:{st.st_size}:{st.st_ctime_ns}", path.read_bytes
+
+
+def _listings(model: SiteModel, layout: Layout, page_urls: set[str]) -> Made:
+    """Each section's listing and the pages after its first (`/blog/page/2/`), each tag's
+    pages, and the tag index."""
+    for name in model.sections:
+        pages = model.pages_of(model.section_entries(name))
+        base = section_url(name)
+        for number, entries in enumerate(pages, 1):
+            url = page_url(base, number)
+            if url in page_urls:
+                continue
+            key = model.layout_key("", None, url, [e.card() for e in entries], len(pages)) \
+                if number > 1 else model.layout_key(base.strip("/"))
+            yield (f"{url.strip('/')}/index.html", key,
+                   lambda name=name, n=number, e=entries, c=len(pages): layout.section(model, name, n, e, c))
+    tags = model.tags()
+    for slug, (tag, every) in tags.items():
+        pages = model.pages_of(every)
+        for number, entries in enumerate(pages, 1):
+            url = page_url(tag_url(tag), number)
+            if url not in page_urls:
+                key = model.layout_key("", None, url, tag, [e.card() for e in entries], len(pages))
+                yield (f"{url.strip('/')}/index.html", key,
+                       lambda s=slug, n=number, e=entries, c=len(pages): layout.tag(model, s, n, e, c))
+    if tags and "/tags/" not in page_urls:
+        index = [(tag, len(every)) for tag, every in tags.values()]
+        yield "tags/index.html", model.layout_key("", None, "tags", index), \
+            lambda: layout.tag_index(model)
+
+
+def _aliases(model: SiteModel, layout: Layout, page_urls: set[str]) -> Made:
+    """A redirect page at each old URL of a page, unless a page or listing is there (the
+    build and `nbpress check` report the clash)."""
+    taken = {url.strip("/") + "/index.html" if url != "/" else "index.html" for url in page_urls}
+    for rel, entry in sorted(model.entries.items()):
+        if entry.url not in page_urls:
+            continue
+        for path in entry.aliases:
+            if path not in taken and not reserved(path.removesuffix("/index.html"), set()):
+                taken.add(path)
+                yield path, _hash([entry.url, entry.title, path]), \
+                    lambda p=path, e=entry: layout.alias(model, p, e)
+
+
+def _theme_files(config: SiteConfig) -> Made:
+    """The stylesheet (with Pygments', light and dark), the favicon, a site's own theme files
+    (`theme/x.css` is published as `assets/x.css`, replacing ours of that name) and its
+    `extra_css`."""
+    from pipeline.render.export import code_stylesheet
+    from pipeline.site.layout import THEME, extra_css_path
+
+    own = {}
+    if config.theme.is_dir():
+        own = {p.relative_to(config.theme).as_posix(): p for p in sorted(config.theme.rglob("*"))
+               if p.is_file() and not p.name.endswith(".j2") and not p.name.startswith(".")}
+    if "site.css" not in own:       # made of nbpress's files and Pygments: the site key
+        yield ("assets/site.css", "theme",
+               lambda: (THEME / "site.css").read_text(encoding="utf-8") + "\n/* code */\n"
+               + code_stylesheet())
+    if "favicon.svg" not in own:
+        yield "assets/favicon.svg", "theme", lambda: (THEME / "favicon.svg").read_bytes()
+    for rel, path in own.items():   # their stamps are in the site key
+        yield f"assets/{rel}", "theme", path.read_bytes
+    for css in config.extra_css:
+        path = config.root / css
+        yield extra_css_path(css), "theme", path.read_bytes
 
 
 def sitemap(config: SiteConfig, urls: dict[str, str | None]) -> str:

@@ -6,7 +6,6 @@ attributes), `absolute_url` (percent-encoded URLs), or `script_json` (JSON in a 
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -15,14 +14,16 @@ from urllib.parse import quote, unquote, urlsplit
 
 from pipeline import __version__
 from pipeline.config import SiteConfig
-from pipeline.model import DateLike, Page, url_of
+from pipeline.model import Page, url_of
 from pipeline.render.html import leading_heading
 from pipeline.render.links import relative_url
-from pipeline.site.model import Entry, SiteModel, description_of, section_title, section_url
+from pipeline.site.model import Entry, Listed, SiteModel, description_of, section_title, \
+    section_url, tag_url
+from pipeline.site.views import around_view, date_view, href, is_url, listing_views, page_url, \
+    pager_view, tag_index_view, tag_views, target, toc_view
 from pipeline.sources.frontmatter import json_safe
 
 THEME = Path(__file__).parent / "theme"
-DATE_LABELS = {"date": "Published", "created": "Created", "edited": "Edited"}
 # JSON leaves these as they are; HTML counts DEL and C1 controls as errors, old JavaScript
 # U+2028/9 as line ends
 _RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
@@ -30,7 +31,8 @@ URL_SAFE = "!#$%&'()*+,/:;=?@[]~"     # what a URL may hold besides letters, dig
 
 
 class Layout:
-    """The theme's templates, compiled once a build (before worker processes fork)."""
+    """The theme's templates (the site's `theme/` folder first, file by file, then ours),
+    compiled once a build (before worker processes fork)."""
 
     def __init__(self, config: SiteConfig):
         self.config = config
@@ -39,7 +41,7 @@ class Layout:
     @property
     def env(self):
         if self._env is None:
-            self._env = _environment()
+            self._env = _environment(self.config)
         return self._env
 
     def warm(self) -> None:
@@ -47,7 +49,7 @@ class Layout:
 
     def page(self, page: Page, rel: str, body: str, image: str | None, model: SiteModel) -> str:
         """A page: its article HTML in the site layout, with its listing if it has one."""
-        dates = [_date_view(field, getattr(page, field)) for field in ("date", "created", "edited")
+        dates = [date_view(field, getattr(page, field)) for field in ("date", "created", "edited")
                  if getattr(page, field) is not None]
         data = {"title": page.title, "url": page.url, "source": rel,
                 "frontmatter": json_safe(dict(page.meta))}
@@ -55,51 +57,89 @@ class Layout:
             "page.html.j2", model, page, page.url, title=page.title, page=page, body=body,
             dates=dates, image=image, page_json=script_json(data),
             show_title=leading_heading(body) not in (page.title, _plain(page.title)),
-            article=script_json({"image": image}),
-            sections=self.listing_views(model, page.slug), show_section_headings=page.slug == "")
+            article=script_json({"image": image}), tags=tag_views(page.tags, page.slug),
+            around=around_view(model.around(rel), page.slug, page.url),
+            toc=toc_view(body, page.meta.get("toc") is not False),
+            sections=listing_views(model.listing(page.slug), page.slug, more=page.slug == ""),
+            show_section_headings=page.slug == "", pager=self._first_pager(model, page.slug))
 
     def home(self, model: SiteModel) -> str:
         site = self.config
         return self._render("listing.html.j2", model, None, "/", title=site.title,
                             heading=site.title, intro=site.description,
-                            sections=self.listing_views(model, ""), show_section_headings=True)
+                            sections=listing_views(model.listing(""), ""),
+                            show_section_headings=True, pager=None)
 
-    def section(self, model: SiteModel, name: str) -> str:
-        url = section_url(name)
-        return self._render("listing.html.j2", model, None, url, title=section_title(name),
+    def section(self, model: SiteModel, name: str, number: int, entries: tuple[Entry, ...],
+                count: int) -> str:
+        """Page `number` of `count` of a section's listing."""
+        base = section_url(name)
+        url = page_url(base, number)
+        listed = [Listed(name, entries, len(model.section_entries(name)))]
+        title = section_title(name) + (f" (page {number})" if number > 1 else "")
+        return self._render("listing.html.j2", model, None, url, title=title,
                             heading=section_title(name), intro="",
-                            sections=self.listing_views(model, url.strip("/")),
-                            show_section_headings=False)
+                            sections=listing_views(listed, url.strip("/"), more=False),
+                            show_section_headings=False,
+                            pager=pager_view(base, number, count, url.strip("/")))
+
+    def tag(self, model: SiteModel, slug: str, number: int, entries: tuple[Entry, ...],
+            count: int) -> str:
+        tag, every = model.tags()[slug]
+        base = tag_url(tag)
+        url = page_url(base, number)
+        listed = [Listed(None, entries, len(every))]
+        return self._render("listing.html.j2", model, None, url, title=f"Tagged “{tag}”",
+                            heading=f"Tagged “{tag}”", intro=f"{len(every)} "
+                            + ("page" if len(every) == 1 else "pages"),
+                            sections=listing_views(listed, url.strip("/"), more=False),
+                            show_section_headings=False,
+                            pager=pager_view(base, number, count, url.strip("/")))
+
+    def tag_index(self, model: SiteModel) -> str:
+        return self._render("tags.html.j2", model, None, "/tags/", title="Tags",
+                            tags=tag_index_view(model, "tags"))
+
+    def search(self, model: SiteModel) -> str:
+        return self._render("search.html.j2", model, None, "/search/", title="Search")
+
+    def alias(self, model: SiteModel, path: str, entry: Entry) -> str:
+        """A redirect page at the output path `path` (an old URL) to the page of `entry`."""
+        here = path.rsplit("/", 1)[0] if "/" in path else ""
+        return self.env.get_template("alias.html.j2").render(
+            site=self.config, title=entry.title, href=href(entry.url, here),
+            canonical=absolute_url(self.config, entry.url))
 
     def not_found(self, model: SiteModel) -> str:
         return self._render("404.html.j2", model, None, "/404.html", title="Page not found",
                             root=_site_root(self.config))
 
-    def listing_views(self, model: SiteModel, slug: str) -> list[dict[str, Any]]:
-        """The listing of the page at `slug` as the templates show it, links relative."""
-        views = []
-        for name, entries in model.listing(slug):
-            if name is None:            # posts at the top of the site: no heading, no page
-                views.append({"name": "posts", "title": "", "href": "",
-                              "entries": _entry_views(entries, slug)})
-            else:
-                views.append({"name": name, "title": section_title(name),
-                              "href": relative_url(_target(section_url(name)), slug),
-                              "entries": _entry_views(entries, slug)})
-        return views
+    def _first_pager(self, model: SiteModel, slug: str) -> dict[str, Any] | None:
+        """An author's page at a section's URL lists the section's first page."""
+        name = model.section_at(slug) if slug else None
+        if name is None:
+            return None
+        count = len(model.pages_of(model.section_entries(name)))
+        return pager_view(section_url(name), 1, count, slug)
 
     def _render(self, template: str, model: SiteModel, described: Page | None, url: str, *,
                 title: str, root: str | None = None, image: str | None = None,
                 **context: Any) -> str:
         """Render a template in the site layout; `described` is the page the head describes."""
-        slug = url.strip("/")
-        head = self._head(described, url, title, image, context.get("body", ""))
+        slug = url.strip("/") if url.endswith("/") else url.rsplit("/", 1)[0]
+        head = self._head(model, described, url, title, image, context.get("body", ""))
+        root = root or relative_url("", slug)
         return self.env.get_template(template).render(
             site=self.config, head=head, version=__version__, nav=_nav(model, slug, root),
-            root=root or relative_url("", slug), **context)
+            root=root, links=[{"title": link.title, "href": _nav_href(link.url, slug, None)}
+                              for link in self.config.links],
+            stylesheets=[root + css for css in stylesheets(self.config)],
+            search=self.config.search, **context)
 
-    def _head(self, page: Page | None, url: str, title: str, image: str | None,
-              body: str = "") -> dict[str, Any]:
+    def _head(self, model: SiteModel, page: Page | None, url: str, title: str,
+              image: str | None, body: str = "") -> dict[str, Any]:
+        from pipeline.site.feeds import feed_links
+
         site = self.config
         description = (page and (description_of(page) or excerpt(body))) or site.description
         return {
@@ -110,7 +150,18 @@ class Layout:
             "url": absolute_url(site, url) if url.endswith("/") else None,
             "image": absolute_url(site, image) if image else None,
             "times": _times(page) if page is not None else [],
+            "feeds": [{"type": kind, "title": name, "href": absolute_url(site, path)}
+                      for kind, name, path in feed_links(site, model, url)],
         }
+
+
+def stylesheets(config: SiteConfig) -> list[str]:
+    """Output paths of the stylesheets every page links: the theme's, then `extra_css`."""
+    return ["assets/site.css"] + [extra_css_path(css) for css in config.extra_css]
+
+
+def extra_css_path(css: str) -> str:
+    return "assets/extra/" + "/".join(p for p in css.split("/") if p not in ("", ".", ".."))
 
 
 ARTICLE_START, ARTICLE_END = "<!--nbpress:article ", "<!--/nbpress:article-->"
@@ -158,12 +209,6 @@ def absolute_url(site: SiteConfig, path: str | None) -> str | None:
     return site.base_url.rstrip("/") + "/" + quote(path.lstrip("/"), safe="/")
 
 
-def is_url(ref: str) -> bool:
-    """An address on the web, not a file name with a colon in it ("a:b.png")."""
-    parts = urlsplit(ref)
-    return bool(parts.netloc) or parts.scheme.lower() in ("http", "https", "data")
-
-
 def _nav(model: SiteModel, slug: str, root: str | None) -> list[dict[str, Any]]:
     """The header links; relative to the page, or under `root` for pages served anywhere."""
     current = url_of(slug)
@@ -186,20 +231,8 @@ def _times(page: Page) -> list[tuple[str, str]]:
     return times
 
 
-def _entry_views(entries: list[Entry], from_slug: str) -> list[dict[str, Any]]:
-    return [{"title": e.title, "href": relative_url(_target(e.url), from_slug),
-             "date": _date_view("date", _parse_iso(e.date)) if e.date else None,
-             "abstract": e.abstract} for e in entries]
-
-
 def _site_root(site: SiteConfig) -> str:
     return (urlsplit(site.base_url).path.rstrip("/") + "/") if site.base_url else "/"
-
-
-def _target(url: str) -> str:
-    """A site URL as an output path for relative_url: "/aws/" -> "aws/", "/" -> ""."""
-    path = url.strip("/")
-    return f"{path}/" if path else ""
 
 
 def _nav_href(url: str, slug: str, root: str | None) -> str:
@@ -210,7 +243,7 @@ def _nav_href(url: str, slug: str, root: str | None) -> str:
     parts = urlsplit(url)
     path = unquote(parts.path)
     tail = ("?" + parts.query if parts.query else "") + ("#" + parts.fragment if parts.fragment else "")
-    href = root + quote(path.lstrip("/")) if root else relative_url(_target(path), slug)
+    href = root + quote(path.lstrip("/")) if root else relative_url(target(path), slug)
     return href + quote(tail, safe=URL_SAFE)
 
 
@@ -220,23 +253,10 @@ def _plain(title: str) -> str:
     return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title).replace("*", "").replace("`", "").strip()
 
 
-def _date_view(field: str, value: DateLike) -> dict[str, str]:
-    day = value.date() if isinstance(value, dt.datetime) else value
-    return {"field": field, "label": DATE_LABELS[field], "iso": value.isoformat(),
-            "human": f"{day.day} {day:%B %Y}"}
-
-
-def _parse_iso(text: str) -> DateLike:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return dt.datetime.fromisoformat(text)
-
-
-
-def _environment():
+def _environment(config: SiteConfig):
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(THEME),
+    loaders = [jinja2.FileSystemLoader(config.theme)] if config.theme.is_dir() else []
+    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders + [jinja2.FileSystemLoader(THEME)]),
                               autoescape=True, undefined=jinja2.StrictUndefined,
                               trim_blocks=False, keep_trailing_newline=True)

@@ -41,6 +41,11 @@ class Entry:
                 "updated": self.updated, "tags": list(self.tags), "aliases": list(self.aliases),
                 "image": self.image, "digest": self.digest}
 
+    def card(self) -> list[object]:
+        """What a listing shows of the page (not its article: an edit of the text alone
+        leaves listings as they are)."""
+        return [self.url, self.title, self.date, self.abstract, self.image, list(self.tags)]
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Entry":
         known = {k: v for k, v in data.items() if k in cls.__slots__}
@@ -59,6 +64,34 @@ def entry_of(page: Page, rel: str, image: str | None = None, digest: str = "") -
 
 
 NAV_PAGES = 5       # top-level pages shown in the header when there are no more than this
+SIDEBAR = 50        # pages of a book's section in its sidebar: all of them, or a window
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A section (None: the top of the site) as a listing shows it: some of its entries."""
+
+    name: str | None
+    entries: tuple[Entry, ...]
+    total: int                      # its entries in all
+
+
+@dataclass(frozen=True, slots=True)
+class Around:
+    """A page's place in its section: the sidebar (a book's) and the pages before and after."""
+
+    sidebar: tuple[Entry, ...]
+    previous: Entry | None
+    next: Entry | None
+    book: bool
+
+    @property
+    def empty(self) -> bool:
+        return not self.sidebar and self.previous is None and self.next is None
+
+    def key(self) -> list[object]:
+        pick = lambda e: (e.url, e.title) if e is not None else None
+        return [[pick(e) for e in self.sidebar], pick(self.previous), pick(self.next)]
 
 
 class SiteModel:
@@ -104,21 +137,89 @@ class SiteModel:
             self._cache["nav"] = tuple(links)
         return self._cache["nav"]
 
-    def listing(self, slug: str) -> list[tuple[str | None, list[Entry]]]:
-        """What the page at `slug` lists: the home page, dated top-level pages then every
-        section; a section's own page, its section; other pages, nothing."""
+    def listing(self, slug: str) -> list[Listed]:
+        """What the page at `slug` lists: the home page, its top-level pages (dated ones, or
+        all of a book's) then the latest of every section; a section's own page, the first
+        page of its section; other pages, nothing."""
         key = f"listing:{slug}"
         if key not in self._cache:
             self._cache[key] = self._listing(slug)
         return self._cache[key]
 
-    def _listing(self, slug: str) -> list[tuple[str | None, list[Entry]]]:
+    def _listing(self, slug: str) -> list[Listed]:
         if slug != "":
             name = self.section_at(slug)
-            return [(name, self.section_entries(name))] if name is not None else []
+            if name is None:
+                return []
+            every = self.section_entries(name)
+            return [Listed(name, tuple(every[:self.config.paginate]), len(every))]
         top = self.section_entries(None)
-        return ([(None, top)] if top else []) + [(s, self.section_entries(s))
-                                                 for s in self.sections]
+        latest = [Listed(s, tuple(self.section_entries(s)[:self.config.home_latest]),
+                         len(self.section_entries(s))) for s in self.sections]
+        return ([Listed(None, tuple(top), len(top))] if top else []) + latest
+
+    def pages_of(self, entries: list[Entry]) -> list[tuple[Entry, ...]]:
+        """A listing cut into pages of `paginate` entries (one page at least)."""
+        size = self.config.paginate
+        return [tuple(entries[i:i + size]) for i in range(0, len(entries), size)] or [()]
+
+    def reading_order(self, name: str | None) -> list[Entry]:
+        """A section's pages in the order a reader goes through them: a book's (its pages in
+        `toc`, or some undated) by the toc, then by file name; a blog's oldest first."""
+        key = f"order:{name}"
+        if key not in self._cache:
+            chosen = [e for e in self.entries.values() if e.section == name and e.url != "/"]
+            if self.is_book(name):
+                toc = self._toc_index()
+                chosen.sort(key=lambda e: (toc.get(toc_key(self.config, e.source), len(toc)),
+                                           e.source))
+            else:
+                chosen = newest_first(chosen)[::-1]
+            self._cache[key] = chosen
+        return self._cache[key]
+
+    def is_book(self, name: str | None) -> bool:
+        """A section read in order, with a sidebar: some of its pages are in `toc`, or some
+        have no date (a blog, all dated, has newer/older links instead). The top of the site
+        is a book only when its pages are too many for the header."""
+        key = f"book:{name}"
+        if key not in self._cache:
+            if name is None and not self._top_pages_off_nav():
+                self._cache[key] = False
+            else:
+                toc = self._toc_index()
+                self._cache[key] = any(
+                    (not e.date or toc_key(self.config, e.source) in toc)
+                    for e in self.entries.values() if e.section == name and e.url != "/")
+        return self._cache[key]
+
+    def around(self, rel: str) -> Around:
+        """The sidebar (a window of SIDEBAR pages of a book's section) and the previous and
+        next pages of the page `rel`."""
+        entry = self.entries.get(rel)
+        if entry is None or entry.url == "/" or (entry.section is None and not self.is_book(None)):
+            return Around((), None, None, False)
+        order = self.reading_order(entry.section)
+        index = self._positions(entry.section).get(rel)
+        if index is None:
+            return Around((), None, None, False)
+        book = self.is_book(entry.section)
+        low = max(0, min(index - SIDEBAR // 2, len(order) - SIDEBAR))
+        return Around(tuple(order[low:low + SIDEBAR]) if book else (),
+                      order[index - 1] if index > 0 else None,
+                      order[index + 1] if index + 1 < len(order) else None, book)
+
+    def _positions(self, name: str | None) -> dict[str, int]:
+        key = f"positions:{name}"
+        if key not in self._cache:
+            self._cache[key] = {e.source: i for i, e in enumerate(self.reading_order(name))}
+        return self._cache[key]
+
+    def _toc_index(self) -> dict[str, int]:
+        if "toc" not in self._cache:
+            self._cache["toc"] = {toc_key(self.config, path): i
+                                  for i, path in enumerate(self.config.toc or ())}
+        return self._cache["toc"]
 
     def _top_pages_off_nav(self) -> bool:
         """Too many pages at the top of the site for the header: the home page lists them."""
@@ -156,15 +257,18 @@ class SiteModel:
                                    for slug, (tag, entries) in sorted(found.items())}
         return self._cache["tags"]
 
-    def layout_key(self, slug: str) -> str:
-        """What the page at `slug` shows of other pages: the nav, and its listing if it has
-        one. A page rendered under another key is laid out again."""
-        listing = [(name, [e.as_json() for e in entries]) for name, entries in self.listing(slug)]
+    def layout_key(self, slug: str, rel: str | None = None, *more: object) -> str:
+        """What the page at `slug` (from the source `rel`) shows of other pages: the nav,
+        its listing if it has one, its sidebar and neighbours; `more`: what else a listing
+        page shows. A page rendered under another key is laid out again."""
+        listing = [(item.name, item.total, [e.card() for e in item.entries])
+                   for item in self.listing(slug)]
         if "nav_hash" not in self._cache:
             self._cache["nav_hash"] = _hash(self.nav_links(), self.sections)
-        if not listing:
+        around = self.around(rel) if rel is not None else Around((), None, None, False)
+        if not listing and around.empty and not more:
             return self._cache["nav_hash"]
-        return _hash(self._cache["nav_hash"], listing)
+        return _hash(self._cache["nav_hash"], listing, around.key(), more)
 
 
 def newest_first(entries: Iterable[Entry]) -> list[Entry]:
@@ -193,6 +297,16 @@ def tag_url(tag: str) -> str:
 
 def section_title(name: str) -> str:
     return name.replace("-", " ").replace("_", " ").title()
+
+
+def toc_key(config: SiteConfig, path: str) -> str:
+    """A page's name as `toc` writes it: from the content (or notebooks) folder, without its
+    suffix ("content/blog/a.md", "blog/a.ipynb" and "blog/a" are one)."""
+    for folder in (config.content_dir, config.notebooks_dir):
+        path = path.removeprefix(folder.strip("/") + "/")
+    path = path.split("#")[0]
+    stem, dot, suffix = path.rpartition(".")
+    return stem if dot and suffix in ("md", "ipynb") else path
 
 
 def _section_order(config: SiteConfig, found: list[str | None]) -> list[str]:

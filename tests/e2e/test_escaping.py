@@ -253,9 +253,12 @@ class Document(HTMLParser):
         return [e for e in self.elements if name in (e.attrs.get("class") or "").split()]
 
     def page_json(self) -> Any:
-        """The page's JSON: exactly one <script>, holding strict JSON with no `<` in it."""
-        (script,) = self.find("script")
+        """The page's JSON: exactly one JSON <script>, holding strict JSON with no `<` in it;
+        the others are the theme's own inline scripts (no page value in them)."""
+        (script,) = self.find("script", id="nbpress-page")
         assert script.attrs == {"type": "application/json", "id": "nbpress-page"}
+        others = [e for e in self.find("script") if e is not script]
+        assert all(not e.attrs and "nbpress-theme" in e.text for e in others), others
         assert "<" not in script.text, "a '<' in <script> can close it or open a comment"
         return json.loads(script.text, parse_constant=_not_json)
 

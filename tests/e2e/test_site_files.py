@@ -60,13 +60,13 @@ def test_the_header_nav_stays_short_however_many_top_level_pages(site):
             self.depth, self.links = 0, []
 
         def handle_starttag(self, tag, attrs):
-            if tag == "nav":
+            if tag == "nav" and dict(attrs).get("class") == "site-nav":
                 self.depth += 1
             elif tag == "a" and self.depth:
                 self.links.append(dict(attrs).get("href"))
 
         def handle_endtag(self, tag):
-            if tag == "nav":
+            if tag == "nav" and self.depth:
                 self.depth -= 1
 
     nav = Nav()
