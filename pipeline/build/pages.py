@@ -170,17 +170,50 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
 
 
 def _unsupported(page: Page, exported) -> list[str]:
-    """A warning for each directive shown as a plain block, at the line that opens it: the
-    directives come in page order, so each is looked for after the one before."""
-    warnings, lines, cursor = [], page.text.split("\n"), 0
+    """A warning for each directive shown as a plain block, at the line that opens it, and
+    for each formula shown as TeX, at its line: they come in page order, so each is looked
+    for after the one before (a formula found nowhere after it, in a footnote say, from the
+    top). A notebook has no page text: the warning names the file and the formula."""
+    from pipeline.render.markdown import MATH_NAMES
+
+    warnings, lines, cursor = [], page.text.split("\n"), (0, 0)
     for name, opening in exported.unsupported:
-        at = next((i for i in range(cursor, len(lines)) if lines[i].strip() == opening.strip()),
-                  None)
-        where = str(page.source.path) if at is None else f"{page.source.path}:{at + 1}"
-        cursor = cursor if at is None else at + 1
-        warnings.append(f"{where}: the directive {{{name}}} is not supported: it is shown as a "
-                        "plain block (admonitions are: note, tip, warning, ...)")
+        formula = name in MATH_NAMES
+        at = _find(lines, opening, cursor, whole_line=not formula)
+        if formula and at is None:
+            at = _find(lines, opening, (0, 0), whole_line=False)
+        where = str(page.source.path) if at is None else f"{page.source.path}:{at[0] + 1}"
+        if at is not None:
+            cursor = (at[0], at[1] + len(opening)) if formula else (at[0] + 1, 0)
+        warnings.append(f"{where}: " + (_formula_warning(name, opening) if formula else
+                                        f"the directive {{{name}}} is not supported: it is "
+                                        "shown as a plain block (admonitions are: note, tip, "
+                                        "warning, ...)"))
     return warnings
+
+
+def _find(lines: list[str], text: str, start: tuple[int, int], whole_line: bool):
+    """(line index, column) of `text` at or after `start` (a line and column), or None;
+    `whole_line`: a line that is `text` once stripped, after the start's line if it began
+    within it."""
+    if whole_line:
+        first = start[0] + (start[1] > 0)
+        return next(((i, 0) for i in range(first, len(lines))
+                     if lines[i].strip() == text.strip()), None)
+    for i in range(start[0], len(lines)):
+        column = lines[i].find(text, start[1] if i == start[0] else 0)
+        if column >= 0:
+            return i, column
+    return None
+
+
+def _formula_warning(name: str, opening: str) -> str:
+    shown = opening if len(opening) <= 60 else opening[:57] + "..."
+    kind, shown = (("display formula", f"$${shown}$$") if name == "$$"
+                   else ("formula", f"{shown}$"))
+    return (f"the {kind} {shown} could not be converted to MathML: it is shown as TeX (fix its "
+            "TeX: close every brace, give \\frac, ^ and _ their arguments, and use only commands "
+            "latex2mathml knows)")
 
 
 def twin_with_outputs(page: Page, nb, config: SiteConfig):

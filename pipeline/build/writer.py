@@ -113,7 +113,10 @@ class SiteWriter:
         the folder
         whose set of data files its code may read (a page with code). Safe in a worker
         process: it writes files and returns what it did, and `record()` books it."""
-        rewritten = self.resolver.rewrite(page, exported.body, set(exported.files))
+        from pipeline.render.style import scope_styles
+
+        rewritten = self.resolver.rewrite(page, exported.body, exported.files)
+        article = scope_styles(rewritten.html, ".page-body")    # a page's <style>: its own
         assets = list(rewritten.assets)
         image, warnings = None, list(rewritten.warnings)
         if page.featured_image and is_url(page.featured_image):
@@ -131,14 +134,13 @@ class SiteWriter:
                 image = featured.target
         rel = self._rel(page)
         layout = self.model.layout_key(page.slug, rel)
-        self.staging.write(_index(page), self.layout.page(page, rel, rewritten.html, image,
-                                                          self.model))
+        self.staging.write(_index(page), self.layout.page(page, rel, article, image, self.model))
         folder = f"{page.slug}/" if page.slug else ""
         for name, data in exported.files.items():
             self.staging.write(folder + name, data)
         files = [_index(page), *(folder + n for n in exported.files), *self._copy(assets)]
         deps = Recorder(self.config.root)
-        for path in sorted({a.source for a in assets} | set(used)):
+        for path in sorted({a.source for a in assets if not a.derived} | set(used)):
             deps.file(path)
         for folder_path, pattern in [(page.source.path.parent, p) for p in page.depends] + list(watch):
             deps.glob(folder_path, pattern)
@@ -150,7 +152,7 @@ class SiteWriter:
             deps.glob(path.parent, glob.escape(path.name))
         card = image or next((folder + n for n in exported.files
                               if n.lower().endswith(FIGURES)), None)
-        digest = hashlib.sha256(rewritten.html.encode()).hexdigest()[:16]
+        digest = hashlib.sha256(article.encode()).hexdigest()[:16]
         return Written(tuple(files), deps.refs, deps.links, tuple(warnings), layout,
                        card, digest)
 

@@ -10,7 +10,7 @@ shown (highlighted listings, plain-text outputs, inline code) and is never read 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import unescape
 from html.parser import HTMLParser
 from typing import Iterable, Iterator
@@ -35,7 +35,7 @@ _ENDS_PARAGRAPH = frozenset(
 class UrlAttr:
     """One URL attribute of a start tag. `value` is unescaped (`R&amp;D.png` -> `R&D.png`);
     `start:end` is the value as written in the text, with its quotes (`quote` is `"`, `'` or
-    empty for an unquoted value)."""
+    empty for an unquoted value); `attributes`, the names of all its tag's attributes."""
 
     tag: str                # lowercase, as are attribute names
     name: str
@@ -43,6 +43,7 @@ class UrlAttr:
     start: int
     end: int
     quote: str
+    attributes: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __repr__(self) -> str:
         return f"UrlAttr(<{self.tag} {self.name}={self.value!r}> at {self.start}:{self.end})"
@@ -190,7 +191,8 @@ class _UrlFinder(HTMLParser):
             self.literal_depth += 1
         elif not self.literal_depth and _has_url(attrs):
             line, column = self.getpos()
-            self.found += _tag_urls(self.get_starttag_text(), self.lines[line - 1] + column)
+            self.found += _tag_urls(self.get_starttag_text(), self.lines[line - 1] + column,
+                                    frozenset(name for name, _ in attrs))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)        # `<code/>` opens a code element, as in browsers
@@ -213,8 +215,9 @@ def _has_url(attrs: list[tuple[str, str | None]]) -> bool:
     return False
 
 
-def _tag_urls(raw: str, base: int) -> list[UrlAttr]:
-    """The URL attributes of one start tag written as `raw` at offset `base` of the text."""
+def _tag_urls(raw: str, base: int, names: frozenset[str] = frozenset()) -> list[UrlAttr]:
+    """The URL attributes of one start tag written as `raw` at offset `base` of the text;
+    `names`, those of all its attributes."""
     tag_name = _TAG_NAME.match(raw)
     tag, pos = tag_name.group()[1:].lower(), tag_name.end()
     found = []
@@ -225,7 +228,7 @@ def _tag_urls(raw: str, base: int) -> list[UrlAttr]:
             quote = written[0] if written[:1] in ("'", '"') else ""
             value = written[1:-1] if quote else written
             found.append(UrlAttr(tag, name, unescape(value), base + match.start("value"),
-                                 base + match.end("value"), quote))
+                                 base + match.end("value"), quote, names))
     return found
 
 
@@ -259,7 +262,7 @@ class _FirstParagraph(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_startendtag(tag, attrs)
         self.inside = self.inside or tag == "p"
-        self.raw_text = tag in self.CDATA_CONTENT_ELEMENTS
+        self.raw_text = tag in self.CDATA_CONTENT_ELEMENTS or tag == "annotation"   # TeX
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self.inside and tag in _ENDS_PARAGRAPH:

@@ -4,18 +4,25 @@ Relative references resolve against the page's own folder; site-absolute ones (`
 against the content folder, then the files of `static/` (published at the output root as they
 are: such a reference is left as written). A reference must stay inside the site's source
 folders.
+
+An `<img>` of a file the site has (or the page's code drew) gains what the author did not
+write: its `width` and `height` (read once a build, from the file's header), `loading="lazy"`
+and `decoding="async"`; one wider than the content column, a `srcset` of copies resized to it
+(`render/images.py`, cached between builds), published beside it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
+from pathlib import Path, PurePosixPath
+from typing import Callable, Collection, Mapping
 from urllib.parse import quote, unquote, urlsplit
 
 from pipeline.config import SiteConfig
 from pipeline.errors import LinkError
+from pipeline.files import cache_dir
 from pipeline.model import Page
-from pipeline.render.html import UrlAttr, replace_values, srcset_urls, url_attributes
+from pipeline.render import images
+from pipeline.render.html import UrlAttr, attribute_value, srcset_urls, url_attributes
 
 LINK_ATTRIBUTES = frozenset({"href", "xlink:href"})    # the others show a file: it must exist
 PAGE_SUFFIXES = (".md", ".ipynb")
@@ -27,6 +34,7 @@ class Asset:
 
     source: Path
     target: str
+    derived: bool = False       # a resized copy of an image (in the cache folder), not a source
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +69,10 @@ class LinkResolver:
     fails; a link (href) that does not resolve is reported as a warning and left as written."""
 
     def __init__(self, config: SiteConfig, pages: list[Page], unpublished: set[Path],
-                 kept: dict[Path, str] | None = None):
+                 kept: dict[Path, str] | None = None, resize: bool = True):
         """`kept`: pages that will not build (they could not be read, or failed last time
-        unchanged) whose last good version stays published, with its slug: linked to there."""
+        unchanged) whose last good version stays published, with its slug: linked to there.
+        `resize`: make the resized copies of wide images (not when only checking)."""
         self.roots = (config.content.resolve(), config.notebooks.resolve())
         self.content = self.roots[0]
         self.site = config.root.resolve()       # site-absolute refs may fall back to it
@@ -74,6 +83,8 @@ class LinkResolver:
         self._kept = {path.resolve(): slug for path, slug in (kept or {}).items()}
         self._by_path: dict[Path, Page] | None = None
         self._gone: set[Path] | None = None
+        self.images = images.ImageFiles(cache_dir(self.site) / images.CACHE_FOLDER
+                                        if resize else None)
 
     @property
     def pages(self) -> dict[Path, Page]:
@@ -91,21 +102,31 @@ class LinkResolver:
             self._gone = {p.resolve() for p in self._unpublished}
         return self._gone
 
-    def rewrite(self, page: Page, html: str, local: set[str] = frozenset()) -> Rewritten:
+    def rewrite(self, page: Page, html: str,
+                local: Collection[str] | Mapping[str, bytes] = frozenset()) -> Rewritten:
         """Rewrite every src/href/poster/srcset of `html` outside code listings (`<pre>`,
-        `<code>`); `local` names files the page itself produced."""
+        `<code>`), and complete its images' attributes; `local` names files the page itself
+        produced (with their bytes, when a mapping: the size of its figures is read)."""
         found = _Found()
         changes = [(attr, self._attribute(page, attr, local, found))
                    for attr in url_attributes(html)]
         if found.problems:
             raise _unresolved(page, found.problems)
-        return Rewritten(replace_values(html, changes), tuple(found.assets.values()),
+        added = [(attr.end, self._img(page, attr, url, shown, local, found))
+                 for attr, url, shown in found.images]
+        return Rewritten(_edited(html, changes, added), tuple(found.assets.values()),
                          tuple(found.warnings), tuple(sorted(found.linked)),
                          tuple(sorted(found.missing)))
 
-    def _attribute(self, page: Page, attr: UrlAttr, local: set[str], found: _Found) -> str:
+    def _attribute(self, page: Page, attr: UrlAttr, local: Collection[str],
+                   found: _Found) -> str:
         """The new value of one attribute (unescaped). A link that does not resolve is a
         warning and stays as written; a file shown (src, poster, srcset) must exist."""
+        if attr.tag == "img" and attr.name == "src":
+            url, shown = self._shown(page, attr.value, local, found, found.problems)
+            if shown is not None:
+                found.images.append((attr, url, shown))
+            return url
         if attr.name == "srcset":
             return _each_url(attr.value,
                              lambda url: self._one(page, url, local, found, found.problems))
@@ -136,42 +157,91 @@ class LinkResolver:
                             hint="correct the path or add the file")
         return found
 
-    def _one(self, page: Page, url: str, local: set[str], found: _Found,
+    def _one(self, page: Page, url: str, local: Collection[str], found: _Found,
              problems: list[str]) -> str:
         """One URL rewritten for the output; what does not resolve goes to `problems`."""
+        return self._shown(page, url, local, found, problems)[0]
+
+    def _shown(self, page: Page, url: str, local: Collection[str], found: _Found,
+               problems: list[str]) -> tuple[str, Asset | str | None]:
+        """`_one`, and the file the URL shows: an Asset (where it is, where it is published),
+        the name of a file the page produced, or None (a page, another site, nothing)."""
         parts = urlsplit(url)
         if (parts.scheme or parts.netloc or not parts.path or url.startswith("#")
                 or parts.path.endswith("/")):     # a URL of the site, not a file
-            return url
+            return url, None
         if parts.path in local:
-            return url
+            return url, parts.path
         suffix = ("?" + parts.query if parts.query else "") + (
             "#" + parts.fragment if parts.fragment else "")
         if parts.path.endswith(PAGE_SUFFIXES):
             target = self._page(page, parts.path, problems, found.warnings, found.linked)
-            return url if target is None else relative_url(target, page.slug) + suffix
-        if self._static(parts.path, found.missing):
-            return url
+            return (url if target is None else relative_url(target, page.slug) + suffix), None
+        static = self._static(parts.path, found.missing)
+        if static is not None:
+            return url, static
         asset = self._file(page, parts.path, problems, found.warnings, found.missing)
         if asset is None:
-            return url
+            return url, None
         found.assets[asset.target] = asset
-        return relative_url(asset.target, page.slug) + suffix
+        return relative_url(asset.target, page.slug) + suffix, asset
 
-    def _static(self, ref: str, watched: set[Path]) -> bool:
-        """Whether a site-absolute `ref` names a file of static/ (not hidden, as
-        `site/files.py:static_files` publishes them) and no file of the content folder; the
-        static/ path is watched either way, so the page is checked again when it comes or
-        goes."""
+    def _static(self, ref: str, watched: set[Path]) -> Asset | None:
+        """A site-absolute `ref` to a file of static/ (not hidden, as
+        `site/files.py:static_files` publishes them) and no file of the content folder: the
+        file, and where it is published. The static/ path is watched either way, so the page
+        is checked again when it comes or goes."""
         path = unquote(ref).lstrip("/")
         if not ref.startswith("/") or (self.content / path).is_file():
-            return False
+            return None
         candidate = (self.static / path).resolve()
         if self.static not in candidate.parents or any(
                 part.startswith(".") for part in candidate.relative_to(self.static).parts):
-            return False
+            return None
         watched.add(candidate)
-        return candidate.is_file()
+        return Asset(candidate, candidate.relative_to(self.static).as_posix()) \
+            if candidate.is_file() else None
+
+    # -- images ------------------------------------------------------------------------------
+
+    def _img(self, page: Page, src: UrlAttr, url: str, shown: Asset | str,
+             local: Collection[str], found: _Found) -> str:
+        """The attributes an `<img>` showing `shown` gains (written, each with a leading space):
+        its size unless the author gave a width or a height, a srcset of resized copies when
+        it is wider than the column, lazy loading and async decoding unless set."""
+        names = src.attributes
+        if isinstance(shown, str):
+            size = self.images.figure_size(
+                shown, local.get(shown) if isinstance(local, Mapping) else None)
+        else:
+            size = self.images.raster_size(shown.source)
+        added: list[tuple[str, str]] = []
+        if size is not None and not names & {"width", "height"}:
+            added += [("width", str(size[0])), ("height", str(size[1]))]
+        if size is not None and size[0] > images.COLUMN and "srcset" not in names \
+                and isinstance(shown, Asset):
+            srcset = self._srcset(page, url, shown, size[0], found)
+            added += [("srcset", srcset)] if srcset else []
+            added += [("sizes", images.SIZES)] if srcset and "sizes" not in names else []
+        added += [(n, v) for n, v in (("loading", "lazy"), ("decoding", "async"))
+                  if n not in names]
+        return "".join(f" {name}={attribute_value(value)}" for name, value in added)
+
+    def _srcset(self, page: Page, url: str, image: Asset, width: int, found: _Found) -> str:
+        """`copy-928.jpg 928w, ..., image.jpg <width>w`, the copies published beside the
+        image (as assets); "" when there are none (the image cannot be resized, a file of
+        the copy's name is there already) or the URL cannot stand in a srcset."""
+        if any(c in url for c in " \t\n\r\f") or url.endswith(","):
+            return ""
+        candidates = []
+        for copy, copy_width in self.images.copies(image.source, width):
+            name = PurePosixPath(image.target)
+            target = name.with_name(f"{name.stem}-{copy_width}{name.suffix}").as_posix()
+            if image.source.with_name(PurePosixPath(target).name).exists():
+                continue                # the author's own file of that name
+            found.assets[target] = Asset(copy, target, derived=True)
+            candidates.append(f"{relative_url(target, page.slug)} {copy_width}w")
+        return ", ".join(candidates + [f"{url} {width}w"]) if candidates else ""
 
     def _locate(self, page: Page, ref: str, problems: list[str]) -> Path | None:
         """Where a reference points: relative ones from the page's folder, site-absolute
@@ -245,6 +315,7 @@ class _Found:
     warnings: list[str] = field(default_factory=list)
     linked: set[Path] = field(default_factory=set)
     missing: set[Path] = field(default_factory=set)
+    images: list[tuple[UrlAttr, str, Asset | str]] = field(default_factory=list)  # <img src>s
 
 
 def _unresolved(page: Page, problems: list[str]) -> LinkError:
@@ -255,6 +326,22 @@ def _unresolved(page: Page, problems: list[str]) -> LinkError:
                      detail=None if len(problems) == 1 else "\n".join(problems),
                      hint="correct the path (relative to the page's folder, or "
                           "starting with / for the content folder), or add the file")
+
+
+def _edited(html: str, changes: list[tuple[UrlAttr, str]], added: list[tuple[int, str]]) -> str:
+    """`html` with each attribute's value replaced (unescaped in, escaped as written; a value
+    that did not change keeps its bytes, the author's quotes are kept) and the written
+    attributes of `added` inserted at their offsets (the end of an `<img>`'s src)."""
+    edits = [(a.start, a.end, attribute_value(v, a.quote)) for a, v in changes if v != a.value]
+    edits += [(at, at, text) for at, text in added if text]
+    parts: list[str] = []
+    pos = 0
+    for start, end, text in sorted(edits, key=lambda edit: (edit[0], edit[1])):
+        if start < pos:
+            continue
+        parts += [html[pos:start], text]
+        pos = end
+    return "".join(parts) + html[pos:] if parts else html
 
 
 def _each_url(srcset: str, rewrite: Callable[[str], str]) -> str:

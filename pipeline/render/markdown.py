@@ -3,12 +3,13 @@ parser), for prose pages and for the Markdown cells of notebook pages alike (nbc
 `markdown2html` filter calls it: `render/export.py`). The only markdown-it importer.
 
 CommonMark with raw HTML kept as written, plus GitHub's tables and strikethrough, footnotes,
-task lists, definition lists, `$...$` and `$$...$$` math (kept as TeX in a `math` span or
-div, for the theme to render), and an `id` on every heading that stays the same from build to
-build (GitHub's rule: lower case, punctuation dropped, spaces to hyphens; a repeated heading
-gets `-1`, `-2`). Boxes as MyST and Quarto write them: ```` ```{note} ````, `:::{warning}`,
-`::: {.callout-tip}`. A directive we do not support is shown as a readable block, never
-dropped, and reported (`Markdown.unsupported`). One parser serves a whole build.
+task lists, definition lists, `$...$` and `$$...$$` math (MathML made at build time,
+`render/math.py`, in a `math` span or div: no script), and an `id` on every heading that stays
+the same from build to build (GitHub's rule: lower case, punctuation dropped, spaces to
+hyphens; a repeated heading gets `-1`, `-2`). Boxes as MyST and Quarto write them:
+```` ```{note} ````, `:::{warning}`, `::: {.callout-tip}`. A directive we do not support, and a
+formula that cannot be converted, are shown as written, never dropped, and reported
+(`Markdown.unsupported`). One parser serves a whole build.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from html import escape
+
+from pipeline.render.math import to_mathml
 
 _NOT_ID = re.compile(r"[^\w\- ]")
 _DIRECTIVE = re.compile(r"^\{([\w-]+)\}\s*(.*)$")          # {note} Optional title
@@ -26,11 +29,15 @@ _BARE_URL = re.compile(r"(?<![(<\"'=/\w])(?:https?://|www\.)", re.IGNORECASE)
 ADMONITIONS = ("note", "tip", "hint", "important", "warning", "caution", "attention",
                "danger", "error", "seealso", "admonition")
 CALLOUTS = ("note", "tip", "important", "warning", "caution")
+DISPLAY = {"display_mode": True}                 # dollarmath's options of a display formula
+MATH_NAMES = ("$", "$$")          # an Unsupported formula's name: never a directive's
 
 
 @dataclass(frozen=True, slots=True)
 class Unsupported:
-    """A directive shown as a plain block: its name and the line that opens it."""
+    """What is shown as written: a directive (its name and the line that opens it), or a
+    formula latex2mathml could not convert (`$` inline, `$$` display; the text to find it by:
+    `$` and its first line inline, the first line of its TeX for display)."""
 
     name: str
     opening: str
@@ -67,18 +74,31 @@ class Markdown:
               .use(deflist_plugin)
               .use(tasklists_plugin)
               # Pandoc's rule: "$5 and $10" is money, not math
-              .use(dollarmath_plugin, double_inline=True, allow_space=False, allow_digits=False)
+              .use(dollarmath_plugin, double_inline=True, allow_space=False, allow_digits=False,
+                   renderer=self._math)
               .use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_id)
               .use(colon_fence_plugin))
         # `$$...$$` inside a paragraph is display math, but a <div> cannot be in a <p>
-        md.add_render_rule("math_inline_double", _display_math_in_text)
         rules = md.renderer.rules           # called as rule(tokens, idx, options, env)
+        rules["math_inline_double"] = lambda tokens, idx, options, env: (
+            f'<span class="math display">{self._math(tokens[idx].content.strip(), DISPLAY)}</span>')
         fence = rules["fence"]
         rules["fence"] = rules["colon_fence"] = (
             lambda tokens, idx, options, env: self._box_or_fence(tokens, idx, options, env, fence))
         rules["table_open"] = lambda *_: '<div class="table-wrap">\n<table>\n'   # it scrolls,
         rules["table_close"] = lambda *_: "</table>\n</div>\n"                 # the page not
         return md
+
+    def _math(self, tex: str, options: dict) -> str:
+        """dollarmath's renderer: the formula as MathML; else its TeX shown, and reported."""
+        display = bool(options.get("display_mode"))
+        mathml = to_mathml(tex, display)
+        if mathml is not None:
+            return mathml
+        delimiter = "$$" if display else "$"
+        first = next((line.strip() for line in tex.split("\n") if line.strip()), "")
+        self.unsupported.append(Unsupported(delimiter, first if display else "$" + first))
+        return f'<code class="math-tex">{escape(delimiter + tex + delimiter, quote=False)}</code>'
 
     def _box_or_fence(self, tokens, idx, options, env, fence) -> str:
         token = tokens[idx]
@@ -137,12 +157,6 @@ def _highlight(code: str, lang: str) -> str | None:
     except ClassNotFound:
         return None
     return highlight(code, lexer, HtmlFormatter(cssclass="highlight", wrapcode=False))
-
-
-def _display_math_in_text(self, tokens, idx, options, env) -> str:
-    from markdown_it.common.utils import escapeHtml
-
-    return f'<span class="math display">{escapeHtml(tokens[idx].content)}</span>'
 
 
 def heading_id(title: str) -> str:

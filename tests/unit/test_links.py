@@ -56,7 +56,7 @@ def link_error(world, html: str, page: str = "experiences/aws") -> LinkError:
 def test_a_relative_image_rewrites_to_a_url_relative_to_the_page_slug(world):
     out = rewrite(world, '<img alt="badge" src="../images/aws.png">')
 
-    assert out.html == '<img alt="badge" src="../images/aws.png">'
+    assert out.html == '<img alt="badge" src="../images/aws.png" width="1" height="1" loading="lazy" decoding="async">'
     assert [a.target for a in out.assets] == ["images/aws.png"]
     assert out.assets[0].source == world[2].content.resolve() / "images" / "aws.png"
     assert out.warnings == ()
@@ -65,13 +65,13 @@ def test_a_relative_image_rewrites_to_a_url_relative_to_the_page_slug(world):
 def test_the_same_image_from_a_deeper_slug_gets_a_longer_url(world):
     out = rewrite(world, '<img src="../images/aws.png">', page="blog/post")
 
-    assert out.html == '<img src="../../images/aws.png">'
+    assert out.html == '<img src="../../images/aws.png" width="1" height="1" loading="lazy" decoding="async">'
 
 
 def test_a_site_absolute_reference_resolves_against_content(world):
     out = rewrite(world, '<img src="/media/x.jpg">', page="blog/post")
 
-    assert out.html == '<img src="../../media/x.jpg">'
+    assert out.html == '<img src="../../media/x.jpg" loading="lazy" decoding="async">'      # not an image: no size
     assert [a.target for a in out.assets] == ["media/x.jpg"]
 
 
@@ -91,7 +91,7 @@ def test_a_file_referenced_twice_is_one_asset(world):
 def test_query_and_fragment_are_preserved(world):
     out = rewrite(world, '<img src="../images/aws.png?v=2#top">')
 
-    assert out.html == '<img src="../images/aws.png?v=2#top">'
+    assert out.html == '<img src="../images/aws.png?v=2#top" width="1" height="1" loading="lazy" decoding="async">'
     assert [a.target for a in out.assets] == ["images/aws.png"]
 
 
@@ -108,7 +108,7 @@ def test_a_rewritten_url_keeps_its_percent_encoding(world, site):
 
     out = rewrite(world, '<img src="/media/a%231.png">')
 
-    assert out.html == '<img src="../media/a%231.png">'
+    assert out.html == '<img src="../media/a%231.png" width="1" height="1" loading="lazy" decoding="async">'
 
 
 @pytest.mark.parametrize("ref", ["../../../etc/passwd", "/../x.png", "../../pyproject.toml",
@@ -168,7 +168,7 @@ def test_files_the_page_produced_itself_are_untouched(world):
 
     out = rewrite(world, html, local={"output_3_1.png", "fig.svg"})
 
-    assert out.html == html
+    assert out.html == '<img src="output_3_1.png" loading="lazy" decoding="async"><img src="fig.svg" loading="lazy" decoding="async">'
     assert out.assets == ()
 
 
@@ -273,7 +273,7 @@ def test_references_after_a_listing_are_still_rewritten(world):
 
     out = rewrite(world, html)
 
-    assert out.html == '<pre><img src="missing.png"></pre><img src="../media/x.jpg">'
+    assert out.html == '<pre><img src="missing.png"></pre><img src="../media/x.jpg" loading="lazy" decoding="async">'
     assert [a.target for a in out.assets] == ["media/x.jpg"]
 
 
@@ -285,7 +285,7 @@ def test_an_ampersand_in_a_file_name_finds_the_file(world, site, written):
 
     out = rewrite(world, f'<p><img src="/media/{written}" alt="c" /></p>')
 
-    assert out.html == '<p><img src="../media/R%26D.png" alt="c" /></p>'
+    assert out.html == '<p><img src="../media/R%26D.png" width="1" height="1" loading="lazy" decoding="async" alt="c" /></p>'
     assert [a.target for a in out.assets] == ["media/R&D.png"]
 
 
@@ -299,11 +299,13 @@ def test_a_missing_file_is_named_as_the_author_wrote_it_not_escaped(world):
 def test_a_rewritten_query_is_written_back_escaped(world):
     out = rewrite(world, '<img src="../images/aws.png?a=1&amp;b=2">', page="blog/post")
 
-    assert out.html == '<img src="../../images/aws.png?a=1&amp;b=2">'
+    assert out.html == '<img src="../../images/aws.png?a=1&amp;b=2" width="1" height="1" loading="lazy" decoding="async">'
 
 
 def test_a_value_that_is_not_rewritten_keeps_its_bytes(world):
-    html = '<a href="https://example.org/?a=1&#38;b=2">x</a><img src="../images/aws.png?x&#x26;y">'
+    html = ('<a href="https://example.org/?a=1&#38;b=2">x</a>'
+            '<img src="../images/aws.png?x&#x26;y" width="1" height="1" loading="lazy" '
+            'decoding="async">')
 
     assert rewrite(world, html).html == html
 
@@ -312,7 +314,8 @@ def test_uppercase_and_unquoted_attributes_are_rewritten(world):
     out = rewrite(world, '<IMG SRC=../images/aws.png><A HREF = "../index.md">h</A>',
                   page="blog/post")
 
-    assert out.html == '<IMG SRC=../../images/aws.png><A HREF = "../../">h</A>'
+    assert out.html == ('<IMG SRC=../../images/aws.png width="1" height="1" loading="lazy" decoding="async">'
+                        '<A HREF = "../../">h</A>')
 
 
 def test_srcset_urls_are_rewritten_and_must_exist(world):

@@ -59,14 +59,18 @@ def test_footnotes_link_both_ways(md):
     assert "#fn1" in refs and "fn1" in ids and "fnref1" in ids
 
 
-def test_math_is_kept_as_tex_in_spans_and_divs_never_a_div_in_a_paragraph(md):
+def test_math_is_mathml_in_spans_and_divs_never_a_div_in_a_paragraph(md):
+    """The theme's `.math` classes stay; inside, MathML with the TeX as its annotation
+    (tests/unit/test_math.py has the details)."""
+    md.unsupported.clear()
     html = md.render("Inline $x^2 < y$ and $$z$$ in text.\n\n$$\nE = mc^2\n$$\n")
     page = Elements(html)
-    spans = {attrs["class"]: text for attrs, text in page.of("span")}
-    assert spans == {"math inline": "x^2 < y", "math display": "z"}
-    assert [text.strip() for attrs, text in page.of("div")
-            if attrs.get("class") == "math block"] == ["E = mc^2"]
+    assert [attrs["class"] for attrs, _ in page.of("span")] == ["math inline", "math display"]
+    assert [attrs.get("display") for attrs, _ in page.of("math")] == ["inline", "block", "block"]
+    assert [text for _, text in page.of("annotation")] == ["x^2 < y", "z", "E = mc^2"]
+    assert [attrs.get("class") for attrs, _ in page.of("div")] == ["math block"]
     assert "<p>" in html and "<div" not in html.split("</p>")[0]
+    assert md.unsupported == []
 
 
 def test_raw_html_is_kept_with_markdown_inside_blocks(md):
@@ -121,7 +125,7 @@ def test_an_unsupported_directive_is_shown_and_reported_never_dropped():
 def test_dollar_amounts_are_money_not_math(md):
     html = md.render("It costs $5 and $10 per month; $3.50 to $4.00. Math: $x^2$.\n")
     page = Elements(html)
-    assert [text for _, text in page.of("span")] == ["x^2"]
+    assert [text for _, text in page.of("annotation")] == ["x^2"]
     assert "$5 and $10" in html and "$3.50 to $4.00" in html
 
 
