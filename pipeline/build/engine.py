@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 from pipeline import __version__
 from pipeline.build import state as statefile
+from pipeline.build.audit import Hidden
 from pipeline.build.fastpath import site_current, site_refs, unchanged_site
 from pipeline.build.lock import site_lock
 from pipeline.build.output import output_id
@@ -95,6 +96,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
             statefile.save(config.root, __version__, plan.state)          # the next is fast
         return _report(config, results, notes, started), plan.state
     writer = plan.writer
+    writer.hidden = [Hidden(s.page.source.path, s.page.url, s.page.title) for s in plan.skipped]
     results += [_failed(writer, rel_of(config, s), s, e) for s, e in plan.failures]
     try:
         todo = []
@@ -115,6 +117,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
                                    for d in plan.decisions if d.page.source.path in again],
                                   context, options)
         results = _dead_links(writer, _taken_from_kept(writer, results, config), config)
+        results = _alias_clashes(writer, results, config)
         shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
         writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown])
         build_id = uuid.uuid4().hex
@@ -252,6 +255,18 @@ def _dead_links(writer: SiteWriter, results: list[PageResult],
                 "until it builds" for t in dead))
         out.append(r)
     return out
+
+
+def _alias_clashes(writer: SiteWriter, results: list[PageResult],
+                   config: SiteConfig) -> list[PageResult]:
+    """A page built now whose alias is another page's URL (or an earlier alias): warned,
+    and the alias gets no redirect page (`nbpress check` says the same)."""
+    clashes = writer.model.alias_clashes(set(writer.files))
+    return [replace(r, warnings=r.warnings + tuple(
+                f"{r.source.path}: {problem}: no redirect is written for it (remove the alias "
+                "or move the other page)" for problem in clashes[rel]))
+            if r.outcome is Outcome.BUILT and (rel := rel_of(config, r.source)) in clashes else r
+            for r in results]
 
 
 def _unchanged(decision: Decision, state: BuildState) -> PageResult:

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import __version__
+from pipeline.build.audit import Hidden, audit
 from pipeline.build.deps import Recorder
 from pipeline.build.output import InPlace, Staging
 from pipeline.build.state import PageState
 from pipeline.files import site_rel
 from pipeline.config import SiteConfig
 from pipeline.errors import LinkError, NbpressError
-from pipeline.model import Exported, Page
+from pipeline.model import Exported, Page, url_of
 from pipeline.render.links import Asset, LinkResolver
 from pipeline.site.files import site_files
 from pipeline.site.layout import Layout, article_of, is_url
@@ -68,6 +69,8 @@ class SiteWriter:
         self.previous_site = previous_site
         self.in_place = in_place
         self.notes: list[str] = []                         # what the site phase could not do
+        self.hidden: list[Hidden] = []                     # pages that must not show (drafts)
+        self.written: list[str] = []                       # files this build wrote: audited
         self._staging: Staging | InPlace | None = None
 
     @property
@@ -158,6 +161,7 @@ class SiteWriter:
 
     def record(self, page: Page, written: Written) -> None:
         rel = self._rel(page)
+        self.written += written.files
         self.files[rel] = list(written.files)
         self.refs[rel] = written.refs
         self.links[rel] = written.links
@@ -217,6 +221,7 @@ class SiteWriter:
                 continue
             body, image = article
             self.staging.write(_index(page), self.layout.page(page, rel, body, image, self.model))
+            self.written.append(_index(page))
             self.layouts[rel] = key
 
     def commit(self, build_id: str, site_key: str) -> dict[str, str]:
@@ -232,9 +237,11 @@ class SiteWriter:
             key = f"{site_key[:16]}:{key}" if key else ""
             if not (key and old.get(rel) == key and self.staging.carry([rel])):
                 self.staging.write(rel, make())
+                self.written.append(rel)
             written[rel] = key
         if self.config.search:
             written.update(self._search_index(site_key, old))
+        self._audit(written)
         keep = {f for files in self.files.values() for f in files} | set(written)
         self.staging.commit({"nbpress": __version__, "build_id": build_id}, keep)
         return written
@@ -266,7 +273,20 @@ class SiteWriter:
             shutil.rmtree(scratch, ignore_errors=True)
         for rel, data in found.items():
             self.staging.write(rel, data)
+        self.written += found
         return dict.fromkeys(found, key)
+
+    def _audit(self, site_files: dict[str, str]) -> None:
+        """No file this build wrote shows a page that is not published (`build/audit.py`);
+        a URL the site has (a page's, a listing's: a draft `blog/index.md` leaves the blog's
+        listing at its URL) is not evidence."""
+        if not self.hidden:
+            return
+        shown = [e for rel, e in self.model.entries.items() if rel in self.files]
+        urls = {e.url for e in shown} | {url_of(f.removesuffix("index.html").strip("/"))
+                                         for f in site_files if f.endswith("index.html")}
+        audit(self.staging.path("x").parent, self.written, self.hidden, self.config.base_url,
+              {e.title for e in shown}, urls, self.config.output_dir)
 
     def _article(self, entry: Entry) -> str | None:
         """A published page's article HTML as this build publishes it (for the feeds)."""

@@ -21,7 +21,7 @@ from pipeline.site.model import Entry, Listed, SiteModel, description_of, sectio
     section_url, tag_url
 from pipeline.site.views import around_view, date_view, href, is_url, listing_views, page_url, \
     pager_view, tag_index_view, tag_views, target, toc_view
-from pipeline.sources.frontmatter import json_safe
+from pipeline.sources.frontmatter import json_safe, plain_text
 
 THEME = Path(__file__).parent / "theme"
 # JSON leaves these as they are; HTML counts DEL and C1 controls as errors, old JavaScript
@@ -56,7 +56,7 @@ class Layout:
         return self._render(
             "page.html.j2", model, page, page.url, title=page.title, page=page, body=body,
             dates=dates, image=image, page_json=script_json(data),
-            show_title=leading_heading(body) not in (page.title, _plain(page.title)),
+            show_title=leading_heading(body) not in (page.title, plain_text(page.title)),
             article=script_json({"image": image}), tags=tag_views(page.tags, page.slug),
             around=around_view(model.around(rel), page.slug, page.url),
             toc=toc_view(body, page.meta.get("toc") is not False),
@@ -245,12 +245,6 @@ def _nav_href(url: str, slug: str, root: str | None) -> str:
     tail = ("?" + parts.query if parts.query else "") + ("#" + parts.fragment if parts.fragment else "")
     href = root + quote(path.lstrip("/")) if root else relative_url(target(path), slug)
     return href + quote(tail, safe=URL_SAFE)
-
-
-def _plain(title: str) -> str:
-    """A title as its heading reads once rendered: `*new*`, `` `code` `` and `[a](b)` marks
-    taken off (a title from the first heading is its Markdown)."""
-    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title).replace("*", "").replace("`", "").strip()
 
 
 def _environment(config: SiteConfig):

@@ -257,6 +257,25 @@ class SiteModel:
                                    for slug, (tag, entries) in sorted(found.items())}
         return self._cache["tags"]
 
+    def alias_clashes(self, published: set[str]) -> dict[str, list[str]]:
+        """Source -> what is wrong with its aliases: an old URL that a published page (of
+        `published`, by source) or an earlier alias has, or that names one of the site's own
+        files. Such an alias gets no redirect page."""
+        owner = {e.url.strip("/") + "/index.html" if e.url != "/" else "index.html": rel
+                 for rel, e in self.entries.items() if rel in published}
+        problems: dict[str, list[str]] = {}
+        for rel, entry in sorted(self.entries.items()):
+            if rel not in published:
+                continue
+            for path in entry.aliases:
+                other = owner.get(path)
+                if other is not None and other != rel:
+                    problems.setdefault(rel, []).append(
+                        f"its alias /{path.removesuffix('index.html')} is the URL of {other}")
+                elif other is None:
+                    owner[path] = rel
+        return problems
+
     def layout_key(self, slug: str, rel: str | None = None, *more: object) -> str:
         """What the page at `slug` (from the source `rel`) shows of other pages: the nav,
         its listing if it has one, its sidebar and neighbours; `more`: what else a listing

@@ -330,8 +330,30 @@ def slug_from_path(rel: str) -> str:
 def _title_from_body(text: str, source: Source) -> str:
     match = re.search(r"^#\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
     if match:
-        return match.group(1).strip().strip('"')
+        return plain_text(match.group(1).strip().strip('"')) or match.group(1).strip()
     return source.path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
+
+
+_INLINE_MARKS = [
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),             # links and images: their text
+    (re.compile(r"<[^>]+>"), ""),                                 # inline HTML tags
+    (re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),      # strong, strikethrough
+    (re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])"), r"\2"),   # emphasis
+    (re.compile(r"`+([^`]*)`+"), r"\1"),                           # code
+    (re.compile(r"\\([!-/:-@\[-`{-~])"), r"\1"),                    # backslash escapes
+]
+
+
+def plain_text(markdown: str) -> str:
+    """A heading's Markdown as the text a reader sees ("Hello *world*" -> "Hello world"):
+    the page title taken from the first heading is plain text (the <title>, listings and
+    feeds show it as text)."""
+    from html import unescape
+
+    text = markdown
+    for pattern, replacement in _INLINE_MARKS:
+        text = pattern.sub(replacement, text)
+    return " ".join(unescape(text).split())
 
 
 def _read_notebook(source: Source) -> Page:

@@ -100,10 +100,15 @@ def test_aws_headings_inside_the_divs_are_rendered(aws: str):
     assert "### " not in visible_text(aws)
 
 
-def test_aws_style_block_is_kept_as_written(aws: str):
+def test_aws_style_block_is_kept_as_written_but_scoped_to_its_article(aws: str):
+    """The page's own <style> applies to its article only: each top-level selector gains
+    `.page-body `, and every other byte is the author's (the nested @media, the `};`)."""
     source = SEED.read_text(encoding="utf-8")
     style = source[source.index("<style>"):source.index("</style>") + len("</style>")]
-    assert style in aws
+    scoped = style
+    for selector in ("p {", "h3 {", ".content {", ".badge {"):
+        scoped = scoped.replace(f"\n    {selector}", f"\n    .page-body {selector}", 1)
+    assert scoped != style and scoped in aws
     assert aws.count("<style>") == 1
 
 
