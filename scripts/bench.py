@@ -172,6 +172,13 @@ def main() -> None:
     cold = rm(prose / "output", prose / ".nbpress-cache")
     rows.append(measure(Row("1000 prose pages, cold", "nbpress"), nbp, r, cold))
     expect_pages(prose / "output", 900)
+    quiet = prose.parent / "corpus-1000-search-off"      # as Hugo runs below: no search index
+    shutil.copytree(prose / "content", quiet / "content", dirs_exist_ok=True)
+    (quiet / "pyproject.toml").write_text("[tool.nbpress]\nsearch = false\n", encoding="utf-8")
+    rows.append(measure(Row("1000 prose pages, cold", "nbpress, search = false"),
+                        [PY, "-m", "pipeline", "build", "-q", "--site", str(quiet)], r,
+                        rm(quiet / "output", quiet / ".nbpress-cache")))
+    expect_pages(quiet / "output", 900)
     rows.append(measure(Row("1000 prose pages, cold", "markdown-it floor"),
                         [PY, str(REPO / "scripts" / "floor.py"), str(prose)], r,
                         rm(prose / "floor-output")))
@@ -279,6 +286,8 @@ def print_table(rows: list[Row], repeat: int) -> None:
     by = {(row.scenario, row.tool): row.wall for row in rows}
     ratios = [("1000 prose pages, cold", "nbpress", "markdown-it floor"),
               ("1000 prose pages, cold", "nbpress", "hugo"),
+              ("1000 prose pages, cold", "nbpress, search = false", "markdown-it floor"),
+              ("1000 prose pages, cold", "nbpress, search = false", "hugo"),
               ("1000 prose pages, cold", "mkdocs-jupyter", "nbpress"),
               ("20 notebook pages, cold", "mkdocs-jupyter", "nbpress"),
               ("10,000 prose pages, cold", "nbpress", "markdown-it floor")]

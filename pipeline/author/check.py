@@ -2,20 +2,23 @@
 building.
 
 It reads every page as a build does (encoding, YAML, fields, slugs: the same errors); renders
-each page's Markdown with the build's renderer and resolves its links and images with the
-build's resolver (a missing image is an error, a broken link a warning: the build's messages),
-without running any code; and looks for mojibake: text that was UTF-8, read as Windows-1252
-and saved again (`ðŸ˜Ž` for 😎). That is reported with the repaired text, and repaired only
-with `--fix`, line by line, every other byte of the file untouched. The only ftfy importer.
+each page's Markdown with the build's one engine and resolves its links and images with the
+build's resolver (a missing file, a link to no page: errors here), without running any code;
+checks what the pages say of each other (`internal.py`: links written as the site's URLs,
+fragments against the ids the engine makes, aliases, the toc) and, when asked, links to other
+sites (`external.py`); and looks for mojibake: text that was UTF-8, read as Windows-1252 and
+saved again (`ðŸ˜Ž` for 😎), a warning (the author's to fix). That is reported with the
+repaired text, and repaired only with `--fix`, line by line, every other byte of the file
+untouched; a line no repair makes whole is an error. The only ftfy importer.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from pipeline.author.findings import NOTE, WARNING, Finding, Locator, code_spans, line_of, \
+    ordered, outside_fences
 from pipeline.config import SiteConfig
 from pipeline.sources.discover import discover
 from pipeline.errors import LinkError, NbpressError
@@ -24,49 +27,73 @@ from pipeline.sources.frontmatter import read_source
 from pipeline.files import write_atomic
 
 if TYPE_CHECKING:
+    from pipeline.author.external import External
+    from pipeline.author.internal import Link, Rendered
     from pipeline.build.publish import Scanned
-    from pipeline.render.export import Exporter
     from pipeline.render.links import LinkResolver
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_BACKTICKS = re.compile(r"`+")
+    from pipeline.render.markdown import Markdown
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    path: Path
-    line: int | None
-    message: str
-    repaired: str | None = None     # the line as it would be repaired (mojibake only)
-    note: bool = False              # said, but no problem: the exit status ignores it
-
-
-def check_site(config: SiteConfig, fix: bool = False) -> list[Finding]:
+def check_site(config: SiteConfig, fix: bool = False,
+               external: External | None = None) -> list[Finding]:
     """Every page read as a build reads it (encoding, YAML, fields, slugs), its links and
-    images resolved as a build resolves them, and mojibake."""
-    from pipeline.build.publish import Scanned, rel_of, unique_slugs
-    from pipeline.render.export import Exporter
+    images resolved as a build resolves them, its fragments, aliases and the toc checked
+    against the site, mojibake, and with `external`, links to other sites: each finding once,
+    by file and line."""
+    from pipeline.author.internal import page_links
+    from pipeline.build.publish import publishable, unique_slugs
+    from pipeline.render.markdown import Markdown
+    from pipeline.site.files import static_files
 
-    findings: list[Finding] = []
-    scanned: list[Scanned] = []
-    failures: list[tuple[Source, NbpressError]] = []
-    for source in discover(config):
+    sources = discover(config)
+    scanned, failures, findings = _read_all(config, sources)
+    for source, error in unique_slugs(scanned, {rel for _, rel in static_files(config)})[1]:
+        findings.append(Finding(source.path, error.line, _with_hint(error)))
+    published, drafts, clashes = publishable(config, scanned, drafts=False)
+    resolver = _resolver(config, published, drafts, failures + clashes)
+    markdown, rendered, links = Markdown(), [], []
+    for page in (s.page for s in scanned):
+        found, item = references(page, config, resolver, markdown)
+        findings += found
+        if item is not None:
+            rendered.append(item)
+            links += page_links(item, config.base_url)
+        if page.source.kind == "md":
+            findings += mojibake(page.source.path, fix)
+    findings += _site_findings(config, [s.page for s in published], rendered, links, sources)
+    if external is not None:
+        from pipeline.author.external import external_findings
+
+        findings += external_findings(config, links, external)
+    return ordered(findings)
+
+
+def _read_all(config: SiteConfig, sources: list[Source]
+              ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]], list[Finding]]:
+    from pipeline.build.publish import Scanned, rel_of
+
+    scanned, failures, findings = [], [], []
+    for source in sources:
         try:
             scanned.append(Scanned(read_source(source), "", rel_of(config, source)))
         except Exception as exc:
             error = _read_error(exc, source)
             failures.append((source, error))
             findings.append(Finding(source.path, error.line, _with_hint(error)))
-    from pipeline.site.files import static_files
+    return scanned, failures, findings
 
-    for source, error in unique_slugs(scanned, {rel for _, rel in static_files(config)})[1]:
-        findings.append(Finding(source.path, error.line, _with_hint(error)))
-    resolver, exporter = _resolver(config, scanned, failures), Exporter()
-    for page in (s.page for s in scanned):
-        findings += references(page, config, resolver, exporter)
-        if page.source.kind == "md":
-            findings += mojibake(page.source.path, fix)
-    return findings
+
+def _site_findings(config: SiteConfig, published: list[Page], rendered: list[Rendered],
+                   links: list[Link], sources: list[Source]) -> list[Finding]:
+    """What the pages say of each other: links to the site's URLs and fragments, aliases,
+    the toc."""
+    from pipeline.author.internal import alias_findings, link_findings, site_outputs, \
+        toc_findings
+
+    outputs = site_outputs(config, published)
+    aliases = dict.fromkeys((a for p in published for a in p.aliases), "an alias")
+    return (link_findings(links, rendered, published, {**aliases, **outputs})
+            + alias_findings(config, published, outputs) + toc_findings(config, sources))
 
 
 def _read_error(exc: Exception, source: Source) -> NbpressError:
@@ -81,61 +108,73 @@ def _with_hint(error: NbpressError, message: str | None = None) -> str:
         message or error.message
 
 
-def _resolver(config: SiteConfig, scanned: list[Scanned],
-              failures: list[tuple[Source, NbpressError]]) -> LinkResolver:
+def _resolver(config: SiteConfig, published: list[Scanned], drafts: list[Scanned],
+              gone: list[tuple[Source, NbpressError]]) -> LinkResolver:
     """The build's resolver, knowing what a build (without --drafts) publishes: the pages that
-    read, are no drafts and have a slug of their own (as `plan_site` decides)."""
-    from pipeline.build.publish import publishable
+    read, are no drafts and have a slug of their own (as `plan_site` decides). It makes no
+    resized copies of images: nothing is published."""
     from pipeline.render.links import LinkResolver
 
-    published, drafts, clashes = publishable(config, scanned, drafts=False)
-    unpublished = ({s.page.source.path for s in drafts}
-                   | {source.path for source, _ in failures + clashes})
-    return LinkResolver(config, [s.page for s in published], unpublished)
+    unpublished = {s.page.source.path for s in drafts} | {source.path for source, _ in gone}
+    return LinkResolver(config, [s.page for s in published], unpublished, resize=False)
 
 
 # -- links and images ---------------------------------------------------------------------------
 
-def references(page: Page, config: SiteConfig, resolver: LinkResolver,
-               exporter: Exporter) -> list[Finding]:
-    """What a build of `page` would say about its links and images: errors for files it
-    shows that are missing, warnings for links that do not resolve. Its Markdown is rendered
-    once, without its code cells: nothing runs."""
+def references(page: Page, config: SiteConfig, resolver: LinkResolver, markdown: Markdown
+               ) -> tuple[list[Finding], Rendered | None]:
+    """What a build of `page` would say about its links and images (errors here: files it
+    shows that are missing, links that do not resolve), and the page as read: its Markdown
+    rendered once, without its code cells (nothing runs)."""
+    from pipeline.author.internal import Rendered
+
     try:
-        html = exporter.export(markdown_cells(page, config)).body
+        html = article_html(page, config, markdown)
     except Exception as exc:         # the build would fail this page too
         error = exc if isinstance(exc, NbpressError) else NbpressError(
             f"cannot be rendered ({type(exc).__name__}: {exc})", page.source.path)
-        return [Finding(page.source.path, error.line, _with_hint(error))]
-    messages = _resolve(resolver, page, html)
+        return [Finding(page.source.path, error.line, _with_hint(error))], None
+    messages, rewritten = _resolve(resolver, page, html)
     refs = sorted(_urls(html), key=len, reverse=True) if messages else []
-    return [_finding(page, refs, m) for m in messages] + _featured_image(page, resolver)
+    lines = Locator(page.text, page.body_line)
+    return ([_finding(page, refs, m, lines) for m in messages] + _featured_image(page, resolver),
+            Rendered(page, html, rewritten))
 
 
-def markdown_cells(page: Page, config: SiteConfig):
-    """The page's notebook as the build makes it, with only the Markdown cells it shows."""
+def article_html(page: Page, config: SiteConfig, markdown: Markdown) -> str:
+    """The article HTML of the page's Markdown cells, as the build's one engine renders them:
+    a page of Markdown only as one text (footnotes and repeated headings' ids meet across
+    cells), a page with code cell by cell; hidden cells left out. No kernel, no nbconvert.
+    (A cell with attachments is the one the build gives to nbconvert's Markdown instead,
+    whose heading ids are spelled otherwise: it is read with ours here.)"""
     from pipeline.notebook.convert import to_notebook
-    from pipeline.render.export import REMOVE_CELL
+    from pipeline.render.export import REMOVE_CELL, _markdown_only
 
     nb = to_notebook(page, config)
-    nb.cells = [c for c in nb.cells if c.cell_type == "markdown"
-                and not REMOVE_CELL & set(c.metadata.get("tags", ()))]
-    return nb
+    shown = [c.source for c in nb.cells if c.cell_type == "markdown"
+             and not REMOVE_CELL & set(c.metadata.get("tags", ()))]
+    markdown.unsupported.clear()
+    if _markdown_only(nb):
+        return markdown.render("\n\n\n".join(shown))
+    return "\n".join(markdown.render(source) for source in shown)
 
 
-def _resolve(resolver: LinkResolver, page: Page, html: str) -> list[str]:
-    """The build's messages for `html`: each file it cannot show (with the fix), then each
-    warning. The build stops at a missing file; here the links are resolved past it."""
+def _resolve(resolver: LinkResolver, page: Page, html: str) -> tuple[list[str], str | None]:
+    """The build's messages for `html` (each file it cannot show, with the fix, then each
+    warning), and the HTML as the build rewrites it (None when it cannot). The build stops at
+    a missing file; here the links are resolved past it."""
     try:
-        return list(resolver.rewrite(page, html).warnings)
+        rewritten = resolver.rewrite(page, html)
+        return list(rewritten.warnings), rewritten.html
     except LinkError as error:
         problems = error.detail.splitlines() if error.detail else [error.message]
         errors = [_with_hint(error, p) for p in problems]
     missing = {ref for ref in _urls(html) if any(p.startswith(repr(ref)) for p in problems)}
     try:
-        return errors + list(resolver.rewrite(page, html, missing).warnings)
+        rewritten = resolver.rewrite(page, html, missing)
+        return errors + list(rewritten.warnings), rewritten.html
     except LinkError:
-        return errors
+        return errors, None
 
 
 def _urls(html: str) -> set[str]:
@@ -150,10 +189,11 @@ def _urls(html: str) -> set[str]:
     return urls - {""}
 
 
-def _finding(page: Page, refs: list[str], message: str) -> Finding:
-    """A finding for one of the build's messages, at the line of the reference it names."""
+def _finding(page: Page, refs: list[str], message: str, lines: Locator) -> Finding:
+    """A finding for one of the build's messages, at the line of the reference it names (the
+    messages come in page order: a reference named twice is found twice)."""
     ref = next((r for r in refs if repr(r) in message), None)
-    line = _line_of(page.text, ref, page.body_line) if ref else None
+    line = lines.find(ref, path=True) if ref else None
     return Finding(page.source.path, line, message.removeprefix(f"{page.source.path}: "))
 
 
@@ -165,37 +205,9 @@ def _featured_image(page: Page, resolver: LinkResolver) -> list[Finding]:
     try:
         resolver.asset(page, image)
     except LinkError as error:
-        line = _line_of("".join(page.text.splitlines(keepends=True)[:page.body_line - 1]), image)
+        line = line_of("".join(page.text.splitlines(keepends=True)[:page.body_line - 1]), image)
         return [Finding(page.source.path, line, _with_hint(error))]
     return []
-
-
-def _line_of(text: str, ref: str, start: int = 1) -> int | None:
-    """The first line from `start` where `ref` is written (as it is, or percent-decoded),
-    preferring lines outside fenced code; None when the text does not have it."""
-    lines = text.splitlines()
-    outside = [n for n, _ in _outside_fences(lines)]
-    for numbers in (outside, range(1, len(lines) + 1)):
-        for written in dict.fromkeys((ref, unquote(ref))):
-            found = next((n for n in numbers if n >= start and written in lines[n - 1]), None)
-            if found is not None:
-                return found
-    return None
-
-
-def _outside_fences(lines: list[str]) -> Iterator[tuple[int, str]]:
-    """(1-based number, line) of each line outside fenced code blocks and their fences."""
-    fence = ""
-    for number, line in enumerate(lines, start=1):
-        found = _FENCE.match(line)
-        if not fence:
-            if found:
-                fence = found.group(1)
-            else:
-                yield number, line
-        elif found and found.group(1)[0] == fence[0] and len(found.group(1)) >= len(fence) \
-                and not found.group(2).strip():
-            fence = ""
 
 
 # -- mojibake -----------------------------------------------------------------------------------
@@ -207,7 +219,7 @@ def mojibake(path: Path, fix: bool = False) -> list[Finding]:
     without a repair and left as it is."""
     data = path.read_bytes()
     lines = data.decode("utf-8").splitlines(keepends=True)
-    prose = {number for number, _ in _outside_fences(lines)}
+    prose = {number for number, _ in outside_fences(lines)}
     found = [f for number, line in enumerate(lines, start=1)
              if (f := _line_mojibake(path, number, line, number not in prose)) is not None]
     for finding in found:
@@ -222,17 +234,18 @@ def mojibake(path: Path, fix: bool = False) -> list[Finding]:
 
 
 def _line_mojibake(path: Path, number: int, line: str, in_fence: bool) -> Finding | None:
-    """One line's finding: its prose repaired (its code kept), its prose that no repair
-    makes whole, or mojibake in its code alone (a note)."""
+    """One line's finding: its prose repaired (its code kept: a warning, `--fix` repairs
+    it), its prose that no repair makes whole (an error: only the author can retype it), or
+    mojibake in its code alone (a note)."""
     import ftfy
     from ftfy.badness import is_bad
 
     text = line.rstrip("\r\n")
-    pieces = [(text, True)] if in_fence else _code_spans(text)
+    pieces = [(text, True)] if in_fence else code_spans(text)
     if not any(is_bad(t) for t, code in pieces if not code):
         return None if not any(is_bad(t) for t, _ in pieces) else Finding(
             path, number, "mojibake in code, left as written (code is shown as the author "
-            "wrote it: retype it if it is not meant as an example)", note=True)
+            "wrote it: retype it if it is not meant as an example)", level=NOTE)
     fixed = [(t if code else ftfy.fix_encoding(t), code) for t, code in pieces]
     if fixed == pieces:                     # nothing ftfy knows how to repair
         return None
@@ -240,22 +253,7 @@ def _line_mojibake(path: Path, number: int, line: str, in_fence: bool) -> Findin
         return Finding(path, number, "mojibake: text decoded with the wrong encoding, that "
                        "cannot be repaired whole (fix: retype the characters shown wrong)")
     return Finding(path, number, "mojibake: text decoded with the wrong encoding",
-                   "".join(t for t, _ in fixed))
-
-
-def _code_spans(line: str) -> list[tuple[str, bool]]:
-    """The line in pieces, each with whether it is an inline code span: a run of backticks
-    up to the next run of the same length."""
-    pieces, pos, search = [], 0, 0
-    while (opening := _BACKTICKS.search(line, search)) is not None:
-        closing = next((m for m in _BACKTICKS.finditer(line, opening.end())
-                        if len(m.group()) == len(opening.group())), None)
-        if closing is None:
-            search = opening.end()
-            continue
-        pieces += [(line[pos:opening.start()], False), (line[opening.start():closing.end()], True)]
-        pos = search = closing.end()
-    return [p for p in pieces + [(line[pos:], False)] if p[0]]
+                   "".join(t for t, _ in fixed), level=WARNING)
 
 
 def _line_end(line: str) -> str:

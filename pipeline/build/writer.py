@@ -258,13 +258,16 @@ class SiteWriter:
         before = [rel for rel, k in old.items() if k == key]
         if before and self.staging.carry(before):
             return dict.fromkeys(before, key)
+        last = {rel: k for rel, k in old.items() if ":search:" in k}
+        if self.in_place and last and self.staging.carry(list(last)):
+            return last         # a service (preview) keeps the last index: 1 s a 1000 pages
+                                # is not spent on each save; the next plain build makes it
         pages = [files[0] for files in self.files.values() if files]
         scratch = scratch_dir(self.config.root)
         try:
             found = search_files(self.staging.path("x").parent, scratch, pages=pages)
         except NbpressError as exc:         # the pages are fine: the search is not new
-            last = [rel for rel, k in old.items() if ":search:" in k]
-            kept = bool(last) and self.staging.carry(last)
+            kept = bool(last) and self.staging.carry(list(last))
             self.notes.append(f"the search index could not be made: {exc.message}"
                               + (" (the last one is kept)" if kept else "")
                               + "\n  " + (exc.hint or ""))

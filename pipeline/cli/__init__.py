@@ -185,42 +185,62 @@ def new(site: Path, title: str, section: str | None, notebook: bool) -> None:
 @main.command()
 @SITE
 @click.option("--fix", is_flag=True, help="Repair mojibake in place (only the lines shown).")
-def check(site: Path, fix: bool) -> None:
-    """Check every page as a build would (fields, slugs, links and images, without running
-    code), and look for mojibake (broken characters)."""
+@click.option("--strict", is_flag=True, help="Exit with status 1 on warnings too (mojibake, "
+              "toc entries, external links): for CI.")
+@click.option("--external", is_flag=True, help="Also check links to other sites (each URL "
+              "once, in parallel; answers kept for a day in .nbpress-cache/external.json).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds each external link may take.")
+@click.option("--no-cache", is_flag=True,
+              help="With --external: ask every URL again, not trusting the last day's answers.")
+def check(site: Path, fix: bool, strict: bool, external: bool, timeout: float,
+          no_cache: bool) -> None:
+    """Check every page as a build would (fields, slugs, links, fragments, images and
+    aliases, without running code), look for mojibake (broken characters), and with
+    --external, links to other sites. Errors exit 1; warnings only with --strict."""
     from rich.markup import escape
 
     from pipeline.author.check import check_site
+    from pipeline.author.external import External
+    from pipeline.author.findings import ERROR, NOTE, WARNING
     from pipeline.report import Reporter
 
     reporter = Reporter()
     config = _pages_config(site, reporter)
+    options = External(timeout=timeout, cache=not no_cache) if external else None
     try:
         if fix:                     # it writes pages: not while a build or a sync runs
             with _locked(config, reporter):
-                findings = check_site(config, fix=fix)
+                findings = check_site(config, fix=fix, external=options)
         else:
-            findings = check_site(config, fix=fix)
+            findings = check_site(config, fix=fix, external=options)
     except _errors() as error:
         reporter.fatal(error)
         sys.exit(2)
+    labels = {ERROR: "[red]error[/]  ", WARNING: "[yellow]warning[/]", NOTE: "[cyan]note[/]   "}
     for f in findings:
         where = f"{f.path.relative_to(config.root)}" + (f":{f.line}" if f.line else "")
-        colour = "cyan" if f.note else "yellow"
-        reporter.console.print(f"[{colour}]{escape(where)}[/]: {escape(f.message)}")
+        reporter.console.print(f"{labels[f.level]} {escape(where)}: {escape(f.message)}")
         if f.repaired is not None:
             verb = "repaired as" if fix else "would read"
-            reporter.console.print(f"    {verb}: {escape(f.repaired.strip())}")
-    left = [f for f in findings if not f.note and not (fix and f.repaired is not None)]
+            reporter.console.print(f"        {verb}: {escape(f.repaired.strip())}")
     if findings and not fix and any(f.repaired for f in findings):
         reporter.console.print("  [cyan]fix:[/] run `nbpress check --fix` to repair the lines "
                                "shown (nothing else in the files changes)")
-    repaired = sum(1 for f in findings if f.repaired is not None)
-    reporter.console.print(f"{len(findings)} finding{'s' * (len(findings) != 1)}"
-                           + (f", {repaired} repaired" if fix else ""))
+    left = [f for f in findings if not (fix and f.repaired is not None)]
+    count = {level: sum(1 for f in left if f.level == level) for level in labels}
+    repaired = len(findings) - len(left)
+    plural = lambda n, word: f"{n} {word}{'s' * (n != 1)}"
+    reporter.console.print(
+        f"{plural(len(findings), 'finding')}" + (f", {repaired} repaired" if fix else "")
+        + f": {plural(count[ERROR], 'error')}, {plural(count[WARNING], 'warning')}, "
+        f"{plural(count[NOTE], 'note')}" + (" left" if fix else ""))
+    if strict and count[WARNING]:
+        reporter.note(f"--strict: {plural(count[WARNING], 'warning')} "
+                      f"{'fails' if count[WARNING] == 1 else 'fail'} the check")
     if not findings:
         _warn_if_no_pages(reporter, config)
-    sys.exit(1 if left else 0)
+    sys.exit(1 if count[ERROR] or (strict and count[WARNING]) else 0)
 
 
 def _warn_if_no_pages(reporter, config) -> None:

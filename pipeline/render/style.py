@@ -16,6 +16,7 @@ in at the level of rules (an unmatched `}`, a broken string) are left exactly as
 """
 from __future__ import annotations
 
+import functools
 import re
 from html.parser import HTMLParser
 
@@ -25,6 +26,7 @@ SCOPED_AT_RULES = frozenset({"media", "supports", "layer", "container", "startin
 ROOTS = frozenset({"html", "body"})        # with `:root` and a top-level `&`: the scope itself
 CSS_TYPES = frozenset({"", "text/css"})
 _MAYBE_STYLE = re.compile(r"<style", re.IGNORECASE)
+_STYLE_END = re.compile(r"</style\s*>", re.IGNORECASE)
 _CSS_NEWLINE = re.compile(r"\r\n|[\r\n\f]")      # as tinycss2 counts lines
 _NAME_CHAR = re.compile(r"[\w\-\\]|[^\x00-\x7f]")
 _BETWEEN_RULES = frozenset({"whitespace", "comment"})
@@ -40,8 +42,10 @@ def scope_styles(html: str, scope: str) -> str:
     `.page-body`); every other byte unchanged. A text with no `<style` is not parsed."""
     if not _MAYBE_STYLE.search(html):
         return html
-    finder = _StyleFinder(html)
-    finder.feed(html)
+    last = max(m.end() for m in _STYLE_END.finditer(html)) if _STYLE_END.search(html) else 0
+    head = html[:last]           # nothing after the last </style> is read: a page's style
+    finder = _StyleFinder(head)  # is most often at its top, and the parser is slow
+    finder.feed(head)
     finder.close()
     parts: list[str] = []
     pos = 0
@@ -54,6 +58,7 @@ def scope_styles(html: str, scope: str) -> str:
     return "".join(parts) + html[pos:] if parts else html
 
 
+@functools.lru_cache(maxsize=256)         # a site's pages often share one style block
 def scope_css(css: str, scope: str) -> str:
     """A style sheet's text with its selectors scoped; unchanged when it cannot be parsed."""
     if "{" not in css:

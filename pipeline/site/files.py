@@ -29,15 +29,18 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout, page_urls: 
     `article(entry)`: a published page's article HTML (for the feeds)."""
     from pipeline.site.feeds import feed_files
 
+    ours: list[tuple[str, str, Callable[[], str | bytes]]] = []
     if "/" not in page_urls:
-        yield "index.html", model.layout_key(""), lambda: layout.home(model)
-    yield from _listings(model, layout, page_urls)
-    yield from _theme_files(config)
-    yield "404.html", model.layout_key("404.html"), lambda: layout.not_found(model)
-    yield from _aliases(model, layout, page_urls)
+        ours.append(("index.html", model.layout_key(""), lambda: layout.home(model)))
+    ours += _listings(model, layout, page_urls)
+    ours += _theme_files(config)
+    ours.append(("404.html", model.layout_key("404.html"), lambda: layout.not_found(model)))
     if config.search and "/search/" not in page_urls:
-        yield "search/index.html", model.layout_key("search"), lambda: layout.search(model)
+        ours.append(("search/index.html", model.layout_key("search"), lambda: layout.search(model)))
     static = static_files(config)
+    yield from ours
+    yield from _aliases(model, layout, page_urls, {rel for rel, _, _ in ours}
+                        | {rel for _, rel in static})
     if config.base_url:
         urls = _lastmods(model, page_urls)
         yield ("sitemap.xml", _hash([f"{u} {m}" for u, m in sorted(urls.items())]),
@@ -79,10 +82,11 @@ def _listings(model: SiteModel, layout: Layout, page_urls: set[str]) -> Made:
             lambda: layout.tag_index(model)
 
 
-def _aliases(model: SiteModel, layout: Layout, page_urls: set[str]) -> Made:
-    """A redirect page at each old URL of a page, unless a page or listing is there (the
-    build and `nbpress check` report the clash)."""
-    taken = {url.strip("/") + "/index.html" if url != "/" else "index.html" for url in page_urls}
+def _aliases(model: SiteModel, layout: Layout, page_urls: set[str], files: set[str]) -> Made:
+    """A redirect page at each old URL of a page, unless a page, a listing or another file
+    of the site (`files`) is there (the build and `nbpress check` report the clash)."""
+    taken = {url.strip("/") + "/index.html" if url != "/" else "index.html"
+             for url in page_urls} | files
     for rel, entry in sorted(model.entries.items()):
         if entry.url not in page_urls:
             continue

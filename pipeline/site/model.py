@@ -104,9 +104,11 @@ class SiteModel:
         self._cache: dict[str, Any] = {}
 
     def put(self, rel: str, entry: Entry) -> None:
-        if self.entries.get(rel) != entry:
+        old = self.entries.get(rel)
+        if old != entry:
             self.entries[rel] = entry
-            self._cache.clear()
+            if old is None or old.digest == entry.digest or _shown(old) != _shown(entry):
+                self._cache.clear()     # a new article alone changes nothing derived here
 
     def drop(self, rel: str) -> None:
         if self.entries.pop(rel, None) is not None:
@@ -261,8 +263,12 @@ class SiteModel:
         """Source -> what is wrong with its aliases: an old URL that a published page (of
         `published`, by source) or an earlier alias has, or that names one of the site's own
         files. Such an alias gets no redirect page."""
-        owner = {e.url.strip("/") + "/index.html" if e.url != "/" else "index.html": rel
-                 for rel, e in self.entries.items() if rel in published}
+        owner = {f"{section_url(name).strip('/')}/index.html": f"the listing of {name}/"
+                 for name in self.sections}
+        owner.update({f"{tag_url(tag).strip('/')}/index.html": f"the page of tag {tag!r}"
+                      for tag, _ in self.tags().values()})
+        owner.update({e.url.strip("/") + "/index.html" if e.url != "/" else "index.html": rel
+                      for rel, e in self.entries.items() if rel in published})
         problems: dict[str, list[str]] = {}
         for rel, entry in sorted(self.entries.items()):
             if rel not in published:
@@ -316,6 +322,10 @@ def tag_url(tag: str) -> str:
 
 def section_title(name: str) -> str:
     return name.replace("-", " ").replace("_", " ").title()
+
+
+def _shown(entry: Entry) -> tuple:
+    return (entry.card(), entry.section, entry.source, entry.updated, entry.aliases)
 
 
 def toc_key(config: SiteConfig, path: str) -> str:

@@ -17,7 +17,7 @@ from pipeline.errors import PageError
 from pipeline.model import Page, Source
 
 KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract",
-                "featuredImage", "image", "params", "execute", "depends", "tags", "categories",
+                "featuredImage", "image", "socialImage", "params", "execute", "depends", "tags", "categories",
                 "category", "aliases", "toc")
 EXECUTE_POLICIES = ("auto", "always", "never")
 DATE_FIELDS = ("created", "edited", "date")
@@ -116,7 +116,8 @@ def make_page(source: Source, text: str, body_line: int, meta: Mapping[str, Any]
         "slug": check.slug(meta.get("slug"), source),
         "draft": check.boolean(meta, "draft"),
         "abstract": check.shown(meta, "abstract"),
-        "featured_image": check.string(meta, "featuredImage") or check.string(meta, "image"),
+        "featured_image": (check.string(meta, "featuredImage") or check.string(meta, "image")
+                           or check.string(meta, "socialImage")),       # Quarto, Gatsby
         "tags": check.tags(meta),
         "aliases": check.aliases(meta),
         "params": check.params(meta),

@@ -193,3 +193,12 @@ def test_a_build_writes_only_its_output_and_cache_folders(tmp_path: Path):
     before = snapshot()
     assert build_site(load_config(root)).ok
     assert snapshot() == before
+
+
+def test_every_page_with_the_shared_css_stays_under_60_kb(built: Path):
+    """No CDN and no webfont: a page and the one stylesheet are what a reader downloads
+    (images aside), and they stay small."""
+    css = (built / "assets/site.css").stat().st_size
+    for page in built.rglob("*.html"):
+        if "pagefind" not in page.parts:
+            assert page.stat().st_size + css < 60_000, page

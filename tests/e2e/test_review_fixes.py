@@ -61,9 +61,9 @@ def test_a_style_opened_after_an_end_tag_keeps_its_blank_lines_inside_it(site):
 
     assert report.ok, [str(r.error) for r in report.failed]
     html = _html(site, "styled")
-    style = html[html.index("<style>\n.one"):]
+    style = html[html.index("<style>\n.page-body .one"):]      # scoped to its article
     style = style[:style.index("</style>")]
-    assert ".two { color: blue; }" in style and "<p>" not in style, style
+    assert ".page-body .two { color: blue; }" in style and "<p>" not in style, style
 
 
 # -- bug 8: a folder named files/ -------------------------------------------------------------
