@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Callable
 from pipeline import __version__
 from pipeline.build import state as statefile
 from pipeline.build.audit import Hidden
-from pipeline.build.fastpath import site_current, site_refs, unchanged_site
+from pipeline.build.fastpath import git_stamp, site_current, site_refs, unchanged_site
 from pipeline.build.lock import site_lock
 from pipeline.build.output import output_id
 from pipeline.build.plan import Action, Decision, Planner, site_key
-from pipeline.build.publish import Scanned, kept_pages, publishable, read_pages, rel_of
+from pipeline.build.publish import Scanned, kept_pages, publishable, read_pages, rel_of, \
+    with_git_dates
 from pipeline.build.state import BuildState, PageState
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
@@ -91,9 +92,12 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     notes += plan.left_out + _nothing_published(plan, options)
     if plan.nothing_to_do:
         results += [_unchanged(d, plan.state) for d in plan.decisions]
-        if plan.state.sources != seen or plan.state.drafts != options.drafts:
-            plan.state.sources, plan.state.drafts = seen, options.drafts   # touched, not changed:
-            statefile.save(config.root, __version__, plan.state)          # the next is fast
+        stamp = git_stamp(config)
+        if (plan.state.sources != seen or plan.state.drafts != options.drafts
+                or plan.state.git_stamp != stamp):                        # touched, not changed:
+            plan.state.sources, plan.state.drafts = seen, options.drafts  # the next is fast
+            plan.state.git_stamp = stamp
+            statefile.save(config.root, __version__, plan.state)
         return _report(config, results, notes, started), plan.state
     writer = plan.writer
     writer.hidden = [Hidden(s.page.source.path, s.page.url, s.page.title) for s in plan.skipped]
@@ -131,6 +135,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     state.site_files, state.site_refs = site_files, site_refs(config)
     state.sources, state.left_out, state.drafts = seen, list(plan.left_out), options.drafts
     state.environment = plan.environment
+    state.git_stamp = git_stamp(config)
     statefile.save(config.root, __version__, state)
     notes += tuple(n for r in results for n in r.notes) + tuple(writer.notes)
     return _report(config, results, notes, started), state
@@ -148,6 +153,7 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     found = warm.discovery(config, seen) if warm is not None and seen is not None else scan(config)
     scanned, failures = read_pages(config, list(found.pages), state,
                                    warm.read if warm is not None else None)
+    scanned = with_git_dates(config, scanned, warm.git if warm is not None else None)
     kept = kept_pages(config, failures, state, scanned)
     published, skipped, clashes = publishable(config, scanned, options.drafts, kept)
     failures += clashes

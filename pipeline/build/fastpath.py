@@ -15,6 +15,13 @@ from pipeline.model import KeptResults, Outcome, PageResult, Source
 from pipeline.site.files import static_files
 
 
+def git_stamp(config: SiteConfig) -> str:
+    """HEAD's commit, read from `.git` (a few small files, no git process): "" outside git."""
+    from pipeline.sources.gitdates import head_stamp
+
+    return head_stamp(config.root) or ""
+
+
 def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[int]],
                    drafts: bool, key: str) -> KeptResults | None:
     """Every page's result when nothing any page depends on changed since the last build
@@ -25,7 +32,8 @@ def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[i
             or state.site_key != key or state.drafts != drafts
             or not site_current(config, state) or changed_ref(config.root, fast.refs)
             or state.environment and state.environment != environment_key()
-            or state.pages_stamp != pages_stamp(config.root)):
+            or state.pages_stamp != pages_stamp(config.root)
+            or state.git_stamp != git_stamp(config)):       # a commit may date a page
         return None
     output = str(config.output)
     isfile = os.path.isfile

@@ -33,6 +33,7 @@ class Warm:
     read: dict[str, tuple[tuple[int, int, int, int], Any]] = field(default_factory=dict)
     # The last discovery, and the stamps it was made from (`discovery`).
     found: tuple[dict[str, list[int]], Any] | None = None
+    git: dict[str, Any] = field(default_factory=dict)     # the last git dates and HEAD's stamp
 
     def discovery(self, config: SiteConfig, seen: dict[str, list[int]]):
         """`scan(config)`, again only when it could differ: when a file came or went, or a

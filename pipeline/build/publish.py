@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import defaultdict
-from dataclasses import dataclass
+from pathlib import Path
+from dataclasses import dataclass, replace
 
 from pipeline.build.plan import may_run
 from pipeline.build.state import BuildState, PageState
@@ -115,7 +116,7 @@ def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
     sha = hashlib.sha256(data).hexdigest()
     if source.kind == "md":
         text = decode(data, source.path)
-        if old is not None and old.sha == sha and isinstance(old.meta, dict):
+        if old is not None and old.sha.split("@")[0] == sha and isinstance(old.meta, dict):
             meta, body_line = old.meta, old.body_line
         else:
             meta, body_line = parse_frontmatter(text, source.path)
@@ -160,3 +161,42 @@ def _clash(page: Page, group: list[Page]) -> PageError:
     others = ", ".join(str(p.source.path) for p in group if p is not page)
     return PageError(f"slug {page.slug!r} is also the slug of {others}", page.source.path,
                      hint="give each page its own slug: two pages cannot share one URL")
+
+
+def with_git_dates(config: SiteConfig, scanned: list[Scanned], memo: dict | None = None
+                   ) -> list[Scanned]:
+    """Pages whose frontmatter has no `edited` get the date of the last commit that touched
+    them or their twin (never the file's mtime: a clone resets it), read in one git call for
+    all of them, and again only when HEAD moved (`memo`: a service's last reading). The date
+    joins the page's hash, so a commit that dates a page lays it out again."""
+    from pipeline.sources.gitdates import head_stamp, last_commits
+
+    undated = [s for s in scanned if s.page.edited is None]
+    if not undated:
+        return scanned
+    stamp = head_stamp(config.root)
+    if stamp is None:
+        return scanned
+    paths = {s.rel: [s.page.source.path] + _twins(config, s.page.source) for s in undated}
+    wanted = {p for ps in paths.values() for p in ps}
+    if memo is not None and memo.get("stamp") == stamp and wanted <= memo["dates"].keys():
+        dates = memo["dates"]
+    else:
+        found = last_commits(config.root, sorted(wanted))
+        dates = {p: found.get(p) for p in wanted}
+        if memo is not None:
+            memo.update(stamp=stamp, dates=dates)
+    out = []
+    for s in scanned:
+        when = [d for d in (dates.get(p) for p in paths.get(s.rel, ())) if d is not None]
+        if when:
+            edited = max(when)
+            s = replace(s, page=replace(s.page, edited=edited), sha=f"{s.sha}@{edited.isoformat()}")
+        out.append(s)
+    return out
+
+
+def _twins(config: SiteConfig, source: Source) -> list[Path]:
+    if source.kind != "md":
+        return []
+    return [config.notebooks / f"{source.rel}.ipynb", source.path.with_suffix(".ipynb")]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.model import Outcome
 from tests.conftest import SiteMaker
 
 BASE = "https://ex.org/"
@@ -221,3 +222,40 @@ def test_the_audit_fails_a_build_that_shows_a_draft_and_keeps_the_last_site(site
     with pytest.raises(LeakError, match="its title"):
         site.build()
     assert site.build(drafts=True).ok           # published with --drafts: nothing to hide
+
+
+def test_a_page_without_edited_is_dated_by_its_last_commit(site):
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    settings(site)
+    post(site, "blog/a.md", "A", "2024-01-01")
+    post(site, "blog/b.md", "B", "2024-01-01", 'edited: "2024-02-02"\n')
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "A",
+           "GIT_AUTHOR_EMAIL": "a@b", "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@b"}
+
+    def commit(when: str) -> None:
+        subprocess.run(["git", "add", "-A"], cwd=site.root, env=env, check=True)
+        subprocess.run(["git", "commit", "-qm", "x"], cwd=site.root, check=True,
+                       env={**env, "GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when})
+
+    subprocess.run(["git", "init", "-q"], cwd=site.root, env=env, check=True)
+    commit("2024-05-06T07:08:09+02:00")
+    assert site.build().ok
+
+    def edited(name: str) -> str:
+        (span,) = doc(site, f"blog/{name}/index.html").find("span", "page-date-edited")
+        page = doc(site, f"blog/{name}/index.html")
+        times = page.find("time")
+        return times[page.find("span", "page-date").index(span)]["attrs"]["datetime"]
+
+    assert edited("a") == "2024-05-06T07:08:09+02:00"
+    assert edited("b") == "2024-02-02"                   # the frontmatter's own wins
+    assert site.build().count(Outcome.UNCHANGED) == 2    # nothing moved: nothing built
+    post(site, "blog/a.md", "A", "2024-01-01", body="Changed.")
+    commit("2024-07-01T00:00:00+00:00")
+    report = site.build()
+    assert report.count(Outcome.BUILT) == 1 and edited("a") == "2024-07-01T00:00:00+00:00"
