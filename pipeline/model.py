@@ -84,6 +84,7 @@ class Exported:
     files: Mapping[str, bytes]      # figure file name -> bytes, written beside index.html
     unsupported: tuple[tuple[str, str], ...] = ()   # directives shown plain: (name, opening)
     warnings: tuple[str, ...] = ()                  # what the export left out, and why
+    scripts: tuple[str, ...] = ()                   # site scripts it needs, as assets/<name>
 
     def __repr__(self) -> str:
         return f"Exported({len(self.body)} chars, files={len(self.files)})"

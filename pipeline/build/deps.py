@@ -22,7 +22,7 @@ BUNDLE = "bundle:"
 PACKAGE = Path(__file__).parents[1]     # pipeline/
 SHAPING_LIBRARIES = ("nbconvert", "nbformat", "mistune", "markdown-it-py", "mdit-py-plugins",
                      "pygments", "jupytext", "jinja2", "pyyaml", "python-frontmatter",
-                     "latex2mathml", "tinycss2", "feedgen", "pillow", "pagefind-bin")
+                     "latex2mathml", "tinycss2", "feedgen", "pillow", "pagefind-bin", "plotly")
 _CODE_HASH: str | None = None
 
 

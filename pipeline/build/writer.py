@@ -12,7 +12,6 @@ the others, not a rebuild.
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import hashlib
 import shutil
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ class Written:
     layout: str = ""                        # the layout key it was rendered with
     image: str | None = None                # its card's image (featured, else its first figure)
     digest: str = ""                        # of its article HTML
+    scripts: tuple[str, ...] = ()           # the site's scripts it needs (assets/<name>)
 
 
 class SiteWriter:
@@ -94,7 +94,8 @@ class SiteWriter:
             rel = self._rel(page)
             old = self.previous.get(rel)
             made = old.entry if old is not None and old.entry else {}
-            self.model.put(rel, entry_of(page, rel, made.get("image"), made.get("digest", "")))
+            self.model.put(rel, entry_of(page, rel, made.get("image"), made.get("digest", ""),
+                                         tuple(made.get("scripts", ()))))
 
     def warm(self) -> None:
         """Compile the templates now (before worker processes fork, so they share them)."""
@@ -121,7 +122,7 @@ class SiteWriter:
         rewritten = self.resolver.rewrite(page, exported.body, exported.files)
         article = scope_styles(rewritten.html, ".page-body")    # a page's <style>: its own
         assets = list(rewritten.assets)
-        image, warnings = None, list(rewritten.warnings)
+        image, warnings = None, list(rewritten.said)    # each once
         if page.featured_image and is_url(page.featured_image):
             image = page.featured_image                 # already a URL: used as it is
         elif page.featured_image:
@@ -137,7 +138,9 @@ class SiteWriter:
                 image = featured.target
         rel = self._rel(page)
         layout = self.model.layout_key(page.slug, rel)
-        self.staging.write(_index(page), self.layout.page(page, rel, article, image, self.model))
+        scripts = tuple(exported.scripts)
+        self.staging.write(_index(page), self.layout.page(page, rel, article, image, self.model,
+                                                          scripts))
         folder = f"{page.slug}/" if page.slug else ""
         for name, data in exported.files.items():
             self.staging.write(folder + name, data)
@@ -151,13 +154,13 @@ class SiteWriter:
             deps.bundle(bundle)
         for target in rewritten.pages:
             deps.link(target, self.resolver.slug_of(target))
-        for path in rewritten.missing:       # a linked file added later rebuilds the page
-            deps.glob(path.parent, glob.escape(path.name))
+        for folder_path, pattern in rewritten.watch:    # a file it refers to, coming later
+            deps.glob(folder_path, pattern)             # (or a better one) rebuilds the page
         card = image or next((folder + n for n in exported.files
                               if n.lower().endswith(FIGURES)), None)
         digest = hashlib.sha256(article.encode()).hexdigest()[:16]
         return Written(tuple(files), deps.refs, deps.links, tuple(warnings), layout,
-                       card, digest)
+                       card, digest, scripts)
 
     def record(self, page: Page, written: Written) -> None:
         rel = self._rel(page)
@@ -166,7 +169,7 @@ class SiteWriter:
         self.refs[rel] = written.refs
         self.links[rel] = written.links
         self.layouts[rel] = written.layout
-        self.model.put(rel, entry_of(page, rel, written.image, written.digest))
+        self.model.put(rel, entry_of(page, rel, written.image, written.digest, written.scripts))
 
     def keep_previous(self, page_rel: str) -> bool:
         """A page failed: publish its last good version, if the previous build made one."""
@@ -219,8 +222,9 @@ class SiteWriter:
             if article is None:         # not our layout's page: built on the next build
                 self.layouts[rel] = ""
                 continue
-            body, image = article
-            self.staging.write(_index(page), self.layout.page(page, rel, body, image, self.model))
+            body, image, scripts = article
+            self.staging.write(_index(page), self.layout.page(page, rel, body, image, self.model,
+                                                              scripts))
             self.written.append(_index(page))
             self.layouts[rel] = key
 

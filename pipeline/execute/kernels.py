@@ -27,28 +27,43 @@ import time
 from pathlib import Path
 from typing import Any
 
+# Blocked from the fork server's start until `serve` has its handlers (SIGINT, Ctrl-C: ignored,
+# the build stops the server then).
+STOPPING = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+
 
 class ForkServer:
     """The template process, and the client side of its Unix socket."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="nbpress-kernels-"))   # private (0700)
-        if len(os.fsencode(self.folder / "fork.sock")) > 100:   # a socket's path: 107 bytes
-            self.folder.rmdir()                                # at most (a long TMPDIR)
-            self.folder = Path(tempfile.mkdtemp(prefix="nbpress-kernels-", dir="/tmp"))
-        self.address = str(self.folder / "fork.sock")
+        self.folder: Path | None = None     # made by `start`
+        self.address = ""
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "ForkServer":
-        """Start the template process; it imports in the background until the first fork."""
+        """Make the socket's folder and start the template process; it imports in the
+        background until the first fork."""
         # Linux's parent-death signal follows the *thread* that started the process: a
         # service building on a thread would lose its server when that thread ends. Started
         # off the main thread, the server relies on its poll of the parent alone.
         on_main = threading.current_thread() is threading.main_thread()
-        self.process = subprocess.Popen(
-            [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.execute.kernels",
-             self.address, str(os.getpid()), "pdeathsig" if on_main else "poll"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        # Stopping signals are blocked from before the folder is made until `serve` has its
+        # handlers (the mask passes through fork and exec): one sent to the whole process
+        # group (`timeout`, CI, systemd, Ctrl-C) meanwhile waits, and the server removes it.
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+        try:
+            self.folder = _private_folder()
+            self.address = str(self.folder / "fork.sock")
+            self.process = subprocess.Popen(
+                [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.execute.kernels",
+                 self.address, str(os.getpid()), "pdeathsig" if on_main else "poll"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        except BaseException:
+            if self.folder is not None:
+                shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
         return self
 
     def fork(self, argv: list[str], cwd: str | None, env: dict[str, str] | None) -> int:
@@ -89,7 +104,19 @@ class ForkServer:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        shutil.rmtree(self.folder, ignore_errors=True)   # the server may have removed it
+                self.process.wait()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)   # the server may have removed it
+
+
+def _private_folder() -> Path:
+    """A new folder (0700) for the server's socket, in the temp folder, or in /tmp when the
+    socket's path would be too long there (107 bytes at most: a long TMPDIR)."""
+    folder = Path(tempfile.mkdtemp(prefix="nbpress-kernels-"))
+    if len(os.fsencode(folder / "fork.sock")) > 100:
+        folder.rmdir()
+        folder = Path(tempfile.mkdtemp(prefix="nbpress-kernels-", dir="/tmp"))
+    return folder
 
 
 def _launcher_args(cmd: list[str]) -> list[str] | None:
@@ -250,11 +277,12 @@ def serve(address: str, parent: int, pdeathsig: bool = True) -> None:
             os.rmdir(os.path.dirname(address))
         os._exit(0)
 
-    signal.signal(signal.SIGTERM, stop_early)
+    _on_stop(stop_early)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)    # blocked by `ForkServer.start`
     if pdeathsig:
         die_with_parent(parent, signal.SIGTERM)
     elif os.getppid() != parent:
-        return
+        stop_early()
     _forget_start_folder()
     import ipykernel.debugger  # noqa: F401  (the expensive imports, done once)
     import ipykernel.ipkernel  # noqa: F401
@@ -281,11 +309,12 @@ def serve(address: str, parent: int, pdeathsig: bool = True) -> None:
                 pass
         with contextlib.suppress(OSError):
             os.unlink(address)
+        with contextlib.suppress(OSError):      # even when the socket was not there
             os.rmdir(os.path.dirname(address))
         os._exit(0)
 
     signal.signal(signal.SIGCHLD, reap)
-    signal.signal(signal.SIGTERM, stop)
+    _on_stop(stop)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(64)
@@ -311,6 +340,14 @@ def serve(address: str, parent: int, pdeathsig: bool = True) -> None:
             conn.sendall((json.dumps({"pid": pid}) + "\n").encode())
 
 
+def _on_stop(handler: Any) -> None:
+    """`handler` for SIGTERM, and for SIGHUP (the terminal closed) unless the build ignores
+    it (`nohup`): the server goes when its build would."""
+    signal.signal(signal.SIGTERM, handler)
+    if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, handler)
+
+
 def _forget_start_folder() -> None:
     """Drop the folder the server was started from (the build's cwd, which `python -m` put
     first on sys.path), as `ipykernel_launcher` does: a forked kernel then has the sys.path
@@ -326,6 +363,8 @@ def _become_kernel(request: dict[str, Any]) -> None:
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)   # a kernel is interrupted so
         os.setsid()
         devnull = os.open(os.devnull, os.O_RDONLY)

@@ -24,11 +24,14 @@ _OPTION_TAGS = {("echo", "false"): "remove-input", ("output", "false"): "remove-
 
 class Exporter:
     """One nbconvert HTMLExporter with our template, built on first use and reused for every
-    page; pages of Markdown only need just its Markdown renderer, which is cheap to build."""
+    page; pages of Markdown only need just its Markdown renderer, which is cheap to build.
+    `plotly`: whether Plotly figures are drawn by the site's plotly.js (None: when the build
+    environment has the plotly package; False: never, each shows its static fallback)."""
 
-    def __init__(self) -> None:
+    def __init__(self, plotly: bool | None = None) -> None:
         self._html = None
         self._markdown = None
+        self._plotly = plotly
 
     def warm(self, full: bool = True) -> None:
         """Build now (before worker processes fork): the renderer, and the exporter if `full`."""
@@ -38,6 +41,7 @@ class Exporter:
             self._html = _make_exporter(self._markdown)
 
     def export(self, nb) -> Exported:
+        scripts = ()
         if _markdown_only(nb):
             self.warm(full=False)
             self._markdown.unsupported.clear()
@@ -46,21 +50,34 @@ class Exporter:
             self.warm()
             self._markdown.unsupported.clear()
             nb, warnings = _without_broken_widget_state(with_cell_options(nb))
+            nb, more, scripts = _outputs_for_the_site(nb, self._has_plotly)
             body, resources = self._html.from_notebook_node(nb, resources={"unique_key": "fig"})
-            files = dict(resources.get("outputs", {}))
+            files, warnings = dict(resources.get("outputs", {})), warnings + more
         return Exported(body=body.strip() + "\n", files=files, unsupported=tuple(
-            (u.name, u.opening) for u in self._markdown.unsupported), warnings=tuple(warnings))
+            (u.name, u.opening) for u in self._markdown.unsupported),
+            warnings=tuple(warnings) + tuple(self._markdown.warnings),
+            scripts=scripts)
+
+    def _has_plotly(self) -> bool:
+        """Asked only when a page has a figure; the answer kept for the build."""
+        if self._plotly is None:
+            from pipeline.render.plotly import script_path
+
+            self._plotly = script_path() is not None
+        return self._plotly
 
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_MARK = "nbpress_widget"      # in an output's metadata: the template adds the widget note
 
 
 def _without_broken_widget_state(nb):
-    """(nb, warnings): a notebook whose `metadata.widgets` lacks the widget state (saved with
-    "Save Widget State" off, or by another tool) makes nbconvert raise KeyError; it is
-    exported without its widget metadata (the widgets show their static fallback)."""
-    widgets = nb.metadata.get("widgets")
-    if widgets is None or (isinstance(widgets, dict) and WIDGET_STATE in widgets):
+    """(nb, warnings): `metadata.widgets` is kept only in the shape Jupyter saves, a dict
+    whose widget-state value is a dict with a dict `state`; nbconvert raises on any other
+    (Colab's models straight under the mimetype, nbconvert#1731; a list; null). Otherwise
+    the key is left out of the export, with one warning."""
+    if "widgets" not in nb.metadata or _widget_state_ok(nb.metadata["widgets"]):
         return nb, []
     import copy
 
@@ -68,8 +85,51 @@ def _without_broken_widget_state(nb):
 
     nb = copy.copy(nb)
     nb.metadata = NotebookNode({k: v for k, v in nb.metadata.items() if k != "widgets"})
-    return nb, ["its widget metadata has no saved state: widgets show their static output "
-                "(in Jupyter: Settings > Save Widget State Automatically, then save again)"]
+    return nb, ["its metadata.widgets is not the widget state Jupyter saves (Colab and other "
+                "tools write other shapes), so it is left out: widgets show their static "
+                "output; fix: re-save the notebook in Jupyter with widget state (Settings > "
+                "Save Widget State Automatically), or remove metadata.widgets"]
+
+
+def _widget_state_ok(widgets) -> bool:
+    state = widgets.get(WIDGET_STATE) if isinstance(widgets, dict) else None
+    return isinstance(state, dict) and isinstance(state.get("state"), dict)
+
+
+def _outputs_for_the_site(nb, has_plotly):
+    """(nb, warnings, scripts): outputs the site cannot run made static. The site ships no
+    widget manager: a widget view shows its static fallback (text or image) and the template
+    adds a note. A Plotly figure becomes the site's own figure HTML (`scripts` then names
+    plotly.js), or without plotly its static fallback, with one warning. A copy when any
+    output changes, else `nb` itself."""
+    import copy
+
+    from pipeline.render import plotly
+
+    if not any(_changed_output(o) for c in nb.cells if c.cell_type == "code"
+               for o in c.get("outputs", [])):
+        return nb, [], ()
+    nb, warnings, scripts = copy.deepcopy(nb), [], ()
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if plotly.MIMETYPE in output.get("data", {}):
+                if has_plotly():
+                    output.data, scripts = {"text/html": plotly.figure_html(
+                        output.data[plotly.MIMETYPE])}, (plotly.SCRIPT,)
+                    continue
+                output.data = plotly.static_data(output.data)
+                warnings = [plotly.missing_warning()]
+            if WIDGET_VIEW in output.get("data", {}):
+                del output.data[WIDGET_VIEW]
+                output.setdefault("metadata", {})[WIDGET_MARK] = True
+    return nb, warnings, scripts
+
+
+def _changed_output(output) -> bool:
+    from pipeline.render.plotly import MIMETYPE
+
+    data = output.get("data", {})
+    return WIDGET_VIEW in data or MIMETYPE in data
 
 
 def with_cell_options(nb):
@@ -104,11 +164,23 @@ def _markdown_renderer():
 
 
 def _render_markdown(markdown, nb) -> str:
-    """A page of Markdown cells only, rendered as one text (the cells are where jupytext
-    split it, at two blank lines): a footnote and its definition, or two headings of one
-    text, meet across cells. Links stay as written: nbconvert's `strip_files_prefix` (for
-    the Jupyter server's old `files/` URLs) is not used, `files/` is a folder of the site."""
-    return markdown.render("\n\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))
+    """A page of Markdown cells only. From a Markdown page, rendered as one text: the cells
+    are where jupytext split it, at two blank lines, so a footnote and its definition, or two
+    headings of one text, meet across cells. From a notebook, each cell alone, as the
+    template renders it: an unclosed fence in one cell does not swallow the next cells.
+    Links stay as written: nbconvert's `strip_files_prefix` (for the Jupyter server's old
+    `files/` URLs) is not used, `files/` is a folder of the site."""
+    cells = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    if _from_markdown_page(nb):
+        return markdown.render("\n\n\n".join(cells))
+    return "\n".join(markdown.render(source) for source in cells)
+
+
+def _from_markdown_page(nb) -> bool:
+    """Made from a .md page by `notebook/convert.py` (which records the source's path); a
+    notebook page, or a notebook of unknown origin, has cells of its own."""
+    source = nb.metadata.get("nbpress", {}).get("source", "")
+    return isinstance(source, str) and source.endswith(".md")
 
 
 def _markdown_only(nb) -> bool:

@@ -2,8 +2,8 @@
 
 Relative references resolve against the page's own folder; site-absolute ones (`/media/x.jpg`)
 against the content folder, then the files of `static/` (published at the output root as they
-are: such a reference is left as written). A reference must stay inside the site's source
-folders.
+are: such a reference is left as written), then the site's root folder. A reference must stay
+inside the site's source folders. Each place looked at is watched (`Rewritten.watch`).
 
 An `<img>` of a file the site has (or the page's code drew) gains what the author did not
 write: its `width` and `height` (read once a build, from the file's header), `loading="lazy"`
@@ -12,9 +12,11 @@ and `decoding="async"`; one wider than the content column, a `srcset` of copies 
 """
 from __future__ import annotations
 
+import glob
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Collection, Mapping
+from typing import Callable, Collection, Iterable, Mapping
 from urllib.parse import quote, unquote, urlsplit
 
 from pipeline.config import SiteConfig
@@ -43,7 +45,17 @@ class Rewritten:
     assets: tuple[Asset, ...]
     warnings: tuple[str, ...]
     pages: tuple[Path, ...] = ()       # sources of the pages it links to
-    missing: tuple[Path, ...] = ()     # watched: files it refers to not there (yet), static/ ones
+    # watched: each place looked at where a file coming (or going) changes the page (one not
+    # there yet, or used before the one found, a static/ one); `watch`: as (folder, glob)
+    missing: tuple[Path, ...] = ()
+    watch: tuple[tuple[Path, str], ...] = ()
+
+    @property
+    def said(self) -> tuple[str, ...]:
+        """The warnings as a build says them: each once, with how many times the page gave
+        it (`warnings` has one a reference, in page order: `nbpress check` gives their lines)."""
+        return tuple(w if n == 1 else f"{w} ({n} times on the page)"
+                     for w, n in Counter(self.warnings).items())
 
 
 def relative_url(target: str, from_slug: str) -> str:
@@ -114,9 +126,10 @@ class LinkResolver:
             raise _unresolved(page, found.problems)
         added = [(attr.end, self._img(page, attr, url, shown, local, found))
                  for attr, url, shown in found.images]
+        watched = sorted(found.watched)
         return Rewritten(_edited(html, changes, added), tuple(found.assets.values()),
-                         tuple(found.warnings), tuple(sorted(found.linked)),
-                         tuple(sorted(found.missing)))
+                         tuple(found.warnings), tuple(sorted(found.linked)), tuple(watched),
+                         tuple((p.parent, _pattern(p.name)) for p in watched))
 
     def _attribute(self, page: Page, attr: UrlAttr, local: Collection[str],
                    found: _Found) -> str:
@@ -151,10 +164,9 @@ class LinkResolver:
     def asset(self, page: Page, ref: str) -> Asset:
         """One file reference (e.g. featuredImage) as an Asset, or a LinkError."""
         problems: list[str] = []
-        found = self._file(page, ref, problems)
+        found = self._file(page, ref, problems, None)
         if found is None:
-            raise LinkError(problems[0], page.source.path,
-                            hint="correct the path or add the file")
+            raise LinkError(problems[0], page.source.path, hint="correct the path or add the file")
         return found
 
     def _one(self, page: Page, url: str, local: Collection[str], found: _Found,
@@ -177,30 +189,28 @@ class LinkResolver:
         if parts.path.endswith(PAGE_SUFFIXES):
             target = self._page(page, parts.path, problems, found.warnings, found.linked)
             return (url if target is None else relative_url(target, page.slug) + suffix), None
-        static = self._static(parts.path, found.missing)
-        if static is not None:
-            return url, static
-        asset = self._file(page, parts.path, problems, found.warnings, found.missing)
+        static = self._static(parts.path)
+        if static is not None:          # watched either way: the page is checked again
+            found.watched.add(static)   # when the file comes or goes
+            if static.is_file():
+                return url, Asset(static, static.relative_to(self.static).as_posix())
+        asset = self._file(page, parts.path, problems, found, (static,) if static else ())
         if asset is None:
             return url, None
         found.assets[asset.target] = asset
         return relative_url(asset.target, page.slug) + suffix, asset
 
-    def _static(self, ref: str, watched: set[Path]) -> Asset | None:
-        """A site-absolute `ref` to a file of static/ (not hidden, as
-        `site/files.py:static_files` publishes them) and no file of the content folder: the
-        file, and where it is published. The static/ path is watched either way, so the page
-        is checked again when it comes or goes."""
+    def _static(self, ref: str) -> Path | None:
+        """Where a site-absolute `ref` to no file of the content folder would be in static/
+        (published as it is when not hidden, as `site/files.py:static_files` does), or None."""
         path = unquote(ref).lstrip("/")
-        if not ref.startswith("/") or (self.content / path).is_file():
+        if not ref.startswith("/") or ref.endswith(".*") or (self.content / path).is_file():
             return None
         candidate = (self.static / path).resolve()
         if self.static not in candidate.parents or any(
                 part.startswith(".") for part in candidate.relative_to(self.static).parts):
             return None
-        watched.add(candidate)
-        return Asset(candidate, candidate.relative_to(self.static).as_posix()) \
-            if candidate.is_file() else None
+        return candidate
 
     # -- images ------------------------------------------------------------------------------
 
@@ -243,52 +253,71 @@ class LinkResolver:
             candidates.append(f"{relative_url(target, page.slug)} {copy_width}w")
         return ", ".join(candidates + [f"{url} {width}w"]) if candidates else ""
 
-    def _locate(self, page: Page, ref: str, problems: list[str]) -> Path | None:
+    def _locate(self, page: Page, ref: str, problems: list[str],
+                tried: list[Path] | None = None) -> Path | None:
         """Where a reference points: relative ones from the page's folder, site-absolute
         ones (`/media/x.jpg`) from the content folder, or else from the site's root folder
-        (where Jekyll and Gatsby sites keep `images/`); never outside the site."""
+        (where Jekyll and Gatsby sites keep `images/`); never outside the site. `tried` gets
+        the places looked at before the one found (a file there would be used instead), or
+        every place when none has it."""
         path = unquote(ref)
-        if not path.startswith("/"):
-            candidate = (page.source.path.parent / path).resolve()
-        else:
-            candidate = (self.content / path.lstrip("/")).resolve()
-            fallback = (self.site / path.lstrip("/")).resolve()
-            if not candidate.exists() and fallback.exists() and self._in_site(fallback):
-                return fallback
-        if not any(candidate == r or r in candidate.parents for r in self.roots):
+        places = [(page.source.path.parent / path).resolve()]
+        if path.startswith("/"):
+            places = [(self.content / path.lstrip("/")).resolve(),
+                      *filter(self._in_site, [(self.site / path.lstrip("/")).resolve()])]
+        found = next((p for p in places if _at(p)), None)
+        candidate = found or places[0]
+        if candidate == places[0] and not any(
+                candidate == r or r in candidate.parents for r in self.roots):
             problems.append(f"{ref!r} points outside the site's content folder")
             return None
+        if tried is not None:
+            tried += places[:places.index(found)] if found else places
         return candidate
 
     def _in_site(self, path: Path) -> bool:
         return self.site in path.parents and not any(
             path == p or p in path.parents for p in self.private)
 
-    def _file(self, page: Page, ref: str, problems: list[str],
-              warnings: list[str] | None = None, missing: set[Path] | None = None
-              ) -> Asset | None:
-        candidate = self._locate(page, ref, problems)
-        if candidate is None:
+    def _file(self, page: Page, ref: str, problems: list[str], found: _Found | None,
+              static: tuple[Path, ...] = ()) -> Asset | None:
+        """The file `ref` shows. Not there: a problem when `found` is None (featuredImage:
+        the page cannot be without it), else a warning (shown broken, as Quarto and Jupyter
+        Book do) and each place looked at (and `static`, in static/) watched."""
+        tried: list[Path] = []
+        located = self._locate(page, ref, problems, tried)
+        if located is None:
             return None
-        if candidate.name.endswith(".*"):           # Sphinx/MyST: "any format of this image"
-            candidate = _best_match(candidate) or candidate
+        candidate = located
+        if located.name.endswith(".*"):     # Sphinx/MyST: "any format of this image"; a
+            candidate = _at(located) or located     # better one may come
+            tried.append(located)
+        if found is not None:
+            found.watched.update(tried)
         if not candidate.is_file():
-            gone = f"{ref!r} refers to a file that does not exist ({_short(candidate, self.roots)})"
-            if warnings is None:        # a file the page cannot be without (featuredImage)
+            looked = dict.fromkeys([*tried[:1], *static, *tried[1:], located])
+            gone = (f"{ref!r} refers to a file that does not exist "
+                    f"(not at {self._named(looked)})")
+            if found is None:
                 problems.append(gone)
-            else:                       # shown broken, as Quarto and Jupyter Book do
-                warnings.append(f"{page.source.path}: {gone}: it is left as written (add the "
-                                "file or correct the path; `nbpress build --strict` fails on it)")
-            if missing is not None:
-                missing.add(candidate)  # the page is built again when the file comes
+            else:
+                found.warnings.append(f"{page.source.path}: {gone}: it is left as written (add "
+                                      "the file or correct the path; `nbpress build --strict` "
+                                      "fails on it)")
             return None
         root = next((r for r in self.roots if r in candidate.parents), self.site)
         target = candidate.relative_to(root).as_posix()
         twin = next((r / target for r in self.roots if r != root and (r / target).is_file()), None)
-        if twin is not None and warnings is not None and twin.read_bytes() != candidate.read_bytes():
-            warnings.append(f"{page.source.path}: {ref!r} and {_short(twin, self.roots)} both "
-                            f"publish to {target}: only one of them can be there; rename one")
+        if twin is not None and found is not None and twin.read_bytes() != candidate.read_bytes():
+            found.warnings.append(f"{page.source.path}: {ref!r} and {self._named([twin])} both "
+                                  f"publish to {target}: only one of them can be there; rename one")
         return Asset(candidate, target)
+
+    def _named(self, paths: Iterable[Path]) -> str:
+        """Paths as the author sees them, from the site's root folder: "a, b or c"."""
+        *rest, last = [p.relative_to(self.site).as_posix() if self.site in p.parents
+                       else str(p) for p in paths]
+        return f"{', '.join(rest)} or {last}" if rest else last
 
     def _page(self, page, ref, problems, warnings, linked) -> str | None:
         candidate = self._locate(page, ref, problems)
@@ -314,16 +343,15 @@ class _Found:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     linked: set[Path] = field(default_factory=set)
-    missing: set[Path] = field(default_factory=set)
+    watched: set[Path] = field(default_factory=set)     # `Rewritten.missing`
     images: list[tuple[UrlAttr, str, Asset | str]] = field(default_factory=list)  # <img src>s
 
 
 def _unresolved(page: Page, problems: list[str]) -> LinkError:
     """One error for all the files a page shows that cannot be found."""
-    return LinkError(problems[0] if len(problems) == 1 else
-                     f"{len(problems)} references cannot be resolved",
-                     page.source.path,
-                     detail=None if len(problems) == 1 else "\n".join(problems),
+    many = len(problems) > 1
+    return LinkError(f"{len(problems)} references cannot be resolved" if many else problems[0],
+                     page.source.path, detail="\n".join(problems) if many else None,
                      hint="correct the path (relative to the page's folder, or "
                           "starting with / for the content folder), or add the file")
 
@@ -356,16 +384,17 @@ def _each_url(srcset: str, rewrite: Callable[[str], str]) -> str:
 IMAGE_PREFERENCE = (".svg", ".png", ".gif", ".webp", ".jpg", ".jpeg")
 
 
-def _best_match(pattern: Path) -> Path | None:
-    """`fun-fish.*` -> the existing file of the preferred format, as Sphinx's HTML builder."""
-    found = sorted(pattern.parent.glob(pattern.name),
+def _at(place: Path) -> Path | None:
+    """`place` if it exists; for `fun-fish.*`, the existing file of the preferred format, as
+    Sphinx's HTML builder."""
+    if not place.name.endswith(".*"):
+        return place if place.exists() else None
+    found = sorted(place.parent.glob(_pattern(place.name)),
                    key=lambda p: (IMAGE_PREFERENCE.index(p.suffix.lower())
                                   if p.suffix.lower() in IMAGE_PREFERENCE else 99, p.name))
     return found[0] if found else None
 
 
-def _short(path: Path, roots: tuple[Path, ...]) -> str:
-    for root in roots:
-        if root in path.parents:
-            return f"{root.name}/{path.relative_to(root).as_posix()}"
-    return str(path)
+def _pattern(name: str) -> str:
+    """A file name as a glob pattern matching it alone; `a.*` matches every `a.<suffix>`."""
+    return glob.escape(name[:-2]) + ".*" if name.endswith(".*") else glob.escape(name)

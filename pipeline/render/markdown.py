@@ -7,15 +7,22 @@ task lists, definition lists, `$...$` and `$$...$$` math (MathML made at build t
 `render/math.py`, in a `math` span or div: no script), and an `id` on every heading that stays
 the same from build to build (GitHub's rule: lower case, punctuation dropped, spaces to
 hyphens; a repeated heading gets `-1`, `-2`). Boxes as MyST and Quarto write them:
-```` ```{note} ````, `:::{warning}`, `::: {.callout-tip}`. A directive we do not support, and a
-formula that cannot be converted, are shown as written, never dropped, and reported
-(`Markdown.unsupported`). One parser serves a whole build.
+```` ```{note} ````, `:::{warning}`, `::: {.callout-tip}`, their bodies parsed as part of the
+page. A directive we do not support, and a formula that cannot be converted, are shown as
+written, never dropped, and reported (`Markdown.unsupported`). Links made of bare text are
+GitHub's: `http://`, `https://`, `www.` and e-mail addresses, never a bare domain (`setup.py`).
+
+A `Markdown` renders one page at a time, in one text (a prose page) or in several (a page's
+cells, one by one): heading ids are unique across the page's texts, in order, and a footnote
+defined in an earlier text can be referred to by a later one. `begin_page()` (or
+`unsupported.clear()`, which callers do before each page) starts the next page. One parser
+serves a whole build.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 
 from pipeline.render.math import to_mathml
@@ -25,12 +32,18 @@ _DIRECTIVE = re.compile(r"^\{([\w-]+)\}\s*(.*)$")          # {note} Optional tit
 _CALLOUT = re.compile(r"^\{\.callout-(\w+)([^}]*)\}$")        # {.callout-tip title="..."}
 _TITLE_ATTR = re.compile(r'title\s*=\s*"([^"]*)"')
 _OPTION = re.compile(r"^:[\w-]+:.*$")                           # :class: dropdown
-_BARE_URL = re.compile(r"(?<![(<\"'=/\w])(?:https?://|www\.)", re.IGNORECASE)
+# Every link linkify-it can make, as configured by `_github_links`, has one of these in the
+# text: `http(s)://` (the inline rule needs `://` too), `www.`, and `@` (e-mail, `mailto:`).
+# A text without any is rendered without linkify, which doubles the cost of a page, and
+# comes out the same (tests/unit/test_markdown_review.py).
+_LINKABLE = re.compile(r"://|www\.|@", re.IGNORECASE)
+_LEFT_AS_TEXT = re.compile(r"\[\^([^\]\s]+)\]")                 # [^2] with no definition
 ADMONITIONS = ("note", "tip", "hint", "important", "warning", "caution", "attention",
                "danger", "error", "seealso", "admonition")
 CALLOUTS = ("note", "tip", "important", "warning", "caution")
 DISPLAY = {"display_mode": True}                 # dollarmath's options of a display formula
 MATH_NAMES = ("$", "$$")          # an Unsupported formula's name: never a directive's
+PAGE, FIRST, LEFT = "nbpress_page", "nbpress_first_note", "nbpress_left_as_text"  # env keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,25 +56,78 @@ class Unsupported:
     opening: str
 
 
+@dataclass(slots=True)
+class _Page:
+    """What the texts of one page share: the heading ids given, the footnote plugin's data
+    (`refs`: label -> number, `list`: number -> note), each definition's (label, whether it
+    came after a text that wrote its reference as text), labels written as text so far."""
+
+    ids: set[str] = field(default_factory=set)
+    footnotes: dict = field(default_factory=lambda: {"refs": {}, "list": {}})
+    defined: dict[int, tuple[str, bool]] = field(default_factory=dict)
+    left_as_text: set[str] = field(default_factory=set)
+
+
+class _Reported(list):
+    """`Markdown.unsupported`: a list whose `clear()`, which render/export.py and
+    author/check.py call before each page, starts a page (`Markdown.begin_page`)."""
+
+    def __init__(self, on_clear) -> None:
+        super().__init__()
+        self._on_clear = on_clear
+
+    def clear(self) -> None:
+        super().clear()
+        self._on_clear()
+
+
 class Markdown:
-    """The site's Markdown renderer: `render(text) -> html`."""
+    """The site's Markdown renderer: `render(text) -> html`, page by page."""
 
     def __init__(self) -> None:
         # Two parsers alike but for linkify (bare URLs as links), which doubles the cost of
-        # a page: it is used only for a text with a URL outside link syntax (`(`, `<`, `="`).
+        # a page: it is used only for a text in which linkify could find a link.
         self._plain, self._linking = self._parser(linkify=False), self._parser(linkify=True)
-        self.unsupported: list[Unsupported] = []      # since the caller last cleared it
+        self.unsupported: list[Unsupported] = _Reported(self._new_page)  # this page's
+        self._page = _Page()
+
+    def begin_page(self) -> None:
+        """The next texts are another page: ids and footnotes start again, as does
+        `unsupported`."""
+        self.unsupported.clear()
+
+    def _new_page(self) -> None:
+        self._page = _Page()
 
     def render(self, text: str) -> str:
-        md = self._linking if _BARE_URL.search(text) else self._plain
-        return md.render(text)
+        """One text of the current page (all of it, or one of its cells) as HTML."""
+        return self._render(self._linking if _LINKABLE.search(text) else self._plain, text)
 
-    def render_inline(self, text: str) -> str:
-        return self._plain.renderInline(text)
+    def _render(self, md, text: str) -> str:
+        page = self._page
+        return md.render(text, {"footnotes": page.footnotes, PAGE: page,
+                                FIRST: len(page.footnotes["list"]), LEFT: set()})
+
+    @property
+    def warnings(self) -> list[str]:
+        """This page's footnote definitions no reference reached, each with the fix."""
+        notes, found = self._page.footnotes["list"], []
+        for number, (label, after_reference) in self._page.defined.items():
+            if after_reference:
+                found.append(f"the footnote [^{label}] is referred to in a cell before the one "
+                             "that defines it (each cell of a page with code is rendered on "
+                             "its own): the reference is shown as written and the note at the "
+                             f"end of its own cell; move the definition [^{label}]: into the "
+                             "cell that refers to it, or an earlier one")
+            elif not notes[number].get("count"):
+                found.append(f"the footnote [^{label}] is defined but never referred to: its "
+                             "note is shown at the end of the cell (or page) that defines it; "
+                             f"refer to it with [^{label}] (in that cell or a later one) or "
+                             "remove it")
+        return found
 
     def _parser(self, linkify: bool):
         from markdown_it import MarkdownIt
-        from mdit_py_plugins.anchors import anchors_plugin
         from mdit_py_plugins.colon_fence import colon_fence_plugin
         from mdit_py_plugins.deflist import deflist_plugin
         from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -76,15 +142,24 @@ class Markdown:
               # Pandoc's rule: "$5 and $10" is money, not math
               .use(dollarmath_plugin, double_inline=True, allow_space=False, allow_digits=False,
                    renderer=self._math)
-              .use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_id)
               .use(colon_fence_plugin))
+        _github_links(md.linkify)
+        core = md.core.ruler
+        core.after("block", "nbpress_boxes", _expand_boxes)
+        core.after("inline", "nbpress_left_as_text", _refs_left_as_text)
+        core.before("footnote_tail", "nbpress_notes_defined", _notes_defined)
+        core.after("footnote_tail", "nbpress_notes_of_this_text", _notes_of_this_text)
+        core.push("nbpress_heading_ids", _heading_ids)
         # `$$...$$` inside a paragraph is display math, but a <div> cannot be in a <p>
         rules = md.renderer.rules           # called as rule(tokens, idx, options, env)
         rules["math_inline_double"] = lambda tokens, idx, options, env: (
             f'<span class="math display">{self._math(tokens[idx].content.strip(), DISPLAY)}</span>')
         fence = rules["fence"]
         rules["fence"] = rules["colon_fence"] = (
-            lambda tokens, idx, options, env: self._box_or_fence(tokens, idx, options, env, fence))
+            lambda tokens, idx, options, env: self._fence(tokens, idx, options, env, fence))
+        rules["box_open"] = lambda tokens, idx, *_: _box_open(tokens[idx].meta["kind"])
+        rules["box_title_close"] = lambda *_: "</p>\n"
+        rules["box_close"] = lambda *_: "</div>\n"
         rules["table_open"] = lambda *_: '<div class="table-wrap">\n<table>\n'   # it scrolls,
         rules["table_close"] = lambda *_: "</table>\n</div>\n"                 # the page not
         return md
@@ -100,38 +175,185 @@ class Markdown:
         self.unsupported.append(Unsupported(delimiter, first if display else "$" + first))
         return f'<code class="math-tex">{escape(delimiter + tex + delimiter, quote=False)}</code>'
 
-    def _box_or_fence(self, tokens, idx, options, env, fence) -> str:
+    def _fence(self, tokens, idx, options, env, fence) -> str:
+        """A fence that is no box (`_expand_boxes` took those): code, highlighted when its
+        language is known, or a directive we do not support, shown and reported."""
         token = tokens[idx]
         info = token.info.strip()
-        callout = _CALLOUT.match(info)
-        if callout:
-            return self._callout(callout, token.content)
         directive = _DIRECTIVE.match(info)
         if directive is None:
-            if token.type == "colon_fence":        # ::: with no directive: a plain container
-                return f"<div>\n{self.render(token.content)}</div>\n"
             return (_highlight(token.content, info.split()[0] if info else "")
                     or fence(tokens, idx, options, env))
         name, title = directive.group(1), directive.group(2).strip()
-        if name in ADMONITIONS:
-            return self._box(name, title or name.capitalize(), _without_options(token.content))
         self.unsupported.append(Unsupported(name, token.markup + token.info))
         return (f'<div class="directive unsupported" data-directive="{escape(name)}">'
                 f'<p class="directive-name">{escape("{" + name + "}")} {escape(title)}</p>'
                 f"<pre>{escape(token.content)}</pre></div>\n")
 
-    def _callout(self, match: re.Match, content: str) -> str:
-        kind = match.group(1) if match.group(1) in CALLOUTS else "note"
-        title = _TITLE_ATTR.search(match.group(2))
-        lines = content.split("\n")
-        if title is None and lines and lines[0].startswith("#"):   # Quarto: the first heading
-            return self._box(kind, lines[0].lstrip("#").strip(), "\n".join(lines[1:]))
-        return self._box(kind, title.group(1) if title else kind.capitalize(), content)
 
-    def _box(self, kind: str, title: str, content: str) -> str:
-        return (f'<div class="admonition {escape(kind)}">\n'
-                f'<p class="admonition-title">{self.render_inline(title)}</p>\n'
-                f"{self.render(content)}</div>\n")
+def _github_links(linkify) -> None:
+    """linkify-it links what GitHub links in text: `http://`, `https://`, `mailto:`, `www.`
+    and e-mail addresses; not a bare domain (`example.com`, a file named `setup.py`), `ftp://`
+    or `//host`."""
+    linkify.set({"fuzzy_link": False, "fuzzy_email": True, "fuzzy_ip": False})
+    linkify.add("ftp:", None).add("//", None)
+    www = _Www(linkify)
+    linkify.add("www.", {"validate": www.validate, "normalize": www.normalize})
+
+
+class _Www:
+    """linkify-it's `www.` schema: the host and path that linkify-it's own fuzzy links (off)
+    would have found there, after what one may follow (not `.:/\\-_@`), as `http://`."""
+
+    def __init__(self, linkify) -> None:
+        self._linkify, self._tail = linkify, None
+
+    def validate(self, text: str, pos: int) -> int:     # pos: just after `www.`
+        if pos > 4 and text[pos - 5] in ".:/\\-_@":
+            return 0
+        if self._tail is None:
+            r = self._linkify.re        # the host of `www.` + this ends in a known TLD
+            self._tail = re.compile(f"(?:(?:{r['src_domain']})\\.)*(?:{r['src_tlds']})"
+                                    f"{r['src_port']}{r['src_host_terminator']}{r['src_path']}",
+                                    re.IGNORECASE)
+        found = self._tail.match(text, pos)
+        return len(found.group()) if found else 0
+
+    def normalize(self, match) -> None:
+        match.url = "http://" + match.url
+
+
+def _expand_boxes(state) -> None:
+    """Core rule after `block`: each box (admonition, callout, plain `:::` container) becomes
+    its body's tokens, parsed with the page's `env`, between box_open and box_close: its
+    headings, footnotes, links and math are the page's."""
+    state.tokens = _expanded(state.tokens, state)
+
+
+def _expanded(tokens: list, state) -> list:
+    from markdown_it.token import Token
+
+    out = []
+    for token in tokens:
+        box = _box_of(token) if token.type in ("fence", "colon_fence") else None
+        if box is None:
+            out.append(token)
+            continue
+        kind, title, body = box
+        out.append(Token("box_open", "div", 1, map=token.map, meta={"kind": kind}, block=True))
+        if kind:
+            out += [Token("inline", "", 0, map=token.map, content=title, children=[]),
+                    Token("box_title_close", "p", -1, block=True)]
+        inner: list = []
+        state.md.block.parse(body, state.md, state.env, inner)
+        out += _expanded(inner, state) + [Token("box_close", "div", -1, block=True)]
+    return out
+
+
+def _box_of(token) -> tuple[str, str, str] | None:
+    """(kind, title, body) of a fence that is a box (kind "": a plain `:::` container)."""
+    info = token.info.strip()
+    callout = _CALLOUT.match(info)
+    if callout:
+        return _callout(callout, token.content)
+    directive = _DIRECTIVE.match(info)
+    if directive is None:
+        return ("", "", token.content) if token.type == "colon_fence" else None
+    name, title = directive.group(1), directive.group(2).strip()
+    if name not in ADMONITIONS:
+        return None
+    return name, title or name.capitalize(), _without_options(token.content)
+
+
+def _callout(match: re.Match, content: str) -> tuple[str, str, str]:
+    kind = match.group(1) if match.group(1) in CALLOUTS else "note"
+    title = _TITLE_ATTR.search(match.group(2))
+    lines = content.split("\n")
+    if title is None and lines and lines[0].startswith("#"):   # Quarto: the first heading
+        return kind, lines[0].lstrip("#").strip(), "\n".join(lines[1:])
+    return kind, title.group(1) if title else kind.capitalize(), content
+
+
+def _box_open(kind: str) -> str:
+    if not kind:
+        return "<div>\n"
+    return f'<div class="admonition {escape(kind)}">\n<p class="admonition-title">'
+
+
+def _page_of(env: dict) -> _Page:
+    """The page of the text being parsed (one of its own when the parser is called without
+    `Markdown.render`)."""
+    if PAGE not in env:
+        notes = env.setdefault("footnotes", {})
+        notes.setdefault("refs", {})
+        env.update({PAGE: _Page(footnotes=notes), LEFT: set(),
+                    FIRST: len(notes.setdefault("list", {}))})
+    return env[PAGE]
+
+
+def _refs_left_as_text(state) -> None:
+    """Core rule after `inline`: the labels of `[^x]` left as text (no definition yet)."""
+    _page_of(state.env)
+    for token in state.tokens:
+        if token.type == "inline":
+            for child in token.children or ():
+                if child.type == "text" and "[^" in child.content:
+                    state.env[LEFT].update(_LEFT_AS_TEXT.findall(child.content))
+
+
+def _notes_defined(state) -> None:
+    """Core rule before the footnote plugin's tail: a definition no reference reached (on
+    this page so far) gets its number, so the tail shows it at the end of its text, never
+    dropped; each definition is recorded for `Markdown.warnings`."""
+    page, data = _page_of(state.env), state.env["footnotes"]
+    for token in state.tokens:
+        if token.type != "footnote_reference_open":
+            continue
+        key = ":" + token.meta["label"]
+        if data["refs"].get(key, -1) < 0:
+            data["refs"][key] = number = len(data["list"])
+            data["list"][number] = {"label": token.meta["label"], "count": 0}
+        page.defined.setdefault(data["refs"][key],
+                                (token.meta["label"], token.meta["label"] in page.left_as_text))
+
+
+def _notes_of_this_text(state) -> None:
+    """Core rule after the footnote plugin's tail, which lists every note of the page: only
+    the notes of this text are kept (an earlier text showed its own), and a note nothing
+    refers to gets no link back."""
+    page = _page_of(state.env)
+    notes, first = state.env["footnotes"]["list"], state.env[FIRST]
+    page.left_as_text |= state.env[LEFT]
+    kept, keep = [], True
+    for token in state.tokens:
+        if token.type == "footnote_open":
+            keep = token.meta["id"] >= first
+        unreferenced = (token.type == "footnote_anchor"
+                        and not notes[token.meta["id"]].get("count", 1))
+        if keep and not unreferenced:
+            kept.append(token)
+        if token.type == "footnote_close":
+            keep = True
+    if not any(token.type == "footnote_open" for token in kept):
+        kept = [t for t in kept if t.type not in ("footnote_block_open", "footnote_block_close")]
+    state.tokens = kept
+
+
+def _heading_ids(state) -> None:
+    """Core rule, last: each heading's id, unique on the page (`-1`, `-2` for a repeat)."""
+    ids = _page_of(state.env).ids
+    for index, token in enumerate(state.tokens):
+        if token.type != "heading_open":
+            continue
+        title = "".join(child.content for child in state.tokens[index + 1].children or ()
+                        if child.type in ("text", "code_inline"))
+        slug = unique = heading_id(title)
+        count = 0
+        while unique in ids:
+            count += 1
+            unique = f"{slug}-{count}"
+        ids.add(unique)
+        token.attrSet("id", unique)
 
 
 def _without_options(content: str) -> str:

@@ -34,6 +34,7 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout, page_urls: 
         ours.append(("index.html", model.layout_key(""), lambda: layout.home(model)))
     ours += _listings(model, layout, page_urls)
     ours += _theme_files(config)
+    ours += _scripts(model)
     ours.append(("404.html", model.layout_key("404.html"), lambda: layout.not_found(model)))
     if config.search and "/search/" not in page_urls:
         ours.append(("search/index.html", model.layout_key("search"), lambda: layout.search(model)))
@@ -119,6 +120,17 @@ def _theme_files(config: SiteConfig) -> Made:
     for css in config.extra_css:
         path = config.root / css
         yield extra_css_path(css), "theme", path.read_bytes
+
+
+def _scripts(model: SiteModel) -> Made:
+    """The libraries pages draw with, one copy for the site: plotly.js, from the plotly
+    package of the environment that builds (its version is in the site key)."""
+    from pipeline.render.plotly import SCRIPT, plotly_script
+
+    if any(SCRIPT in e.scripts for e in model.entries.values()):
+        data = plotly_script()
+        if data is not None:
+            yield f"assets/{SCRIPT}", "theme", lambda: data
 
 
 def sitemap(config: SiteConfig, urls: dict[str, str | None]) -> str:

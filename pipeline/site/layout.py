@@ -47,8 +47,10 @@ class Layout:
     def warm(self) -> None:
         self.env.get_template("page.html.j2")
 
-    def page(self, page: Page, rel: str, body: str, image: str | None, model: SiteModel) -> str:
-        """A page: its article HTML in the site layout, with its listing if it has one."""
+    def page(self, page: Page, rel: str, body: str, image: str | None, model: SiteModel,
+             scripts: tuple[str, ...] = ()) -> str:
+        """A page: its article HTML in the site layout, with its listing if it has one;
+        `scripts`: the site's scripts it needs (assets/plotly.min.js)."""
         dates = [date_view(field, getattr(page, field)) for field in ("date", "created", "edited")
                  if getattr(page, field) is not None]
         data = {"title": page.title, "url": page.url, "source": rel,
@@ -57,7 +59,9 @@ class Layout:
             "page.html.j2", model, page, page.url, title=page.title, page=page, body=body,
             dates=dates, image=image, page_json=script_json(data),
             show_title=leading_heading(body) not in (page.title, plain_text(page.title)),
-            article=script_json({"image": image}), tags=tag_views(page.tags, page.slug),
+            article=script_json({"image": image, "scripts": list(scripts)}),
+            page_scripts=[relative_url(f"assets/{name}", page.slug) for name in scripts],
+            tags=tag_views(page.tags, page.slug),
             around=around_view(model.around(rel), page.slug, page.url),
             toc=toc_view(body, page.meta.get("toc") is not False),
             sections=listing_views(model.listing(page.slug), page.slug, more=page.slug == ""),
@@ -134,7 +138,7 @@ class Layout:
             root=root, links=[{"title": link.title, "href": _nav_href(link.url, slug, None)}
                               for link in self.config.links],
             stylesheets=[root + css for css in stylesheets(self.config)],
-            search=self.config.search, **context)
+            search=self.config.search, **{"page_scripts": [], **context})
 
     def _head(self, model: SiteModel, page: Page | None, url: str, title: str,
               image: str | None, body: str = "") -> dict[str, Any]:
@@ -167,8 +171,8 @@ def extra_css_path(css: str) -> str:
 ARTICLE_START, ARTICLE_END = "<!--nbpress:article ", "<!--/nbpress:article-->"
 
 
-def article_of(html: str) -> tuple[str, str | None] | None:
-    """(article HTML, featured image) of a page this layout rendered, read back from between
+def article_of(html: str) -> tuple[str, str | None, tuple[str, ...]] | None:
+    """(article HTML, featured image, scripts) of a page this layout rendered, read back from between
     its markers (a theme without them gives None: the page is built again instead). The
     first start marker is ours (page text before the article is escaped), the last end one
     too (the article may hold anything; the page JSON after it escapes `<`)."""
@@ -181,7 +185,8 @@ def article_of(html: str) -> tuple[str, str | None] | None:
     except ValueError:
         return None
     body = html[close + len("-->\n"):end]
-    return body[:-1] if body.endswith("\n") else body, meta.get("image")
+    return (body[:-1] if body.endswith("\n") else body, meta.get("image"),
+            tuple(meta.get("scripts", ())))
 
 
 def script_json(value: Any) -> str:

@@ -34,12 +34,13 @@ class Entry:
     aliases: tuple[str, ...] = ()   # output paths of its redirect pages
     image: str | None = None        # its card's image: an output path (or a URL)
     digest: str = ""                # of its article: what feeds and the search index show
+    scripts: tuple[str, ...] = ()   # the site's scripts its page loads (assets/plotly.min.js)
 
     def as_json(self) -> dict[str, Any]:
         return {"source": self.source, "url": self.url, "title": self.title,
                 "section": self.section, "date": self.date, "abstract": self.abstract,
                 "updated": self.updated, "tags": list(self.tags), "aliases": list(self.aliases),
-                "image": self.image, "digest": self.digest}
+                "image": self.image, "digest": self.digest, "scripts": list(self.scripts)}
 
     def card(self) -> list[object]:
         """What a listing shows of the page (not its article: an edit of the text alone
@@ -50,17 +51,20 @@ class Entry:
     def from_json(cls, data: dict[str, Any]) -> "Entry":
         known = {k: v for k, v in data.items() if k in cls.__slots__}
         return cls(**{**known, "tags": tuple(known.get("tags", ())),
-                      "aliases": tuple(known.get("aliases", ()))})
+                      "aliases": tuple(known.get("aliases", ())),
+                      "scripts": tuple(known.get("scripts", ()))})
 
 
-def entry_of(page: Page, rel: str, image: str | None = None, digest: str = "") -> Entry:
+def entry_of(page: Page, rel: str, image: str | None = None, digest: str = "",
+             scripts: tuple[str, ...] = ()) -> Entry:
     when = page.sort_date
     abstract = description_of(page)
     updated = page.edited or when
     return Entry(source=rel, url=page.url, title=page.title, section=page.section,
                  date=when.isoformat() if when is not None else None, abstract=abstract,
                  updated=updated.isoformat() if updated is not None else None,
-                 tags=page.tags, aliases=page.aliases, image=image, digest=digest)
+                 tags=page.tags, aliases=page.aliases, image=image, digest=digest,
+                 scripts=scripts)
 
 
 NAV_PAGES = 5       # top-level pages shown in the header when there are no more than this
@@ -325,7 +329,8 @@ def section_title(name: str) -> str:
 
 
 def _shown(entry: Entry) -> tuple:
-    return (entry.card(), entry.section, entry.source, entry.updated, entry.aliases)
+    return (entry.card(), entry.section, entry.source, entry.updated, entry.aliases,
+            entry.scripts)
 
 
 def toc_key(config: SiteConfig, path: str) -> str:

@@ -313,7 +313,7 @@ def test_the_article_is_read_back_whatever_the_page_holds():
     page = (f'<title>&lt;!--nbpress:article</title>\n<!--nbpress:article '
             f'{script_json({"image": "a -->.png"})}-->\n{body}\n<!--/nbpress:article-->\n'
             '<script>{"t": "\\u003c!--/nbpress:article--\\u003e"}</script>')
-    assert article_of(page) == (body, "a -->.png")
+    assert article_of(page) == (body, "a -->.png", ())
     assert article_of("<p>no markers</p>") is None
 
 

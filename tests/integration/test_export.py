@@ -128,6 +128,7 @@ def test_markdown_only_pages_render_exactly_as_the_full_nbconvert_export(site):
             continue
         shortcut = EXPORTER.export(nb).body
         EXPORTER.warm()
+        EXPORTER._markdown.begin_page()
         body, _ = EXPORTER._html.from_notebook_node(nb, resources={"unique_key": "fig"})
         if len(set(re.findall(r'<h\d id="([^"]+)"', body))) < len(re.findall(r"<h\d id=", body)):
             continue

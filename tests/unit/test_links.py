@@ -357,3 +357,72 @@ def test_relative_url_is_posix_relpath_quoted(target, slash, here):
     rel = posixpath.relpath(to.rstrip("/") or ".", from_slug or ".")
     trailing = "/" if to.endswith("/") or to == "" else ""
     assert relative_url(to, from_slug) == ("./" if rel == "." else quote(rel) + trailing)
+
+
+# --- every place looked at is watched (review 8, bug 1) --------------------------------------
+
+def watched_by_a_build(config, out):
+    """The page's watch patterns recorded as the writer records them (`deps.glob`)."""
+    from pipeline.build.deps import Recorder
+
+    deps = Recorder(config.root)
+    for folder, pattern in out.watch:
+        deps.glob(folder, pattern)
+    return deps.refs
+
+
+def test_a_missing_site_absolute_image_names_and_watches_every_place_looked_at(world):
+    from pipeline.build.deps import changed_ref
+
+    _, _, config = world
+    out = rewrite(world, '<img src="/images/pic.png">')
+
+    [warning] = out.warnings
+    assert "not at content/images/pic.png, static/images/pic.png or images/pic.png" in warning
+    root = config.root.resolve()
+    assert set(out.watch) == {(root / "content/images", "pic.png"),
+                              (root / "static/images", "pic.png"), (root / "images", "pic.png")}
+    refs = watched_by_a_build(config, out)
+    for place in ("content/images/pic.png", "static/images/pic.png", "images/pic.png"):
+        (config.root / place).parent.mkdir(parents=True, exist_ok=True)
+        (config.root / place).write_bytes(PNG_1PX)        # any of them coming is a change
+        assert changed_ref(config.root, refs), place
+        (config.root / place).unlink()
+        assert changed_ref(config.root, refs) is None
+
+
+def test_a_missing_image_of_any_format_is_watched_as_a_pattern(world):
+    from pipeline.build.deps import changed_ref
+
+    _, _, config = world
+    out = rewrite(world, '<img src="fig[1].*">')
+
+    assert "(not at content/experiences/fig[1].*)" in out.warnings[0]
+    assert out.watch == ((config.content.resolve() / "experiences", "fig[[]1].*"),)
+    refs = watched_by_a_build(config, out)
+    (config.content / "experiences" / "fig[1].webp").write_bytes(b"webp")
+    assert changed_ref(config.root, refs)
+
+
+def test_the_places_before_the_file_found_and_better_formats_are_watched(world, site):
+    _, _, config = world
+    site.file("images/root.png", PNG_1PX)                # Jekyll's images/, at the site root
+    site.file("content/experiences/fig.jpg", b"jpg")
+    root = config.root.resolve()
+
+    out = rewrite(world, '<img src="/images/root.png"><img src="fig.*">')
+
+    assert [a.target for a in out.assets] == ["images/root.png", "experiences/fig.jpg"]
+    assert set(out.watch) == {(root / "content/images", "root.png"),    # it would win
+                              (root / "static/images", "root.png"),
+                              (root / "content/experiences", "fig.*")}  # a .svg would win
+    assert not out.warnings
+
+
+def test_a_missing_image_shown_four_times_is_said_once(world):
+    out = rewrite(world, '<img src="gone.png">' * 4 + '<a href="nope.md">x</a>')
+
+    assert len(out.warnings) == 5       # one a reference: `nbpress check` gives each its line
+    [image, link] = out.said
+    assert "'gone.png'" in image and "(4 times on the page)" in image
+    assert "'nope.md'" in link and "times" not in link
