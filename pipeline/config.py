@@ -158,7 +158,17 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
                           hint=f"known keys: {', '.join(KNOWN_KEYS)}")
     config = SiteConfig(root=root.resolve(), config_file=file, **values)
     _check_folders(config, where)
+    _check_stylesheets(config, where)
     return config
+
+
+def _check_stylesheets(config: SiteConfig, where: Path) -> None:
+    for css in config.extra_css:
+        path = (config.root / css).resolve()
+        if config.root not in path.parents or not path.is_file():
+            raise ConfigError(f"extra_css names {css!r}, which is not a file inside the site",
+                              where, hint="give the path of a stylesheet from the site's "
+                                          "folder, e.g. extra_css = [\"style/site.css\"]")
 
 
 def _nav(key: str, value: Any, problems: list[str]) -> tuple[NavLink, ...] | None:

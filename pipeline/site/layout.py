@@ -14,6 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from pipeline import __version__
 from pipeline.config import SiteConfig
+from pipeline.errors import ConfigError
 from pipeline.model import Page, url_of
 from pipeline.render.html import leading_heading
 from pipeline.render.links import relative_url
@@ -24,6 +25,8 @@ from pipeline.site.views import around_view, date_view, href, is_url, listing_vi
 from pipeline.sources.frontmatter import json_safe, plain_text
 
 THEME = Path(__file__).parent / "theme"
+TEMPLATES = ("page.html.j2", "listing.html.j2", "tags.html.j2", "search.html.j2",
+             "alias.html.j2", "404.html.j2")
 # JSON leaves these as they are; HTML counts DEL and C1 controls as errors, old JavaScript
 # U+2028/9 as line ends
 _RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
@@ -45,7 +48,24 @@ class Layout:
         return self._env
 
     def warm(self) -> None:
-        self.env.get_template("page.html.j2")
+        """Compile every template now: before worker processes fork (they share them), and
+        so a site's broken template is one error naming its file and line, not a traceback
+        in every page."""
+        import jinja2
+
+        for name in TEMPLATES:
+            try:
+                self.env.get_template(name)
+            except jinja2.TemplateSyntaxError as exc:
+                raise ConfigError(f"the template {name} is not valid Jinja2: {exc.message}",
+                                  Path(exc.filename or self.config.theme / name), line=exc.lineno,
+                                  hint="correct the template (see nbpress's own in "
+                                       f"{THEME}), or remove it to use nbpress's") from None
+            except jinja2.TemplateNotFound as exc:
+                raise ConfigError(f"the template {name} asks for {exc.name}, which is not there",
+                                  self.config.theme / name,
+                                  hint="name one of nbpress's templates, or add it to the "
+                                       "theme folder") from None
 
     def page(self, page: Page, rel: str, body: str, image: str | None, model: SiteModel,
              scripts: tuple[str, ...] = ()) -> str:

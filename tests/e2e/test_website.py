@@ -259,3 +259,18 @@ def test_a_page_without_edited_is_dated_by_its_last_commit(site):
     commit("2024-07-01T00:00:00+00:00")
     report = site.build()
     assert report.count(Outcome.BUILT) == 1 and edited("a") == "2024-07-01T00:00:00+00:00"
+
+
+def test_a_broken_theme_template_or_a_missing_stylesheet_is_one_error_naming_it(site):
+    from pipeline.errors import ConfigError
+
+    settings(site)
+    site.page("a.md", '---\ntitle: "A"\n---\n\nText.\n')
+    site.file("theme/page.html.j2", '{% extends "base.html.j2" %}\n{% block main %}\n{{ oops( }}\n{% endblock %}\n')
+    with pytest.raises(ConfigError) as caught:
+        site.build()
+    assert caught.value.path == site.root / "theme" / "page.html.j2" and caught.value.line == 3
+    (site.root / "theme" / "page.html.j2").unlink()
+    settings(site, 'extra_css = ["nope.css"]\n')
+    with pytest.raises(ConfigError, match="extra_css names 'nope.css'"):
+        site.build()
