@@ -124,6 +124,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
         results = _alias_clashes(writer, results, config)
         shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
         writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown])
+        results = _fragments(writer, results, config)
         build_id = uuid.uuid4().hex
         site_files = writer.commit(build_id, plan.site_key)
     except BaseException:
@@ -261,6 +262,21 @@ def _dead_links(writer: SiteWriter, results: list[PageResult],
                 "until it builds" for t in dead))
         out.append(r)
     return out
+
+
+def _fragments(writer: SiteWriter, results: list[PageResult],
+               config: SiteConfig) -> list[PageResult]:
+    """A page built now that links to a heading its target does not have: warned (as
+    `nbpress check` does), with the closest id (`build/fragments.py`)."""
+    from pipeline.build.fragments import fragment_warnings
+    from pipeline.site.anchors import element_ids
+
+    built = {rel_of(config, r.source): str(r.source.path) for r in results
+             if r.outcome is Outcome.BUILT}
+    pages = {writer.files[rel][0]: path for rel, path in built.items() if writer.files.get(rel)}
+    found = fragment_warnings(pages, writer.article_text, element_ids) if pages else {}
+    return [replace(r, warnings=r.warnings + tuple(found[str(r.source.path)]))
+            if r.outcome is Outcome.BUILT and str(r.source.path) in found else r for r in results]
 
 
 def _alias_clashes(writer: SiteWriter, results: list[PageResult],

@@ -297,10 +297,19 @@ class SiteWriter:
 
     def _article(self, entry: Entry) -> str | None:
         """A published page's article HTML as this build publishes it (for the feeds)."""
-        path = entry.url.strip("/") + "/index.html" if entry.url != "/" else "index.html"
+        return self.article_text(entry.url.strip("/") + "/index.html" if entry.url != "/"
+                                 else "index.html")
+
+    def article_text(self, path: str) -> str | None:
+        """The article HTML of the page file `path` as this build publishes it; None when
+        there is none, or it is not a page of ours."""
+        top = self.staging.path("x").parent         # its root, made if need be: nothing else
+        target = (top / path).resolve()
+        if top.resolve() not in target.parents:
+            return None
         try:
-            found = article_of(self.staging.path(path).read_text(encoding="utf-8"))
-        except OSError:
+            found = article_of(target.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
         return found[0] if found else None
 

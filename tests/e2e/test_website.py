@@ -274,3 +274,17 @@ def test_a_broken_theme_template_or_a_missing_stylesheet_is_one_error_naming_it(
     settings(site, 'extra_css = ["nope.css"]\n')
     with pytest.raises(ConfigError, match="extra_css names 'nope.css'"):
         site.build()
+
+
+def test_the_build_warns_of_a_link_to_a_heading_that_is_not_there(site):
+    settings(site)
+    site.page("guide.md", '---\ntitle: "Guide"\n---\n\n## Setup and install\n\nx\n\n[up](#setup-and-install) [bad](#nowhere)\n')
+    site.page("b.md", '---\ntitle: "B"\n---\n\nSee [it](guide.md#setup-and-instal) and [ok](guide.md#setup-and-install).\n')
+    report = site.build()
+    assert report.ok
+    said = [w for w in report.warnings() if "no heading with that id" in w]
+    assert len(said) == 2, said
+    assert any("b.md" in w and "#setup-and-instal:" in w and "did you mean #setup-and-install?" in w
+               for w in said), said
+    assert any("guide.md" in w and "#nowhere" in w for w in said), said
+    assert not (site.root / "output" / "nowhere").exists()

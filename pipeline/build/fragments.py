@@ -1,0 +1,63 @@
+"""Links to a heading that is not there, found by the build as `nbpress check` finds them:
+after the site phase, each page built in this build is read for links with a fragment (`#x`
+on the page, `../other/#x` to another page), and each fragment is looked up among the ids of
+the page it leads to as this build publishes it (`site/anchors.py`). Only pages built now are
+read, and a target's ids once."""
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+from pipeline.site.anchors import has_fragment, suggestion
+
+_HREF = re.compile(r'href="([^"]*#[^"]*)"')
+
+
+def fragment_warnings(pages: dict[str, str], read: Callable[[str], str | None],
+                      ids_of: Callable[[str], frozenset[str]]) -> dict[str, list[str]]:
+    """`pages`: page file ("blog/a/index.html") -> the source it was built from; `read(file)`
+    its article HTML (None: not ours); `ids_of(article)` the ids in it. Source -> warnings."""
+    known: dict[str, frozenset[str] | None] = {}
+
+    def ids(file: str) -> frozenset[str] | None:
+        if file not in known:
+            article = read(file)
+            known[file] = ids_of(article) if article is not None else None
+        return known[file]
+
+    found: dict[str, list[str]] = {}
+    for file, source in sorted(pages.items()):
+        article = read(file)
+        if article is None or "#" not in article:
+            continue
+        for href in dict.fromkeys(_HREF.findall(article)):
+            target, fragment = _target(href, file)
+            if target is None or not fragment:
+                continue
+            there = ids(target)
+            if there is None or has_fragment(fragment, there):
+                continue
+            close = suggestion(fragment, there)
+            found.setdefault(source, []).append(
+                f"{source}: links to {href}: no heading with that id"
+                + (f" (did you mean #{close}?)" if close else "")
+                + " (correct the fragment after # to a heading of that page)")
+    return found
+
+
+def _target(href: str, file: str) -> tuple[str | None, str]:
+    """The page file a link leads to from `file`, and its fragment; None for another site or
+    a file that is not a page."""
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc:
+        return None, ""
+    if not parts.path:
+        return file, unquote(parts.fragment)
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(file), unquote(parts.path)))
+    if path.startswith(".."):
+        return None, ""
+    if parts.path.endswith("/") or path == ".":
+        path = "index.html" if path == "." else f"{path}/index.html"
+    return (path if path.endswith(".html") else None), unquote(parts.fragment)
