@@ -1,7 +1,8 @@
 """The built example site in a real browser: Debian's Chromium driven by playwright.
 
 The site is built once per module from a copy of the repo's example site and served over HTTP on
-127.0.0.1 (random port). One browser per module; every test gets a fresh context and page.
+127.0.0.1 (random port). One browser per module; every test gets a fresh context and page
+(the fixtures are in conftest.py).
 
 The page /aws/ is the seed page (content/experiences/aws.md). The numbers below are how it
 looked on the old site, measured in Chromium at 1200 and 600 px wide (../shared/seed/README.md).
@@ -11,148 +12,20 @@ CI is set: then they fail, so a CI run never passes silently without them.
 """
 from __future__ import annotations
 
-import functools
-import http.server
-import os
-import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import SEED, copy_example_site
+from tests.browser.conftest import LOOPBACK, NARROW, WIDE, load_images, open_page
+from tests.conftest import SEED
 
 try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    _PLAYWRIGHT_MISSING: str | None = f"playwright is not importable ({exc})"
-else:
-    _PLAYWRIGHT_MISSING = None
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the browser fixture skips (or fails, in CI)
+    expect = None
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
-LOOPBACK = "127.0.0.1"
 MOJIBAKE = "\u00f0\u0178\u02dc\u017d"   # 😎's UTF-8 bytes read as Windows-1252: 'ðŸ˜Ž'
-
-WIDE = {"width": 1200, "height": 900}
-NARROW = {"width": 600, "height": 900}
 PX = 1.5   # tolerance for measured lengths (sub-pixel layout, rounding)
-
-
-def _require_browser() -> None:
-    """Skip (or, with CI set, fail) when the page tests cannot run here."""
-    reason = _PLAYWRIGHT_MISSING
-    if reason is None and not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        reason = f"{CHROMIUM} is missing (install Debian's chromium: apt-get install chromium)"
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"page tests cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(f"page tests need a browser: {reason}")
-
-
-# --- fixtures ---------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_browser()
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture(scope="module")
-def output_dir(browser, tmp_path_factory) -> Path:
-    """The example site, built once for the module (after the browser check: no build to skip)."""
-    from pipeline.build.engine import build_site
-    from pipeline.config import load_config
-
-    site_root = copy_example_site(tmp_path_factory.mktemp("browser") / "site")
-    report = build_site(load_config(site_root))
-    assert report.ok, report
-    out = site_root / "output"
-    assert (out / "aws" / "index.html").is_file()
-    return out
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-        pass
-
-
-@pytest.fixture(scope="module")
-def base_url(output_dir: Path):
-    handler = functools.partial(_QuietHandler, directory=str(output_dir))
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="page-tests-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOOPBACK}:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-class Recorder:
-    """What a page did on the network and in its console."""
-
-    def __init__(self):
-        self.requests: list[str] = []
-        self.failed: list[tuple[str, str | None]] = []
-        self.responses: dict[str, int] = {}
-        self.console_errors: list[tuple[str, str]] = []
-        self.page_errors: list[str] = []
-
-
-def _new_page(browser, viewport):
-    context = browser.new_context(viewport=viewport)
-
-    # Nothing may leave the machine: a request to any other host is aborted (and still recorded
-    # by the page's "request" event, so the test that checks hosts sees it).
-    def guard(route):
-        if urlsplit(route.request.url).hostname == LOOPBACK:
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    rec = Recorder()
-    page.on("request", lambda r: rec.requests.append(r.url))
-    page.on("requestfailed", lambda r: rec.failed.append((r.url, r.failure)))
-    page.on("response", lambda r: rec.responses.__setitem__(r.url, r.status))
-    page.on("console", lambda m: m.type == "error"
-            and rec.console_errors.append((m.text, (m.location or {}).get("url", ""))))
-    page.on("pageerror", lambda e: rec.page_errors.append(str(e)))
-    page.recorder = rec
-    return context, page
-
-
-@pytest.fixture
-def page(browser, base_url):
-    context, page = _new_page(browser, WIDE)
-    page.base = base_url
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def narrow_page(browser, base_url):
-    context, page = _new_page(browser, NARROW)
-    page.base = base_url
-    yield page
-    context.close()
-
-
-def _open(page, path: str):
-    response = page.goto(page.base + path, wait_until="load")
-    assert response is not None and response.status == 200, (path, response and response.status)
-    return page
 
 
 MEASURE_CONTENT = """() => {
@@ -183,7 +56,7 @@ def _measure_content(page) -> dict:
 # --- 1, 2: the seed page's two-column layout --------------------------------------------------
 
 def test_aws_wide_text_and_badge_side_by_side(page):
-    m = _measure_content(_open(page, "/aws/"))
+    m = _measure_content(open_page(page, "/aws/"))
     assert m["viewport"] == WIDE["width"]
     content, (text, badge) = m["content"], [k["box"] for k in m["children"]]
 
@@ -205,7 +78,7 @@ def test_aws_wide_text_and_badge_side_by_side(page):
 
 
 def test_aws_narrow_badge_stacks_below_at_80_percent_centred(narrow_page):
-    m = _measure_content(_open(narrow_page, "/aws/"))
+    m = _measure_content(open_page(narrow_page, "/aws/"))
     assert m["viewport"] == NARROW["width"]
     content, (text, badge) = m["content"], [k["box"] for k in m["children"]]
 
@@ -226,7 +99,7 @@ def test_aws_narrow_badge_stacks_below_at_80_percent_centred(narrow_page):
 # --- 3: computed styles -------------------------------------------------------------------------
 
 def test_aws_computed_styles_match_the_old_site(page):
-    styles = _open(page, "/aws/").evaluate("""() => {
+    styles = open_page(page, "/aws/").evaluate("""() => {
         const pick = (sel, props) => [...document.querySelectorAll(sel)].map(e => {
             const s = getComputedStyle(e);
             return Object.fromEntries(props.map(p => [p, s.getPropertyValue(p)]));
@@ -251,7 +124,7 @@ def test_aws_computed_styles_match_the_old_site(page):
 # --- 4: the badge loads; nothing fails, nothing leaves 127.0.0.1, no console errors ------------
 
 def test_aws_badge_loads_and_page_stays_local_and_clean(page):
-    _open(page, "/aws/")
+    open_page(page, "/aws/")
     page.wait_for_load_state("networkidle")
     img = page.locator(".badge img")
     expect(img).to_have_count(1)
@@ -285,10 +158,10 @@ def test_aws_badge_loads_and_page_stays_local_and_clean(page):
 
 @pytest.mark.parametrize("entry", ["On-call alerts dashboard", "This website"])
 def test_header_projects_button_leads_to_listing_and_entry(page, entry):
-    _open(page, "/aws/")
+    open_page(page, "/aws/")
     header = page.locator("body > header")
     expect(header).to_have_count(1)
-    buttons = header.get_by_role("link")
+    buttons = header.locator(".site-nav").get_by_role("link")   # not the author's links
     assert [t.strip() for t in buttons.all_inner_texts()] == ["Home", "Projects", "Blog"]
 
     header.get_by_role("link", name="Projects", exact=True).click()
@@ -307,7 +180,7 @@ def test_header_projects_button_leads_to_listing_and_entry(page, entry):
 # --- 6: no frontmatter on the page; the mojibake kept as in the source ------------------------
 
 def test_aws_shows_no_frontmatter_and_keeps_the_mojibake(page):
-    text = _open(page, "/aws/").evaluate("document.body.innerText")
+    text = open_page(page, "/aws/").evaluate("document.body.innerText")
     for key in ("draft:", "slug:", "created:"):
         assert key not in text, f"{key!r} is visible on the page"
 
@@ -320,10 +193,8 @@ def test_aws_shows_no_frontmatter_and_keeps_the_mojibake(page):
 # --- 7: the alerts dashboard's chart ------------------------------------------------------------
 
 def test_alerts_dashboard_chart_is_a_loaded_image_file(page):
-    _open(page, "/projects/alerts-dashboard/")
-    images = page.locator(".page-body img").evaluate_all(
-        "imgs => imgs.map(i => ({src: i.currentSrc || i.src, attr: i.getAttribute('src'), "
-        "complete: i.complete, naturalWidth: i.naturalWidth}))")
+    open_page(page, "/projects/alerts-dashboard/")
+    images = load_images(page)          # scrolled into view: the chart is a lazy image
     assert len(images) == 1, images
     chart = images[0]
     assert not chart["attr"].startswith("data:"), chart["attr"][:60]
@@ -344,7 +215,8 @@ def test_wide_tables_and_outputs_scroll_inside_and_the_page_never_sideways(brows
     header = "| " + " | ".join(f"column {i}" for i in range(40)) + " |"
     rule = "|" + "---|" * 40
     row = "| " + " | ".join(f"value-{i}" for i in range(40)) + " |"
-    site.page("wide.md", f'---\ntitle: "Wide"\n---\n\n{header}\n{rule}\n{row}\n\n'
+    raw = "<table class=raw><tr>" + "".join(f"<td>raw-value-{i}</td>" for i in range(40)) + "</tr></table>"
+    site.page("wide.md", f'---\ntitle: "Wide"\n---\n\n{header}\n{rule}\n{row}\n\n{raw}\n\n'
                          '```python\nprint("x" * 400)\n```\n')
     assert site.build().ok
     context = browser.new_context(viewport=NARROW)
@@ -354,8 +226,10 @@ def test_wide_tables_and_outputs_scroll_inside_and_the_page_never_sideways(brows
         widths = page.evaluate("""() => ({doc: document.documentElement.scrollWidth,
             win: window.innerWidth,
             table: document.querySelector('.page-body table').scrollWidth,
+            raw: document.querySelector('.page-body table.raw').scrollWidth,
             output: document.querySelector('.nb-output pre').scrollWidth})""")
     finally:
         context.close()
     assert widths["table"] > widths["win"] and widths["output"] > widths["win"], widths
+    assert widths["raw"] > widths["win"], widths        # a table written as HTML scrolls too
     assert widths["doc"] <= widths["win"] + PX, widths

@@ -9,17 +9,13 @@ the pages do not know where they are), and a copy without the pagefind files at 
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.test_pages_in_chromium import LOOPBACK, WIDE, _new_page, _QuietHandler
-from tests.browser.test_pages_in_chromium import browser  # noqa: F401 - the fixture
+from tests.browser.conftest import LOOPBACK, WIDE, new_page, serve
 
 RESULT = ".pagefind-ui__result-link"
 MESSAGE = ".pagefind-ui__message"
@@ -83,7 +79,7 @@ def _make_site(folder: Path, scratch: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server_root(browser, tmp_path_factory) -> Path:    # noqa: F811 - the imported fixture
+def server_root(browser, tmp_path_factory) -> Path:
     top = tmp_path_factory.mktemp("search-site")
     site = top / "site"
     _make_site(site, top / "scratch")
@@ -97,21 +93,13 @@ def server_root(browser, tmp_path_factory) -> Path:    # noqa: F811 - the import
 
 @pytest.fixture(scope="module")
 def base(server_root: Path):
-    handler = functools.partial(_QuietHandler, directory=str(server_root))
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="search-tests-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOOPBACK}:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(server_root, "search-tests-http") as url:
+        yield url
 
 
 @pytest.fixture
-def page(browser, base):    # noqa: F811 - the imported fixture
-    context, page = _new_page(browser, WIDE)
+def page(browser, base):    # this module's pages: its own site, not the example's
+    context, page = new_page(browser, WIDE)
     page.base = base
     yield page
     context.close()
@@ -211,9 +199,9 @@ def _colours(page) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("how", ["toggle", "system"])
-def test_dark_mode_reaches_the_search_ui(browser, base, how):    # noqa: F811
+def test_dark_mode_reaches_the_search_ui(browser, base, how):
     """Dark chosen with the theme's toggle (data-theme on <html>), or by the system."""
-    context, page = _new_page(browser, WIDE)
+    context, page = new_page(browser, WIDE)
     try:
         page.base = base
         if how == "system":
@@ -243,7 +231,7 @@ def test_no_index_says_so(page):
     assert "no search index" in message.inner_text()
 
 
-def test_opened_as_a_file_says_to_serve_it(browser, server_root):    # noqa: F811
+def test_opened_as_a_file_says_to_serve_it(browser, server_root):
     context = browser.new_context()
     try:
         page = context.new_page()
