@@ -154,8 +154,10 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
         if values.get(key, 1) <= 0:
             problems.append(f"[tool.nbpress] {key} must be a positive number, not {values.pop(key)}")
     if problems:
+        unknown = any("unknown key" in p for p in problems)
         raise ConfigError("the site settings are not valid", where, detail="\n".join(problems),
-                          hint=f"known keys: {', '.join(KNOWN_KEYS)}")
+                          hint=f"known keys: {', '.join(KNOWN_KEYS)}" if unknown
+                          else "correct the values named above (README: Writing a site)")
     config = SiteConfig(root=root.resolve(), config_file=file, **values)
     _check_folders(config, where)
     _check_stylesheets(config, where)
@@ -180,6 +182,10 @@ def _nav(key: str, value: Any, problems: list[str]) -> tuple[NavLink, ...] | Non
         return None
     for item in value:
         _no_control(key, item["title"] + item["url"], problems)
+        scheme = item["url"].partition(":")[0].lower() if ":" in item["url"].split("/")[0] else ""
+        if scheme not in ("", "http", "https", "mailto"):
+            problems.append(f"[tool.nbpress] {key}: {item['url']!r} is not a web address "
+                            "(http, https, mailto, or a path of the site)")
     return tuple(NavLink(item["title"], item["url"]) for item in value)
 
 

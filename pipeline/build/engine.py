@@ -121,12 +121,12 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
                                    for d in plan.decisions if d.page.source.path in again],
                                   context, options)
         results = _dead_links(writer, _taken_from_kept(writer, results, config), config)
-        results = _alias_clashes(writer, results, config)
         shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
         writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown])
         results = _fragments(writer, results, config)
         build_id = uuid.uuid4().hex
         site_files = writer.commit(build_id, plan.site_key)
+        results = _alias_clashes(writer, results, config)
     except BaseException:
         writer.abort()
         raise
@@ -283,7 +283,7 @@ def _alias_clashes(writer: SiteWriter, results: list[PageResult],
                    config: SiteConfig) -> list[PageResult]:
     """A page built now whose alias is another page's URL (or an earlier alias): warned,
     and the alias gets no redirect page (`nbpress check` says the same)."""
-    clashes = writer.model.alias_clashes(set(writer.files))
+    clashes = writer.alias_clashes
     return [replace(r, warnings=r.warnings + tuple(
                 f"{r.source.path}: {problem}: no redirect is written for it (remove the alias "
                 "or move the other page)" for problem in clashes[rel]))

@@ -41,7 +41,7 @@ def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool,
     skipped = [s for s in scanned if s.page.draft and not drafts]
     published, clashes = unique_slugs(published, {rel for _, rel in static_files(config)})
     taken = {slug: source for source, slug in (kept or {}).items()}
-    for item in [s for s in published if s.page.slug in taken]:
+    for item in [s for s in published if taken.get(s.page.slug, s.page.source) != s.page.source]:
         published.remove(item)
         clashes.append((item.page.source, _clash_kept(item.page, taken[item.page.slug])))
     return published, skipped, clashes

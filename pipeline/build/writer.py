@@ -71,6 +71,7 @@ class SiteWriter:
         self.notes: list[str] = []                         # what the site phase could not do
         self.hidden: list[Hidden] = []                     # pages that must not show (drafts)
         self.written: list[str] = []                       # files this build wrote: audited
+        self.alias_clashes: dict[str, list[str]] = {}      # aliases given no redirect, by page
         self._staging: Staging | InPlace | None = None
 
     @property
@@ -237,7 +238,7 @@ class SiteWriter:
         old = self.previous_site or {}
         written = {}
         for rel, key, make in site_files(self.config, self.model, self.layout, urls,
-                                         self._article):
+                                         self._article, self.alias_clashes):
             key = f"{site_key[:16]}:{key}" if key else ""
             if not (key and old.get(rel) == key and self.staging.carry([rel])):
                 self.staging.write(rel, make())

@@ -238,17 +238,17 @@ class LinkResolver:
         return "".join(f" {name}={attribute_value(value)}" for name, value in added)
 
     def _srcset(self, page: Page, url: str, image: Asset, width: int, found: _Found) -> str:
-        """`copy-928.jpg 928w, ..., image.jpg <width>w`, the copies published beside the
-        image (as assets); "" when there are none (the image cannot be resized, a file of
-        the copy's name is there already) or the URL cannot stand in a srcset."""
+        """`image-928-<hash>.jpg 928w, ..., image.jpg <width>w`, the copies published beside
+        the image (as assets), named by its content (no author's file has such a name, and
+        a changed image gets new names); "" when there are none (the image cannot be
+        resized) or the URL cannot stand in a srcset."""
         if any(c in url for c in " \t\n\r\f") or url.endswith(","):
             return ""
         candidates = []
         for copy, copy_width in self.images.copies(image.source, width):
             name = PurePosixPath(image.target)
-            target = name.with_name(f"{name.stem}-{copy_width}{name.suffix}").as_posix()
-            if image.source.with_name(PurePosixPath(target).name).exists():
-                continue                # the author's own file of that name
+            key = copy.stem.rsplit("-", 1)[0][:10]
+            target = name.with_name(f"{name.stem}-{copy_width}-{key}{name.suffix}").as_posix()
             found.assets[target] = Asset(copy, target, derived=True)
             candidates.append(f"{relative_url(target, page.slug)} {copy_width}w")
         return ", ".join(candidates + [f"{url} {width}w"]) if candidates else ""

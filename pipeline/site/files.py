@@ -21,12 +21,14 @@ Made = Iterator[tuple[str, str, Callable[[], str | bytes]]]
 
 
 def site_files(config: SiteConfig, model: SiteModel, layout: Layout, page_urls: set[str],
-               article: Callable[[Entry], str | None] = lambda e: None) -> Made:
+               article: Callable[[Entry], str | None] = lambda e: None,
+               clashes: dict[str, list[str]] | None = None) -> Made:
     """Every site-wide file as (output path, key, make): `make()` gives its content, and the
     key changes whenever the content would (the writer keeps a file whose key it saw last
     time). A listing is left out where a page of the author's has its URL
     (`content/blog/index.md` is the blog's listing page). static/ comes last: it wins.
-    `article(entry)`: a published page's article HTML (for the feeds)."""
+    `article(entry)`: a published page's article HTML (for the feeds); `clashes` gets, by
+    page, the aliases that get no redirect page, and why."""
     from pipeline.site.feeds import feed_files
 
     ours: list[tuple[str, str, Callable[[], str | bytes]]] = []
@@ -40,8 +42,11 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout, page_urls: 
         ours.append(("search/index.html", model.layout_key("search"), lambda: layout.search(model)))
     static = static_files(config)
     yield from ours
-    yield from _aliases(model, layout, page_urls, {rel for rel, _, _ in ours}
-                        | {rel for _, rel in static})
+    files = {rel for rel, _, _ in ours} | {rel for _, rel in static}
+    if config.base_url:
+        files |= {"sitemap.xml", "robots.txt"} | {rel for rel, _, _ in
+                                                 feed_files(config, model, article)}
+    yield from _aliases(model, layout, page_urls, files, {} if clashes is None else clashes)
     if config.base_url:
         urls = _lastmods(model, page_urls)
         yield ("sitemap.xml", _hash([f"{u} {m}" for u, m in sorted(urls.items())]),
@@ -83,19 +88,31 @@ def _listings(model: SiteModel, layout: Layout, page_urls: set[str]) -> Made:
             lambda: layout.tag_index(model)
 
 
-def _aliases(model: SiteModel, layout: Layout, page_urls: set[str], files: set[str]) -> Made:
+def _aliases(model: SiteModel, layout: Layout, page_urls: set[str], files: set[str],
+             clashes: dict[str, list[str]]) -> Made:
     """A redirect page at each old URL of a page, unless a page, a listing or another file
-    of the site (`files`) is there (the build and `nbpress check` report the clash)."""
-    taken = {url.strip("/") + "/index.html" if url != "/" else "index.html"
-             for url in page_urls} | files
+    of the site (`files`) is there: such an alias is put in `clashes` by page, with why (the
+    build warns, `nbpress check` says the same)."""
+    pages = {url.strip("/") + "/index.html" if url != "/" else "index.html": rel
+             for rel, e in model.entries.items() if (url := e.url) in page_urls}
+    taken: dict[str, str] = {}
     for rel, entry in sorted(model.entries.items()):
         if entry.url not in page_urls:
             continue
         for path in entry.aliases:
-            if path not in taken and not reserved(path.removesuffix("/index.html"), set()):
-                taken.add(path)
-                yield path, _hash([entry.url, entry.title, path]), \
-                    lambda p=path, e=entry: layout.alias(model, p, e)
+            shown = "/" + path.removesuffix("index.html")
+            why = (f"its alias {shown} is the page's own URL" if pages.get(path) == rel
+                   else f"its alias {shown} is the URL of {pages[path]}" if path in pages
+                   else f"its alias {shown} is also an alias of {taken[path]}" if path in taken
+                   else f"its alias {shown} is a file of the site ({path})"
+                   if path in files or reserved(path.removesuffix("/index.html"), set())
+                   else None)
+            if why is not None:
+                clashes.setdefault(rel, []).append(why)
+                continue
+            taken[path] = rel
+            yield path, _hash([entry.url, entry.title, path]), \
+                lambda p=path, e=entry: layout.alias(model, p, e)
 
 
 def _theme_files(config: SiteConfig) -> Made:

@@ -153,12 +153,34 @@ class Layout:
         slug = url.strip("/") if url.endswith("/") else url.rsplit("/", 1)[0]
         head = self._head(model, described, url, title, image, context.get("body", ""))
         root = root or relative_url("", slug)
-        return self.env.get_template(template).render(
-            site=self.config, head=head, version=__version__, nav=_nav(model, slug, root),
-            root=root, links=[{"title": link.title, "href": _nav_href(link.url, slug, None)}
-                              for link in self.config.links],
-            stylesheets=[root + css for css in stylesheets(self.config)],
-            search=self.config.search, **{"page_scripts": [], **context})
+        try:
+            return self.env.get_template(template).render(
+                site=self.config, head=head, version=__version__, nav=_nav(model, slug, root),
+                root=root, links=[{"title": link.title, "href": _nav_href(link.url, slug, None)}
+                                  for link in self.config.links],
+                stylesheets=[root + css for css in stylesheets(self.config)],
+                search=self.config.search, **{"page_scripts": [], **context})
+        except Exception as exc:        # a site's template that fails as it renders
+            raise self._template_error(exc, template) from None
+
+    def _template_error(self, exc: Exception, template: str) -> ConfigError:
+        """The error of a template that failed while rendering, at the file and line of the
+        site's template it happened in (Jinja2 puts them in the traceback)."""
+        import traceback
+
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if f.filename.endswith(".j2")]
+        where = frames[-1] if frames else None
+        path = Path(where.filename) if where else self.config.theme / template
+        ours = THEME in path.parents
+        if ours and not isinstance(exc, LookupError):
+            raise exc                   # a bug of nbpress's own templates: as it is
+        what = (f"asks for the template {exc.name}, which is not there"
+                if type(exc).__name__ == "TemplateNotFound" else f"failed: {type(exc).__name__}: {exc}")
+        return ConfigError(f"the template {path.name} {what}", path,
+                           line=where.lineno if where else None,
+                           hint="correct the site's template (nbpress's own are in "
+                                f"{THEME}), or remove it to use nbpress's")
 
     def _head(self, model: SiteModel, page: Page | None, url: str, title: str,
               image: str | None, body: str = "") -> dict[str, Any]:

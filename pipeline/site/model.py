@@ -112,7 +112,10 @@ class SiteModel:
         if old != entry:
             self.entries[rel] = entry
             if old is None or old.digest == entry.digest or _shown(old) != _shown(entry):
-                self._cache.clear()     # a new article alone changes nothing derived here
+                self._cache.clear()
+            else:                       # a new article alone: only the views that hold
+                for key in [k for k in self._cache if k.startswith(_WITH_ARTICLES)]:
+                    del self._cache[key]        # entries for their articles (feeds)
 
     def drop(self, rel: str) -> None:
         if self.entries.pop(rel, None) is not None:
@@ -263,29 +266,6 @@ class SiteModel:
                                    for slug, (tag, entries) in sorted(found.items())}
         return self._cache["tags"]
 
-    def alias_clashes(self, published: set[str]) -> dict[str, list[str]]:
-        """Source -> what is wrong with its aliases: an old URL that a published page (of
-        `published`, by source) or an earlier alias has, or that names one of the site's own
-        files. Such an alias gets no redirect page."""
-        owner = {f"{section_url(name).strip('/')}/index.html": f"the listing of {name}/"
-                 for name in self.sections}
-        owner.update({f"{tag_url(tag).strip('/')}/index.html": f"the page of tag {tag!r}"
-                      for tag, _ in self.tags().values()})
-        owner.update({e.url.strip("/") + "/index.html" if e.url != "/" else "index.html": rel
-                      for rel, e in self.entries.items() if rel in published})
-        problems: dict[str, list[str]] = {}
-        for rel, entry in sorted(self.entries.items()):
-            if rel not in published:
-                continue
-            for path in entry.aliases:
-                other = owner.get(path)
-                if other is not None and other != rel:
-                    problems.setdefault(rel, []).append(
-                        f"its alias /{path.removesuffix('index.html')} is the URL of {other}")
-                elif other is None:
-                    owner[path] = rel
-        return problems
-
     def layout_key(self, slug: str, rel: str | None = None, *more: object) -> str:
         """What the page at `slug` (from the source `rel`) shows of other pages: the nav,
         its listing if it has one, its sidebar and neighbours; `more`: what else a listing
@@ -326,6 +306,9 @@ def tag_url(tag: str) -> str:
 
 def section_title(name: str) -> str:
     return name.replace("-", " ").replace("_", " ").title()
+
+
+_WITH_ARTICLES = ("section:", "tags", "feeds:", "listing:")   # the order, sidebar, nav: kept
 
 
 def _shown(entry: Entry) -> tuple:

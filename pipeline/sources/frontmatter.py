@@ -247,7 +247,7 @@ class _Checker:
         for alias in value:
             parts = [p for p in alias.strip().split("#")[0].split("?")[0].split("/") if p]
             if any(p in (".", "..") or not _SLUG_PART.match(p) for p in parts) or not parts \
-                    or parts == ["index.html"]:
+                    or parts == ["index.html"] or alias.strip().startswith("//"):
                 raise self.fail("aliases", f"alias {alias!r} is not a URL path inside the site",
                                 "write an old address of the page, e.g. aliases: [/2019/old-post/]")
             paths.append("/".join(parts) if parts[-1].endswith((".html", ".htm"))

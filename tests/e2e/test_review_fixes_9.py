@@ -1,0 +1,110 @@
+"""Bugs a review of issue 8's change reproduced, each with the build that showed it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pipeline.errors import ConfigError
+from pipeline.model import Outcome
+
+
+def test_a_page_that_failed_for_a_missing_data_file_builds_once_it_is_back(site):
+    """It failed, unchanged, so it was 'kept' at its last URL, and then refused as a clash
+    with itself for one more build."""
+    site.settings('[tool.nbpress]\ntitle = "S"\nsearch = false\n')
+    site.page("p/index.md", '---\ntitle: P\n---\n\n```python\nprint(open("data.txt").read())\n```\n')
+    data = site.file("content/p/data.txt", "hi\n")
+    assert site.build().ok
+    data.unlink()
+    assert not site.build().ok
+    site.file("content/p/data.txt", "hi\n")
+    report = site.build()
+    assert report.ok, [str(r.error) for r in report.failed]
+    assert report.count(Outcome.BUILT) == 1
+
+
+def test_an_edit_of_a_posts_text_reaches_its_section_and_tag_feeds_in_a_service(site):
+    from pipeline.build.service import BuildService
+
+    site.settings('[tool.nbpress]\ntitle = "S"\nbase_url = "https://ex.org/"\nsearch = false\n')
+    page = site.page("blog/f.md", '---\ntitle: F\ndate: "2024-01-01"\ntags: [x]\n---\n\nFirst.\n')
+    out = site.root / "output"
+    with BuildService(site.config()) as service:
+        assert service.build().ok
+        page.write_text(page.read_text() + "\nSERVICETEXT\n")
+        assert service.build().ok
+        for feed in ("feed.xml", "blog/feed.xml", "blog/rss.xml", "tags/x/feed.xml"):
+            assert "SERVICETEXT" in (out / feed).read_text(), feed
+
+
+def test_every_alias_that_gets_no_redirect_is_a_warning(site):
+    site.settings('[tool.nbpress]\ntitle = "S"\nbase_url = "https://ex.org/"\npaginate = 1\n')
+    for name in ("p1", "p2"):
+        site.page(f"blog/{name}.md", f'---\ntitle: {name}\ndate: "2024-01-0{name[1]}"\ntags: [python]\n---\n\nx\n')
+    aliases = ["/tags/python/", "/blog/page/2/", "/feed.xml", "/search/", "/pagefind/pagefind.js",
+               "/tags/", "/blog/", "/a/", "/fine/"]
+    site.page("a.md", "---\ntitle: A\naliases: [" + ", ".join(f'"{a}"' for a in aliases) + "]\n---\n\nx\n")
+    report = site.build()
+    said = [w for w in report.warnings() if "no redirect is written" in w]
+    assert len(said) == 8, said                      # all but /fine/
+    assert any("/a/ is the page's own URL" in w for w in said), said
+    out = site.root / "output"
+    assert (out / "fine" / "index.html").is_file()
+    assert "Tagged" in (out / "tags" / "python" / "index.html").read_text()   # not replaced
+
+
+def test_a_protocol_relative_alias_is_refused(site):
+    from pipeline.errors import PageError
+
+    site.page("a.md", '---\ntitle: A\naliases: ["//evil.com/x"]\n---\n\nx\n')
+    report = site.build()
+    (failed,) = report.failed
+    assert isinstance(failed.error, PageError) and "is not a URL path inside the site" in str(failed.error)
+
+
+def test_a_theme_template_that_fails_as_it_renders_is_an_error_naming_it(site):
+    site.settings('[tool.nbpress]\ntitle = "S"\nsearch = false\n')
+    site.page("a.md", "---\ntitle: A\n---\n\nx\n")
+    site.file("theme/listing.html.j2",
+              '{% extends "base.html.j2" %}\n{% block main %}{{ 1 // 0 }}{% endblock %}\n')
+    with pytest.raises(ConfigError) as caught:
+        site.build()
+    assert caught.value.path == site.root / "theme" / "listing.html.j2"
+    assert caught.value.line == 2 and "ZeroDivisionError" in caught.value.message
+    (site.root / "theme" / "listing.html.j2").unlink()
+    site.file("theme/page.html.j2", '{% include "nothere.j2" %}\n')
+    report = site.build()
+    (failed,) = report.failed
+    assert failed.error.path == site.root / "theme" / "page.html.j2"
+    assert "nothere.j2, which is not there" in failed.error.message
+    assert "bug in nbpress" not in str(failed.error)
+    (site.root / "theme" / "page.html.j2").unlink()
+    assert site.build().ok                          # fixed: built at once, no clash with itself
+
+
+def test_a_file_named_like_a_resized_copy_beside_an_image_is_left_alone(site):
+    """A page's key did not know the files beside it that decided its srcset: the copies
+    are now named by the image's content, so no author's file has their name."""
+    from PIL import Image
+
+    site.settings('[tool.nbpress]\ntitle = "S"\nsearch = false\n')
+    Image.new("RGB", (2400, 1200), "white").save(site.root / "content" / "wide.png")
+    site.page("f.md", "---\ntitle: F\n---\n\n![a](wide.png)\n")
+    assert site.build().ok
+    srcset = lambda: re.search(r'srcset="([^"]*)"', (site.root / "output/f/index.html").read_text())[1]
+    first = srcset()
+    assert "928w" in first
+    Image.new("RGB", (100, 100), "red").save(site.root / "content" / "wide-928.png")
+    site.page("g.md", "---\ntitle: G\n---\n\n![b](wide-928.png)\n")
+    assert site.build().ok
+    assert srcset() == first
+    with Image.open(site.root / "output" / "wide-928.png") as mine:
+        assert mine.size == (100, 100)              # the author's own, not a copy
+
+
+def test_a_link_setting_that_is_no_web_address_is_refused(site):
+    site.settings('[tool.nbpress]\nlinks = [{ title = "x", url = "javascript:alert(1)" }]\n')
+    with pytest.raises(ConfigError) as caught:
+        site.config()
+    assert "is not a web address" in caught.value.detail and "known keys" not in caught.value.hint
