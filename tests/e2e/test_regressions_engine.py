@@ -255,7 +255,8 @@ def test_a_page_built_after_a_failed_one_publishes_the_new_version_of_their_imag
     assert site.build(jobs=2).ok
     image.write_bytes(PNG_1PX + b"\0" * 200)
     report = site.build(jobs=2)
-    assert result(report, "a").outcome is Outcome.FAILED and result(report, "b").outcome is Outcome.BUILT
+    assert result(report, "a").outcome is Outcome.FAILED and result(report, "b").outcome is Outcome.BUILT, \
+        [str(r.error) for r in report.failed]           # (seen once under load: b failed too)
     assert (site.root / "output/img.png").read_bytes() == image.read_bytes()
 
 
