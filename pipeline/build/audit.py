@@ -24,6 +24,7 @@ from pipeline.errors import NbpressError
 
 _URL = re.compile(r"""(?:href|src|content)\s*=\s*["']([^"']*)["']|<(?:loc|link|id)>([^<]*)<"""
                   r'|"url":"([^"]*)"')        # the last: a search index fragment
+_TEXT = re.compile(r'>([^<>]+)<|"title":("(?:[^"\\]|\\.)*")')
 AUDITED = (".html", ".xml", ".json", ".txt")
 
 
@@ -40,43 +41,68 @@ class LeakError(NbpressError):
     """An unpublished page shows in the output."""
 
 
-def audit(folder: Path, written: Iterable[str], hidden: list[Hidden], base_url: str,
-          shown_titles: set[str], shown_urls: set[str], output_name: str = "output") -> None:
-    """Raise a LeakError naming the first output file (under `folder`) that shows a hidden
-    page. Titles and URLs that a published page also has are not evidence."""
-    urls = {h.url: h for h in hidden if h.url not in shown_urls}
-    titles = {t: h for h in hidden if h.title not in shown_titles
-              for t in {f">{escape(h.title, quote=False)}<", f">{escape(h.title)}<",
-                        '"title":' + json.dumps(h.title, ensure_ascii=False)}}
-    if not urls and not titles:
-        return
-    base = urlsplit(base_url).path.rstrip("/") if base_url else ""
-    for rel in sorted(set(written)):
-        text = _text(folder / rel)
-        if text is None:
-            continue
-        found = _leak(rel, text, urls, titles, base)
+class Audit:
+    """What a build must not show (the drafts' URLs and titles), less what a published page
+    or file of the site also has; made once, asked of each file as it is written (a page, in
+    the worker that lays it out) or after (the site's files)."""
+
+    def __init__(self, hidden: list[Hidden], base_url: str, shown_titles: set[str],
+                 shown_urls: set[str], output_name: str = "output"):
+        self.urls = {h.url: h for h in hidden if h.url not in shown_urls}
+        self.titles = {t: h for h in hidden if h.title not in shown_titles
+                       for t in {escape(h.title, quote=False), escape(h.title),
+                                 json.dumps(h.title, ensure_ascii=False)}}
+        self.names = {_last(url) for url in self.urls}
+        self.base = urlsplit(base_url).path.rstrip("/") if base_url else ""
+        self.output_name = output_name
+
+    def __bool__(self) -> bool:
+        return bool(self.urls or self.titles)
+
+    def text(self, rel: str, text: str) -> None:
+        """Raise a LeakError when the output file `rel`, whose content is `text`, shows a
+        hidden page."""
+        found = _leak(rel, text, self)
         if found is not None:
             what, page = found
-            raise LeakError(f"shows the unpublished page {page.source.name} ({what}), so the "
-                            "site was not published", Path(output_name) / rel,
+            raise LeakError(f"shows the unpublished page {page.source.name} ({what}), so it "
+                            "was not published", Path(self.output_name) / rel,
                             hint=f"remove it from the page or template that writes {rel} (a "
                                  "link written as HTML, a theme template), or publish the page "
-                                 f"(draft: false in {page.source}); the last published site "
+                                 f"(draft: false in {page.source}); the last published version "
                                  "is kept")
 
+    def files(self, folder: Path, written: Iterable[str]) -> None:
+        """`text` of each written file under `folder` that can show a page."""
+        if not self:
+            return
+        for rel in sorted(set(written)):
+            text = _text(folder / rel)
+            if text is not None:
+                self.text(rel, text)
 
-def _leak(rel: str, text: str, urls: dict[str, Hidden], titles: dict[str, Hidden],
-          base: str) -> tuple[str, Hidden] | None:
+
+def _leak(rel: str, text: str, audit: Audit) -> tuple[str, Hidden] | None:
     here = "/" + posixpath.dirname(rel)
-    for match in _URL.finditer(text):
-        path = _site_path(match.group(1) or match.group(2) or match.group(3) or "", here, base)
-        if path in urls:
-            return f"a link to {path}", urls[path]
-    for needle, page in titles.items():
-        if needle in text:
-            return f"its title {page.title!r}", page
+    if audit.urls:
+        for match in _URL.finditer(text):
+            ref = match.group(1) or match.group(2) or match.group(3) or ""
+            if _last(ref.split("#")[0].split("?")[0]) not in audit.names:
+                continue                           # a reference that ends in none: no leak
+            path = _site_path(ref, here, audit.base)
+            if path in audit.urls:
+                return f"a link to {path}", audit.urls[path]
+    if audit.titles:
+        for match in _TEXT.finditer(text):         # an element's whole text, a JSON title
+            page = audit.titles.get(match.group(1)) or audit.titles.get(match.group(2))
+            if page is not None:
+                return f"its title {page.title!r}", page
     return None
+
+
+def _last(url: str) -> str:
+    """The last segment of a URL path ("../blog/draft/" and "/draft/index.html": "draft")."""
+    return unquote(url).removesuffix("index.html").rstrip("/").rpartition("/")[2]
 
 
 def _site_path(ref: str, here: str, base: str) -> str | None:

@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 from pipeline.site.anchors import has_fragment, suggestion
 
 _HREF = re.compile(r'href="([^"]*#[^"]*)"')
+_ANCHOR = re.compile(r'<a class="anchor-link" href="#([^"]*)"')
 
 
 def fragment_warnings(pages: dict[str, str], read: Callable[[str], str | None],
@@ -32,7 +33,8 @@ def fragment_warnings(pages: dict[str, str], read: Callable[[str], str | None],
         article = read(file)
         if article is None or "#" not in article:
             continue
-        for href in dict.fromkeys(_HREF.findall(article)):
+        own = _own(article)
+        for href in dict.fromkeys(h for h in _HREF.findall(article) if h not in own):
             target, fragment = _target(href, file)
             if target is None or not fragment:
                 continue
@@ -45,6 +47,11 @@ def fragment_warnings(pages: dict[str, str], read: Callable[[str], str | None],
                 + (f" (did you mean #{close}?)" if close else "")
                 + " (correct the fragment after # to a heading of that page)")
     return found
+
+
+def _own(article: str) -> set[str]:
+    """The `#id` links of the headings' own anchor marks: always there."""
+    return {f"#{m}" for m in _ANCHOR.findall(article)}
 
 
 def _target(href: str, file: str) -> tuple[str | None, str]:

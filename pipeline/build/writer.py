@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.build.audit import Hidden, audit
+from pipeline.build.audit import Audit, Hidden
 from pipeline.build.deps import Recorder
 from pipeline.build.output import InPlace, Staging
 from pipeline.build.state import PageState
@@ -29,7 +30,7 @@ from pipeline.model import Exported, Page, url_of
 from pipeline.render.links import Asset, LinkResolver
 from pipeline.site.files import site_files
 from pipeline.site.layout import Layout, article_of, is_url
-from pipeline.site.model import Entry, SiteModel, entry_of
+from pipeline.site.model import Entry, SiteModel, entry_of, section_url
 
 FIGURES = (".png", ".jpg", ".jpeg", ".svg", ".gif", ".webp")
 
@@ -72,6 +73,7 @@ class SiteWriter:
         self.hidden: list[Hidden] = []                     # pages that must not show (drafts)
         self.written: list[str] = []                       # files this build wrote: audited
         self.alias_clashes: dict[str, list[str]] = {}      # aliases given no redirect, by page
+        self._auditor: Audit | None = None
         self._staging: Staging | InPlace | None = None
 
     @property
@@ -140,8 +142,9 @@ class SiteWriter:
         rel = self._rel(page)
         layout = self.model.layout_key(page.slug, rel)
         scripts = tuple(exported.scripts)
-        self.staging.write(_index(page), self.layout.page(page, rel, article, image, self.model,
-                                                          scripts))
+        html = self.layout.page(page, rel, article, image, self.model, scripts)
+        self.auditor().text(_index(page), html)         # a draft shown: the page fails
+        self.staging.write(_index(page), html)
         folder = f"{page.slug}/" if page.slug else ""
         for name, data in exported.files.items():
             self.staging.write(folder + name, data)
@@ -165,7 +168,6 @@ class SiteWriter:
 
     def record(self, page: Page, written: Written) -> None:
         rel = self._rel(page)
-        self.written += written.files
         self.files[rel] = list(written.files)
         self.refs[rel] = written.refs
         self.links[rel] = written.links
@@ -226,7 +228,7 @@ class SiteWriter:
             body, image, scripts = article
             self.staging.write(_index(page), self.layout.page(page, rel, body, image, self.model,
                                                               scripts))
-            self.written.append(_index(page))
+            self.written.append(_index(page))       # audited with the site's files
             self.layouts[rel] = key
 
     def commit(self, build_id: str, site_key: str) -> dict[str, str]:
@@ -285,16 +287,24 @@ class SiteWriter:
         return dict.fromkeys(found, key)
 
     def _audit(self, site_files: dict[str, str]) -> None:
-        """No file this build wrote shows a page that is not published (`build/audit.py`);
-        a URL the site has (a page's, a listing's: a draft `blog/index.md` leaves the blog's
-        listing at its URL) is not evidence."""
-        if not self.hidden:
-            return
-        shown = [e for rel, e in self.model.entries.items() if rel in self.files]
-        urls = {e.url for e in shown} | {url_of(f.removesuffix("index.html").strip("/"))
-                                         for f in site_files if f.endswith("index.html")}
-        audit(self.staging.path("x").parent, self.written, self.hidden, self.config.base_url,
-              {e.title for e in shown}, urls, self.config.output_dir)
+        """No file the site phase wrote shows a page that is not published (`build/audit.py`;
+        pages were read as they were laid out); a URL the site has (a page's, a listing's: a
+        draft `blog/index.md` leaves the blog's listing at its URL) is not evidence."""
+        if self.hidden:
+            self.auditor(site_files, fresh=True).files(self.staging.path("x").parent,
+                                                       self.written)
+
+    def auditor(self, site_files: dict[str, str] | None = None, fresh: bool = False) -> Audit:
+        """The audit of this build, from the site model as it stands (planned, in a worker)."""
+        if fresh or self._auditor is None:
+            shown = [e for rel, e in self.model.entries.items() if fresh is False or rel in self.files]
+            urls = {e.url for e in shown} | {url_of(f.removesuffix("index.html").strip("/"))
+                                             for f in (site_files or ()) if f.endswith("index.html")}
+            urls |= {section_url(s) for s in self.model.sections} | {"/"}
+            titles = {e.title for e in shown} | {title for title, _ in self.model.nav_links()}
+            self._auditor = Audit(self.hidden, self.config.base_url, titles, urls,
+                                  self.config.output_dir)
+        return self._auditor
 
     def _article(self, entry: Entry) -> str | None:
         """A published page's article HTML as this build publishes it (for the feeds)."""
@@ -304,12 +314,13 @@ class SiteWriter:
     def article_text(self, path: str) -> str | None:
         """The article HTML of the page file `path` as this build publishes it; None when
         there is none, or it is not a page of ours."""
-        top = self.staging.path("x").parent         # its root, made if need be: nothing else
-        target = (top / path).resolve()
-        if top.resolve() not in target.parents:
+        top = str(self.staging.path("x").parent)    # its root, made if need be: nothing else
+        target = os.path.normpath(os.path.join(top, path))
+        if not target.startswith(top + os.sep):
             return None
         try:
-            found = article_of(target.read_text(encoding="utf-8"))
+            with open(target, encoding="utf-8") as file:
+                found = article_of(file.read())
         except (OSError, ValueError):
             return None
         return found[0] if found else None

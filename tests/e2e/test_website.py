@@ -205,7 +205,7 @@ def test_search_indexes_published_pages_only(site):
     assert b"Zebracorn" in text and b"Unicornfish" not in text
 
 
-def test_the_audit_fails_a_build_that_shows_a_draft_and_keeps_the_last_site(site):
+def test_the_audit_fails_a_page_that_shows_a_draft_and_keeps_its_last_version(site):
     settings(site)
     post(site, "blog/secret.md", "Secret plan", "2024-01-02", "draft: true\n")
     post(site, "blog/public.md", "Public", "2024-01-03")
@@ -215,13 +215,30 @@ def test_the_audit_fails_a_build_that_shows_a_draft_and_keeps_the_last_site(site
     post(site, "blog/public.md", "Public", "2024-01-03", body='See <a href="../secret/">it</a>.')
     from pipeline.build.audit import LeakError
 
-    with pytest.raises(LeakError, match="secret.md"):
-        site.build()
+    (failed,) = site.build().failed
+    assert isinstance(failed.error, LeakError) and "secret.md" in str(failed.error)
+    assert failed.kept_previous
     assert (site.root / "output/blog/public/index.html").read_text() == before
     post(site, "blog/public.md", "Public", "2024-01-03", body="<p>Secret plan</p>")
-    with pytest.raises(LeakError, match="its title"):
-        site.build()
+    (failed,) = site.build().failed
+    assert "its title 'Secret plan'" in str(failed.error)
     assert site.build(drafts=True).ok           # published with --drafts: nothing to hide
+
+
+def test_the_audit_fails_the_build_when_a_theme_lists_a_draft(site):
+    """A site file (here the 404 page of a theme that names a page by hand) that shows a
+    draft stops the build: the last published site stays."""
+    from pipeline.build.audit import LeakError
+
+    settings(site)
+    post(site, "blog/secret.md", "Secret plan", "2024-01-02", "draft: true\n")
+    post(site, "blog/public.md", "Public", "2024-01-03")
+    assert site.build().ok
+    site.file("theme/404.html.j2", '{% extends "base.html.j2" %}{% block main %}'
+                                   '<a href="{{ root }}blog/secret/">Lost?</a>{% endblock %}')
+    with pytest.raises(LeakError, match="404.html"):
+        site.build()
+    assert "secret" not in (site.root / "output/404.html").read_text()
 
 
 def test_a_page_without_edited_is_dated_by_its_last_commit(site):
