@@ -199,6 +199,8 @@ def _github_links(linkify) -> None:
     linkify.add("ftp:", None).add("//", None)
     www = _Www(linkify)
     linkify.add("www.", {"validate": www.validate, "normalize": www.normalize})
+    linkify.pretest = lambda text: _LINKABLE.search(text) is not None   # its own, 20x slower,
+                                    # asks the same of each text: a superset (as above) is right
 
 
 class _Www:
