@@ -257,7 +257,7 @@ class SiteWriter:
         """pagefind's index of the published pages, made again only when a page's text,
         title or URL changed (its files all carry one key)."""
         from pipeline.files import scratch_dir
-        from pipeline.site.search import search_files
+        from pipeline.site.search import index_into, search_files
 
         shown = sorted((e.url, e.title, e.digest) for rel, e in self.model.entries.items()
                        if rel in self.files)
@@ -271,8 +271,12 @@ class SiteWriter:
                                 # is not spent on each save; the next plain build makes it
         pages = [files[0] for files in self.files.values() if files]
         scratch = scratch_dir(self.config.root)
+        top = self.staging.path("x").parent
         try:
-            found = search_files(self.staging.path("x").parent, scratch, pages=pages)
+            if self.in_place:               # the live folder: only this build's pages
+                found = search_files(top, scratch, pages=pages)
+            else:                           # a new folder: indexed where it is, moved in
+                found = dict.fromkeys(index_into(top, scratch))
         except NbpressError as exc:         # the pages are fine: the search is not new
             kept = bool(last) and self.staging.carry(list(last))
             self.notes.append(f"the search index could not be made: {exc.message}"
@@ -282,7 +286,8 @@ class SiteWriter:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         for rel, data in found.items():
-            self.staging.write(rel, data)
+            if data is not None:
+                self.staging.write(rel, data)
         self.written += found
         return dict.fromkeys(found, key)
 

@@ -53,6 +53,29 @@ def search_files(site_dir: Path, scratch: Path, *, pages: Iterable[str] | None =
         shutil.rmtree(work, ignore_errors=True)
 
 
+def index_into(site_dir: Path, scratch: Path, *, timeout: float = TIMEOUT) -> list[str]:
+    """`search_files` for a folder that holds this build's pages alone (a staging folder, not
+    yet the site): pagefind writes into `scratch`, and its folder is then moved in as
+    `site_dir/pagefind` (one rename, not a thousand writes). Returns the output paths of its
+    files; [] when no page is marked (nothing is moved in)."""
+    if not site_dir.is_dir():
+        raise NbpressError("the site folder to index for search is missing", site_dir,
+                           hint="this is a bug in nbpress: please report it")
+    scratch.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="pagefind-", dir=scratch))
+    try:
+        out = work / BUNDLE
+        if not _run(_command(site_dir.resolve(), out), work, timeout, site_dir):
+            return []
+        target = site_dir / BUNDLE
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.move(str(out), str(target))          # a rename on one file system
+        return sorted(p.relative_to(site_dir).as_posix() for p in target.rglob("*")
+                      if p.is_file())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def binary() -> Path:
     """pagefind's executable, found as pagefind's Python API finds it (PAGEFIND_BINARY_PATH,
     the pagefind_bin_extended or pagefind_bin package, PATH), without importing that API
