@@ -37,7 +37,8 @@ class SiteConfig:
     home_latest: int = 5                     # entries of each section the home page shows
     feed_content: str = "full"               # "full" or "abstract": what a feed entry carries
     feed_items: int = 20                     # entries in a feed
-    search: bool = True                      # a pagefind index and a search box
+    search: bool | None = None               # a pagefind index and a search box; None: up to
+                                             # SEARCH_AUTO pages (pagefind's memory grows with them)
     theme_dir: str = "theme"                 # templates and static files that override ours
     sections: tuple[str, ...] | None = None  # order of sections on the home page; None: by name
     content_dir: str = "content"
@@ -88,7 +89,7 @@ _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "paginate": (int, "a whole number of entries per listing page"),
     "home_latest": (int, "a whole number of entries per section"),
     "feed_items": (int, "a whole number of entries"),
-    "search": (bool, "true or false"),
+    "search": (bool, "true or false (leave it out: on up to 20,000 pages)"),
     "theme_dir": (str, "a folder name"),
 }
 _CHOICES = {"feed_content": ("full", "abstract")}

@@ -53,9 +53,17 @@ def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[i
                        tuple(w for _, ws in warned for w in ws))
 
 
+SEARCH_PARTS = ("pagefind/fragment/", "pagefind/index/")   # one file a page: the index's
+                                    # entry file (checked) names them; not a stat each
+
+
 def site_current(config: SiteConfig, state: BuildState) -> bool:
-    output = config.output
-    return (bool(state.site_files) and all((output / f).is_file() for f in state.site_files)
+    """The site-wide files the last build wrote are there (the search index by its entry
+    file), and static/ is unchanged."""
+    output = str(config.output) + os.sep
+    isfile = os.path.isfile
+    return (bool(state.site_files)
+            and all(isfile(output + f) for f in state.site_files if not f.startswith(SEARCH_PARTS))
             and state.site_refs == site_refs(config))
 
 

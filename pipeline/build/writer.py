@@ -246,7 +246,11 @@ class SiteWriter:
                 self.staging.write(rel, make())
                 self.written.append(rel)
             written[rel] = key
-        if self.config.search:
+        if self.config.search is None and not self.model.search:
+            self.notes.append(f"no search index: {len(self.model.entries):,} pages would take "
+                              "pagefind several GB of memory (set search = true in "
+                              "[tool.nbpress] to make it anyway, or search = false to say so)")
+        if self.model.search:
             written.update(self._search_index(site_key, old))
         self._audit(written)
         keep = {f for files in self.files.values() for f in files} | set(written)

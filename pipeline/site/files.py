@@ -38,7 +38,7 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout, page_urls: 
     ours += _theme_files(config)
     ours += _scripts(model)
     ours.append(("404.html", model.layout_key("404.html"), lambda: layout.not_found(model)))
-    if config.search and "/search/" not in page_urls:
+    if model.search and "/search/" not in page_urls:
         ours.append(("search/index.html", model.layout_key("search"), lambda: layout.search(model)))
     static = static_files(config)
     yield from ours

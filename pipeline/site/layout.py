@@ -159,7 +159,7 @@ class Layout:
                 root=root, links=[{"title": link.title, "href": _nav_href(link.url, slug, None)}
                                   for link in self.config.links],
                 stylesheets=[root + css for css in stylesheets(self.config)],
-                search=self.config.search, **{"page_scripts": [], **context})
+                search=model.search, **{"page_scripts": [], **context})
         except Exception as exc:        # a site's template that fails as it renders
             raise self._template_error(exc, template) from None
 

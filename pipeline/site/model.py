@@ -68,6 +68,8 @@ def entry_of(page: Page, rel: str, image: str | None = None, digest: str = "",
 
 
 NAV_PAGES = 5       # top-level pages shown in the header when there are no more than this
+SEARCH_AUTO = 20_000    # published pages up to which a site has search unless it says: pagefind
+                        # takes about 35 KB a page (3.5 GB for 100,000)
 SIDEBAR = 50        # pages of a book's section in its sidebar: all of them, or a window
 
 
@@ -128,6 +130,13 @@ class SiteModel:
             self._cache["sections"] = _section_order(
                 self.config, [e.section for e in self.entries.values()])
         return self._cache["sections"]
+
+    @property
+    def search(self) -> bool:
+        """Whether the site has a search index and box: as set, else up to SEARCH_AUTO pages."""
+        if self.config.search is not None:
+            return self.config.search
+        return len(self.entries) <= SEARCH_AUTO
 
     def nav_links(self) -> tuple[tuple[str, str], ...]:
         """(title, site URL) of the header links, the same on every page; URLs, so the
@@ -273,7 +282,7 @@ class SiteModel:
         listing = [(item.name, item.total, [e.card() for e in item.entries])
                    for item in self.listing(slug)]
         if "nav_hash" not in self._cache:
-            self._cache["nav_hash"] = _hash(self.nav_links(), self.sections)
+            self._cache["nav_hash"] = _hash(self.nav_links(), self.sections, self.search)
         around = self.around(rel) if rel is not None else Around((), None, None, False)
         if not listing and around.empty and not more:
             return self._cache["nav_hash"]

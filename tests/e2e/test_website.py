@@ -305,3 +305,22 @@ def test_the_build_warns_of_a_link_to_a_heading_that_is_not_there(site):
                for w in said), said
     assert any("guide.md" in w and "#nowhere" in w for w in said), said
     assert not (site.root / "output" / "nowhere").exists()
+
+
+def test_search_is_on_by_default_up_to_a_size_pagefind_can_hold(site, monkeypatch):
+    """Left unset, search is on up to SEARCH_AUTO pages (pagefind takes about 35 KB a page:
+    3.5 GB for 100,000): past it, no index, no box, and a note saying how to have one."""
+    from pipeline.site import model
+
+    site.settings('[tool.nbpress]\ntitle = "Ex"\n')
+    for name in ("a", "b", "c"):
+        post(site, f"{name}.md", name.upper(), "2024-01-01")
+    assert site.build().ok and (site.root / "output/pagefind").is_dir()
+    monkeypatch.setattr(model, "SEARCH_AUTO", 3)
+    post(site, "d.md", "D", "2024-01-01")           # the site grows past it
+    report = site.build()
+    assert report.ok and any("no search index: 4 pages" in n for n in report.notes), report.notes
+    assert not (site.root / "output/pagefind").exists() and not doc(site, "a/index.html").find("form")
+    site.settings('[tool.nbpress]\ntitle = "Ex"\nsearch = true\n')
+    report = site.build()
+    assert (site.root / "output/pagefind").is_dir() and not any("search" in n for n in report.notes)
