@@ -284,8 +284,13 @@ class SiteModel:
         if "nav_hash" not in self._cache:
             self._cache["nav_hash"] = _hash(self.nav_links(), self.sections, self.search)
         around = self.around(rel) if rel is not None else Around((), None, None, False)
-        if not listing and around.empty and not more:
-            return self._cache["nav_hash"]
+        if not listing and not more:    # most pages: the nav and their neighbours, hashed
+            if around.empty:            # as plain text (this runs for every page a build)
+                return self._cache["nav_hash"]
+            text = "\x1f".join([self._cache["nav_hash"]] + [
+                f"{e.url}\x1e{e.title}" if e is not None else ""
+                for e in (*around.sidebar, around.previous, around.next)])
+            return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         return _hash(self._cache["nav_hash"], listing, around.key(), more)
 
 
