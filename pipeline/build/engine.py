@@ -122,7 +122,9 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
                                   context, options)
         results = _dead_links(writer, _taken_from_kept(writer, results, config), config)
         shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
-        writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown])
+        kept = {rel_of(config, r.source) for r in results if r.outcome is Outcome.UNCHANGED}
+        signatures = writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown],
+                                     kept, plan.state.layout_sigs)
         results = _fragments(writer, results, config)
         build_id = uuid.uuid4().hex
         site_files = writer.commit(build_id, plan.site_key)
@@ -137,6 +139,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     state.sources, state.left_out, state.drafts = seen, list(plan.left_out), options.drafts
     state.environment = plan.environment
     state.git_stamp = git_stamp(config)
+    state.layout_sigs = signatures
     statefile.save(config.root, __version__, state)
     notes += tuple(n for r in results for n in r.notes) + tuple(writer.notes)
     return _report(config, results, notes, started), state

@@ -88,6 +88,7 @@ class BuildState:
     environment: str = ""                    # the installed packages, when a page has code
     pages_stamp: list[int] = field(default_factory=list)   # of PAGES_FILE as written with it
     git_stamp: str = ""                      # the commit HEAD was at (pages' dates from git)
+    layout_sigs: dict[str, str] = field(default_factory=dict)  # what pages showed, by section
     # Each page as last saved, by the PageState saved: a service's next save encodes only
     # the pages that changed (`save`); None for a single build (no copy kept). Not saved.
     encoded: dict[str, tuple[PageState, str]] | None = field(default=None, repr=False)
@@ -122,7 +123,8 @@ def load(root: Path, version: str, output_id: str | None, pages: bool = True) ->
                            has_pages=False, fast=fast or None,
                            environment=str(raw["environment"]),
                            pages_stamp=list(raw["pages_stamp"]),
-                           git_stamp=str(raw.get("git_stamp", "")))
+                           git_stamp=str(raw.get("git_stamp", "")),
+                           layout_sigs=dict(raw.get("layout_sigs", {})))
     except (KeyError, TypeError) as exc:
         return BuildState(note=f"discarded the build state ({path}): it is damaged ({exc})")
     return with_pages(root, state) if pages else state
@@ -162,6 +164,7 @@ def save(root: Path, version: str, state: BuildState) -> None:
              "site_refs": state.site_refs, "sources": state.sources, "left_out": state.left_out,
              "drafts": state.drafts, "environment": state.environment,
              "pages_stamp": state.pages_stamp, "git_stamp": state.git_stamp,
+             "layout_sigs": state.layout_sigs,
              "fast": fast and {"pages": fast.pages, "files": fast.files, "drafts": fast.drafts,
                                "refs": fast.refs, "warnings": fast.warnings}}
     write_atomic(folder / STATE_FILE, json.dumps(index, separators=(",", ":")))

@@ -208,13 +208,21 @@ class SiteWriter:
 
     # -- the site phase ----------------------------------------------------------------------
 
-    def relayout(self, pages: list[Page]) -> None:
+    def relayout(self, pages: list[Page], kept: set[str] = frozenset(),
+                 before: dict[str, str] | None = None) -> dict[str, str]:
         """Lay out again each page whose view of the site changed: `pages` are the pages
         published as built or kept (a page kept after a failure is left as it was: its new
         frontmatter is not what it shows). The article is read back from the page as it
-        stands in this build's output, so it is always the one published."""
+        stands in this build's output, so it is always the one published. A page of `kept`
+        (unchanged, from the last build) with no listing, in a section whose signature is
+        the one the last build saw (`before`), is not asked: nothing it shows moved.
+        Returns this build's signatures, for the next."""
+        now = self.model.signatures()
         for page in pages:
             rel = self._rel(page)
+            if (before and rel in kept and page.slug and self.model.section_at(page.slug) is None
+                    and before.get(page.section or "") == now.get(page.section or "")):
+                continue
             key = self.model.layout_key(page.slug, rel)
             if rel not in self.files or self.layouts.get(rel) == key:
                 continue
@@ -230,6 +238,7 @@ class SiteWriter:
                                                               scripts))
             self.written.append(_index(page))       # audited with the site's files
             self.layouts[rel] = key
+        return now
 
     def commit(self, build_id: str, site_key: str) -> dict[str, str]:
         """Listings, stylesheet, 404, sitemap and the site's static files; then swap the

@@ -275,14 +275,30 @@ class SiteModel:
                                    for slug, (tag, entries) in sorted(found.items())}
         return self._cache["tags"]
 
+    def signatures(self) -> dict[str, str]:
+        """For each section (and "" for the top of the site), a hash of all that a page in it
+        shows of others when it has no listing: the nav, and the section's reading order
+        (URLs and titles). A page kept from a build that saw the same has the same layout."""
+        nav = self._nav_hash()
+        found = {}
+        for name in [None, *self.sections]:
+            text = "\x1f".join([nav, str(self.is_book(name))] + [
+                f"{e.url}\x1e{e.title}" for e in self.reading_order(name)])
+            found[name or ""] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return found
+
+    def _nav_hash(self) -> str:
+        if "nav_hash" not in self._cache:
+            self._cache["nav_hash"] = _hash(self.nav_links(), self.sections, self.search)
+        return self._cache["nav_hash"]
+
     def layout_key(self, slug: str, rel: str | None = None, *more: object) -> str:
         """What the page at `slug` (from the source `rel`) shows of other pages: the nav,
         its listing if it has one, its sidebar and neighbours; `more`: what else a listing
         page shows. A page rendered under another key is laid out again."""
         listing = [(item.name, item.total, [e.card() for e in item.entries])
                    for item in self.listing(slug)]
-        if "nav_hash" not in self._cache:
-            self._cache["nav_hash"] = _hash(self.nav_links(), self.sections, self.search)
+        self._nav_hash()
         around = self.around(rel) if rel is not None else Around((), None, None, False)
         if not listing and not more:    # most pages: the nav and their neighbours, hashed
             if around.empty:            # as plain text (this runs for every page a build)

@@ -324,3 +324,23 @@ def test_search_is_on_by_default_up_to_a_size_pagefind_can_hold(site, monkeypatc
     site.settings('[tool.nbpress]\ntitle = "Ex"\nsearch = true\n')
     report = site.build()
     assert (site.root / "output/pagefind").is_dir() and not any("search" in n for n in report.notes)
+
+
+def test_a_retitled_neighbour_is_shown_by_the_pages_kept_beside_it(site):
+    """Kept pages skip the layout check when their section's order and titles are as the
+    last build saw them: a retitle must still reach the pages beside it."""
+    settings(site)
+    post(site, "blog/a.md", "Alpha", "2024-01-01")
+    post(site, "blog/b.md", "Beta", "2024-01-02")
+    post(site, "blog/c.md", "Gamma", "2024-01-03")
+    assert site.build().ok
+    assert site.build().count(Outcome.UNCHANGED) == 3
+    post(site, "blog/b.md", "Beta, retitled", "2024-01-02")
+    assert site.build().ok
+    (newer,) = doc(site, "blog/a/index.html").find("a", "page-next")
+    (older,) = doc(site, "blog/c/index.html").find("a", "page-previous")
+    assert "Beta, retitled" in newer["text"] and "Beta, retitled" in older["text"]
+    post(site, "blog/d.md", "Delta", "2024-01-04")            # a new newest page
+    assert site.build().ok
+    (newer,) = doc(site, "blog/c/index.html").find("a", "page-next")
+    assert "Delta" in newer["text"]
