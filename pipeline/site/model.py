@@ -207,7 +207,7 @@ class SiteModel:
             else:
                 toc = self._toc_index()
                 self._cache[key] = any(
-                    (not e.date or toc_key(self.config, e.source) in toc)
+                    (not e.date or (toc and toc_key(self.config, e.source) in toc))
                     for e in self.entries.values() if e.section == name and e.url != "/")
         return self._cache[key]
 
