@@ -171,8 +171,9 @@ def robots(config: SiteConfig) -> str:
 
 
 def _lastmods(model: SiteModel, page_urls: set[str]) -> dict[str, str | None]:
-    """URL -> its lastmod: each page's own; a section's, its newest page's; the home page's,
-    the newest of all."""
+    """URL -> its lastmod: each page's own; a section's (and a tag's page), its newest page's;
+    the home page's and the tag index's, the newest of all. Pages after a listing's first
+    (`/blog/page/2/`) are left out, as search engines ask."""
     found: dict[str, str | None] = {"/": None}
     for entry in model.entries.values():
         if entry.url not in page_urls:
@@ -183,6 +184,13 @@ def _lastmods(model: SiteModel, page_urls: set[str]) -> dict[str, str | None]:
                 found[listing] = entry.updated
     for name in model.sections:
         found.setdefault(section_url(name), None)
+    tags = model.tags()
+    for tag, entries in tags.values():
+        shown = [e.updated for e in entries if e.url in page_urls and e.updated]
+        if any(e.url in page_urls for e in entries):
+            found[tag_url(tag)] = max(shown) if shown else None
+    if tags and "/tags/" not in page_urls:
+        found["/tags/"] = found["/"]
     return found
 
 

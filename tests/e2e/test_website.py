@@ -344,3 +344,16 @@ def test_a_retitled_neighbour_is_shown_by_the_pages_kept_beside_it(site):
     assert site.build().ok
     (newer,) = doc(site, "blog/c/index.html").find("a", "page-next")
     assert "Delta" in newer["text"]
+
+
+def test_the_sitemap_lists_tag_pages_and_the_tag_index(site):
+    settings(site, "paginate = 1\n")
+    post(site, "blog/a.md", "A", "2024-01-01", "tags: [x]\n")
+    post(site, "blog/b.md", "B", "2024-03-01", 'tags: [x, "y z"]\nedited: "2024-04-02"\n')
+    assert site.build().ok
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    root = ET.parse(site.root / "output/sitemap.xml").getroot()
+    urls = {u.findtext(f"{ns}loc"): u.findtext(f"{ns}lastmod") for u in root}
+    assert urls[BASE + "tags/x/"] == "2024-04-02" and urls[BASE + "tags/y-z/"] == "2024-04-02"
+    assert urls[BASE + "tags/"] == "2024-04-02"
+    assert BASE + "blog/page/2/" not in urls and (site.root / "output/blog/page/2").is_dir()
