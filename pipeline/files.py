@@ -1,12 +1,15 @@
 """Files nbpress keeps for itself: where its cache folder is, the name of sync's record, and
-writing a file in one step. Below every stage: any module may use it."""
+writing a file in one step; and the processes it starts, which die with it. Below every
+stage: any module may use it."""
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 CACHE_DIR = ".nbpress-cache"
 SYNC_RECORD = "sync.json"       # `nbpress sync`'s record of each pair (author/sync.py)
@@ -97,3 +100,34 @@ def site_rel(root: Path, path: Path) -> str:
     if text.startswith(top + os.sep):
         return text[len(top) + 1:].replace(os.sep, "/")
     return os.path.relpath(text, top).replace(os.sep, "/")
+
+
+def parent_death(parent: int, signum: int = signal.SIGKILL) -> Callable[[], None]:
+    """What a child runs to have Linux send it `signum` the moment `parent` dies
+    (`prctl(PR_SET_PDEATHSIG)`, kept across exec), and to get it now if the parent is gone
+    already: no worker, fork server, kernel or pagefind outlives a build that is killed (a
+    CI timeout, `kill -9`). libc is looked up here, before a fork, so the child only makes
+    the call (a `preexec_fn`). Elsewhere only the check."""
+    prctl = None
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            prctl = None
+
+    def pact() -> None:
+        if prctl is not None:
+            import ctypes
+
+            prctl(ctypes.c_int(1), ctypes.c_ulong(signum), ctypes.c_ulong(0),
+                  ctypes.c_ulong(0), ctypes.c_ulong(0))     # 1: PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signum)
+    return pact
+
+
+def die_with_parent(parent: int, signum: int = signal.SIGKILL) -> None:
+    """`parent_death`, in the process itself (a forked worker, the fork server)."""
+    parent_death(parent, signum)()

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline.files import die_with_parent
+
 # Blocked from the fork server's start until `serve` has its handlers (SIGINT, Ctrl-C: ignored,
 # the build stops the server then).
 STOPPING = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
@@ -234,25 +236,6 @@ class ForkedProcess:
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
-
-
-def die_with_parent(parent: int, signum: int = signal.SIGKILL) -> None:
-    """Have Linux send `signum` to this process the moment its parent dies
-    (`prctl(PR_SET_PDEATHSIG)`), so no worker, fork server or kernel outlives a build that is
-    killed (by a CI timeout, `kill -9`). The parent may have died before the request: then
-    the signal comes now. Elsewhere nothing is set; the fork server's poll and ipykernel's
-    parent poller still stop processes, only later."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(ctypes.c_int(1), ctypes.c_ulong(signum), ctypes.c_ulong(0),
-                       ctypes.c_ulong(0), ctypes.c_ulong(0))     # 1: PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:
-        os.kill(os.getpid(), signum)
 
 
 def _alive(pid: int) -> bool:

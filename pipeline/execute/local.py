@@ -57,7 +57,7 @@ def _lost(decision: Any, exc: Exception):
 
 
 def _start(work: Work, context: Any, parent: int) -> None:
-    from pipeline.execute.kernels import die_with_parent
+    from pipeline.files import die_with_parent
 
     global _WORK
     die_with_parent(parent)

@@ -278,3 +278,14 @@ class _FirstParagraph(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.inside and not self.raw_text:
             self.text.append(data)
+
+
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")   # JSON keeps them; HTML counts DEL and
+                                                        # C1 controls as errors, old JS U+2028/9 as line ends
+
+
+def script_safe(text: str) -> str:
+    """JSON text made safe inside <script>: `<`, `>` and `&` as \\u escapes, so no text of a
+    page can close the element or open a comment; and the characters above."""
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 
 MIMETYPE = "application/vnd.plotly.v1+json"
 SCRIPT = "plotly.min.js"                     # served by the site as assets/plotly.min.js
 PACKAGE = "plotly"
 STATIC = ("image/png", "image/svg+xml", "image/jpeg", "text/html")   # fallbacks, best first
-_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
 # Draws the figure of the <div class="nb-plotly"> it sits in; holds no value of the page.
 # plotly.js may load after it (a deferred <script src>): then it draws at DOMContentLoaded.
 _DRAW = ("(function (s) {\n"
@@ -83,14 +81,15 @@ def missing_warning() -> str:
 
 def script_json(value) -> str:
     """JSON safe inside <script>: `<`, `>`, `&` and the line separators as \\u escapes, as
-    `site/layout.py` writes it (render may not import site); NaN and infinities, which
+    the layout writes its own (`render/html.script_safe`); NaN and infinities, which
     `JSON.parse` refuses (nbformat reads them), become null."""
+    from pipeline.render.html import script_safe
+
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except ValueError:
         text = json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return script_safe(text)
 
 
 def _finite(value):

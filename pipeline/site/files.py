@@ -41,11 +41,11 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout, page_urls: 
     if model.search and "/search/" not in page_urls:
         ours.append(("search/index.html", model.layout_key("search"), lambda: layout.search(model)))
     static = static_files(config)
+    feeds = list(feed_files(config, model, article)) if config.base_url else []
     yield from ours
-    files = {rel for rel, _, _ in ours} | {rel for _, rel in static}
+    files = {rel for rel, _, _ in ours + feeds} | {rel for _, rel in static}
     if config.base_url:
-        files |= {"sitemap.xml", "robots.txt"} | {rel for rel, _, _ in
-                                                 feed_files(config, model, article)}
+        files |= {"sitemap.xml", "robots.txt"}
     yield from _aliases(model, layout, page_urls, files, {} if clashes is None else clashes)
     if config.base_url:
         urls = _lastmods(model, page_urls)
@@ -53,7 +53,7 @@ def site_files(config: SiteConfig, model: SiteModel, layout: Layout, page_urls: 
                lambda: sitemap(config, urls))
         if "robots.txt" not in {rel for _, rel in static}:     # the author's wins
             yield "robots.txt", _hash([config.base_url]), lambda: robots(config)
-        yield from feed_files(config, model, article)
+        yield from feeds
     for path, rel in static:
         st = path.stat()
         yield rel, f"{st.st_mtime_ns}:{st.st_size}:{st.st_ctime_ns}", path.read_bytes

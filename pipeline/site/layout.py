@@ -7,7 +7,6 @@ attributes), `absolute_url` (percent-encoded URLs), or `script_json` (JSON in a 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -16,7 +15,7 @@ from pipeline import __version__
 from pipeline.config import SiteConfig
 from pipeline.errors import ConfigError
 from pipeline.model import Page, url_of
-from pipeline.render.html import leading_heading
+from pipeline.render.html import leading_heading, script_safe
 from pipeline.render.links import relative_url
 from pipeline.site.model import Entry, Listed, SiteModel, description_of, section_title, \
     section_url, tag_url
@@ -27,9 +26,6 @@ from pipeline.sources.frontmatter import json_safe, plain_text
 THEME = Path(__file__).parent / "theme"
 TEMPLATES = ("page.html.j2", "listing.html.j2", "tags.html.j2", "search.html.j2",
              "alias.html.j2", "404.html.j2")
-# JSON leaves these as they are; HTML counts DEL and C1 controls as errors, old JavaScript
-# U+2028/9 as line ends
-_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
 URL_SAFE = "!#$%&'()*+,/:;=?@[]~"     # what a URL may hold besides letters, digits and -._
 
 
@@ -232,11 +228,8 @@ def article_of(html: str) -> tuple[str, str | None, tuple[str, ...]] | None:
 
 
 def script_json(value: Any) -> str:
-    """JSON that is safe inside <script>: `<`, `>` and `&` as \\u escapes, so no text of a
-    page can close the element or open a comment."""
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    """JSON that is safe inside <script> (`render/html.script_safe`)."""
+    return script_safe(json.dumps(value, ensure_ascii=False, allow_nan=False))
 
 
 def excerpt(html: str, limit: int = 160) -> str:

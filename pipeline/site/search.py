@@ -10,16 +10,16 @@ so results link right at the domain root, under a path, or wherever the folder i
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Iterable
 
 from pipeline.errors import NbpressError
+from pipeline.files import parent_death
 
 BUNDLE = "pagefind"                  # the bundle's folder in the site
 TIMEOUT = 300.0                      # seconds; 1000 pages take about a second
@@ -39,18 +39,11 @@ def search_files(site_dir: Path, scratch: Path, *, pages: Iterable[str] | None =
 
     `pages`: only these HTML files (paths under site_dir) are read, the others of the folder
     not (an in-place build's output still holds the pages it is about to remove)."""
-    if not site_dir.is_dir():
-        raise NbpressError("the site folder to index for search is missing", site_dir,
-                           hint="this is a bug in nbpress: please report it")
-    scratch.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="pagefind-", dir=scratch))
-    try:
+    with _workspace(site_dir, scratch) as work:
         out = work / BUNDLE
         site = site_dir.resolve() if pages is None else _link_tree(site_dir, pages, work / "site")
         done = _run(_command(site, out), work, timeout, site_dir)
         return _read(out) if done else {}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def index_into(site_dir: Path, scratch: Path, *, timeout: float = TIMEOUT) -> list[str]:
@@ -58,12 +51,7 @@ def index_into(site_dir: Path, scratch: Path, *, timeout: float = TIMEOUT) -> li
     yet the site): pagefind writes into `scratch`, and its folder is then moved in as
     `site_dir/pagefind` (one rename, not a thousand writes). Returns the output paths of its
     files; [] when no page is marked (nothing is moved in)."""
-    if not site_dir.is_dir():
-        raise NbpressError("the site folder to index for search is missing", site_dir,
-                           hint="this is a bug in nbpress: please report it")
-    scratch.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="pagefind-", dir=scratch))
-    try:
+    with _workspace(site_dir, scratch) as work:
         out = work / BUNDLE
         if not _run(_command(site_dir.resolve(), out), work, timeout, site_dir):
             return []
@@ -72,6 +60,18 @@ def index_into(site_dir: Path, scratch: Path, *, timeout: float = TIMEOUT) -> li
         shutil.move(str(out), str(target))          # a rename on one file system
         return sorted(p.relative_to(site_dir).as_posix() for p in target.rglob("*")
                       if p.is_file())
+
+
+@contextlib.contextmanager
+def _workspace(site_dir: Path, scratch: Path):
+    """A temp folder under `scratch` for one pagefind run, removed after, whatever happens."""
+    if not site_dir.is_dir():
+        raise NbpressError("the site folder to index for search is missing", site_dir,
+                           hint="this is a bug in nbpress: please report it")
+    scratch.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="pagefind-", dir=scratch))
+    try:
+        yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -108,7 +108,7 @@ def _run(command: list[str], cwd: Path, timeout: float, site_dir: Path) -> bool:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}
     try:
         done = subprocess.run(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=timeout, preexec_fn=_death_pact())
+                              capture_output=True, timeout=timeout, preexec_fn=parent_death(os.getpid()))
     except subprocess.TimeoutExpired:
         raise NbpressError(f"pagefind did not finish indexing the site in {timeout:g} s",
                            site_dir, hint="look for a huge HTML file in the output folder, "
@@ -140,29 +140,6 @@ def _link_tree(site_dir: Path, pages: Iterable[str], tree: Path) -> Path:
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(top / rel)
     return tree
-
-
-def _death_pact():
-    """What the child runs before pagefind: ask Linux for SIGKILL when this process dies
-    (`prctl(PR_SET_PDEATHSIG)`, kept across exec), and die at once if it already has. As
-    execute/kernels.die_with_parent does (site may not import execute); libc is looked up
-    here, before the fork, so the child only makes the call. Elsewhere: None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def pact() -> None:
-        prctl(ctypes.c_int(1), ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0),
-              ctypes.c_ulong(0), ctypes.c_ulong(0))     # 1: PR_SET_PDEATHSIG
-        if os.getppid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)
-    return pact
 
 
 def _read(out: Path) -> dict[str, bytes]:
