@@ -123,6 +123,8 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
         results = _dead_links(writer, _taken_from_kept(writer, results, config), config)
         shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
         kept = {rel_of(config, r.source) for r in results if r.outcome is Outcome.UNCHANGED}
+        if plan.state.drafts and not options.drafts:    # drafts hidden again: the pages kept
+            writer.written += [f for rel in kept for f in writer.files.get(rel, [])]   # are read too
         signatures = writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown],
                                      kept, plan.state.layout_sigs)
         results = _fragments(writer, results, config)

@@ -53,17 +53,12 @@ def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[i
                        tuple(w for _, ws in warned for w in ws))
 
 
-SEARCH_PARTS = ("pagefind/fragment/", "pagefind/index/")   # one file a page: the index's
-                                    # entry file (checked) names them; not a stat each
-
-
 def site_current(config: SiteConfig, state: BuildState) -> bool:
-    """The site-wide files the last build wrote are there (the search index by its entry
-    file), and static/ is unchanged."""
+    """The site-wide files the last build wrote are there (each of the search index's: a
+    site past 20,000 pages has none by default), and static/ is unchanged."""
     output = str(config.output) + os.sep
     isfile = os.path.isfile
-    return (bool(state.site_files)
-            and all(isfile(output + f) for f in state.site_files if not f.startswith(SEARCH_PARTS))
+    return (bool(state.site_files) and all(isfile(output + f) for f in state.site_files)
             and state.site_refs == site_refs(config))
 
 

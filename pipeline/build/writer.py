@@ -168,6 +168,7 @@ class SiteWriter:
 
     def record(self, page: Page, written: Written) -> None:
         rel = self._rel(page)
+        self.written += written.files[1:]       # its page was audited in its worker, not its files
         self.files[rel] = list(written.files)
         self.refs[rel] = written.refs
         self.links[rel] = written.links
@@ -288,8 +289,8 @@ class SiteWriter:
         try:
             if self.in_place:               # the live folder: only this build's pages
                 found = search_files(top, scratch, pages=pages)
-            else:                           # a new folder: indexed where it is, moved in
-                found = dict.fromkeys(index_into(top, scratch))
+            else:                           # a new folder: its index moved in, not written
+                found = dict.fromkeys(index_into(top, scratch, pages=pages))
         except NbpressError as exc:         # the pages are fine: the search is not new
             kept = bool(last) and self.staging.carry(list(last))
             self.notes.append(f"the search index could not be made: {exc.message}"

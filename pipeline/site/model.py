@@ -289,7 +289,9 @@ class SiteModel:
 
     def _nav_hash(self) -> str:
         if "nav_hash" not in self._cache:
-            self._cache["nav_hash"] = _hash(self.nav_links(), self.sections, self.search)
+            dated = sorted({e.section or "" for e in self.entries.values() if e.date})
+            self._cache["nav_hash"] = _hash(self.nav_links(), self.sections, self.search,
+                                            dated)      # which sections have a feed to name
         return self._cache["nav_hash"]
 
     def layout_key(self, slug: str, rel: str | None = None, *more: object) -> str:

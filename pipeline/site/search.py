@@ -46,14 +46,16 @@ def search_files(site_dir: Path, scratch: Path, *, pages: Iterable[str] | None =
         return _read(out) if done else {}
 
 
-def index_into(site_dir: Path, scratch: Path, *, timeout: float = TIMEOUT) -> list[str]:
-    """`search_files` for a folder that holds this build's pages alone (a staging folder, not
-    yet the site): pagefind writes into `scratch`, and its folder is then moved in as
+def index_into(site_dir: Path, scratch: Path, *, pages: Iterable[str],
+               timeout: float = TIMEOUT) -> list[str]:
+    """`search_files` for a folder that is not yet the site (a staging folder): pagefind
+    reads `pages` and writes into `scratch`, and its folder is then moved in as
     `site_dir/pagefind` (one rename, not a thousand writes). Returns the output paths of its
     files; [] when no page is marked (nothing is moved in)."""
     with _workspace(site_dir, scratch) as work:
         out = work / BUNDLE
-        if not _run(_command(site_dir.resolve(), out), work, timeout, site_dir):
+        site = _link_tree(site_dir, pages, work / "site")     # the pages alone, as a preview
+        if not _run(_command(site, out), work, timeout, site_dir):
             return []
         target = site_dir / BUNDLE
         shutil.rmtree(target, ignore_errors=True)

@@ -108,3 +108,62 @@ def test_a_link_setting_that_is_no_web_address_is_refused(site):
     with pytest.raises(ConfigError) as caught:
         site.config()
     assert "is not a web address" in caught.value.detail and "known keys" not in caught.value.hint
+
+
+def _blog(site, base="https://ex.org/sub/"):
+    site.settings(f'[tool.nbpress]\ntitle = "S"\nbase_url = "{base}"\n')
+    site.page("blog/secret.md", '---\ntitle: Secret Plan\ndate: "2024-01-09"\ndraft: true\n---\n\nx\n')
+    site.page("blog/post.md", '---\ntitle: Post\ndate: "2024-01-02"\n---\n\nA zebracorn.\n')
+
+
+def test_a_file_a_page_brings_is_audited_for_drafts_too(site):
+    from pipeline.build.audit import LeakError
+
+    _blog(site)
+    site.file("content/blog/notes.html", '<html><body><a href="secret/">Secret Plan</a></body></html>')
+    site.page("blog/post.md", '---\ntitle: Post\ndate: "2024-01-02"\n---\n\nSee [notes](notes.html).\n')
+    with pytest.raises(LeakError, match="notes.html"):
+        site.build()
+
+
+def test_a_marked_static_page_is_not_indexed_for_search(site):
+    import gzip
+
+    _blog(site)
+    site.file("static/old/index.html", "<html><body><main data-pagefind-body><p>Legacy "
+                                      "unicornfish</p></main></body></html>")
+    assert site.build().ok
+    fragments = (site.root / "output/pagefind/fragment").iterdir()
+    text = b"".join(gzip.decompress(p.read_bytes()) for p in fragments)
+    assert b"zebracorn" in text and b"unicornfish" not in text
+
+
+def test_a_deleted_search_fragment_comes_back_with_the_next_build(site):
+    _blog(site)
+    assert site.build().ok
+    fragment = next((site.root / "output/pagefind/fragment").iterdir())
+    fragment.unlink()
+    assert site.build().ok
+    assert fragment.is_file()
+
+
+def test_dating_a_page_of_a_docs_section_gives_its_other_pages_the_sections_feed(site):
+    site.settings('[tool.nbpress]\ntitle = "S"\nbase_url = "https://ex.org/"\nsearch = false\n')
+    for name in ("intro", "setup", "usage"):
+        site.page(f"docs/{name}.md", f"---\ntitle: {name}\n---\n\nx\n")
+    assert site.build().ok
+    site.page("docs/intro.md", '---\ntitle: intro\ndate: "2024-05-01"\n---\n\nx\n')
+    assert site.build().ok
+    html = (site.root / "output/docs/usage/index.html").read_text()
+    assert 'href="https://ex.org/docs/feed.xml"' in html
+
+
+def test_a_kept_page_that_links_a_draft_is_caught_when_drafts_are_hidden_again(site):
+    from pipeline.build.audit import LeakError
+
+    _blog(site)
+    site.page("blog/post.md", '---\ntitle: Post\ndate: "2024-01-02"\n---\n\n<a href="../secret/">s</a>\n')
+    assert not site.build().ok                          # the page shows a draft: it fails
+    assert site.build(drafts=True).ok                   # drafts published: nothing hidden
+    with pytest.raises(LeakError, match="secret.md"):
+        site.build()                                    # hidden again: the kept page is read
