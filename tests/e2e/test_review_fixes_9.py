@@ -162,8 +162,10 @@ def test_a_kept_page_that_links_a_draft_is_caught_when_drafts_are_hidden_again(s
     from pipeline.build.audit import LeakError
 
     _blog(site)
+    site.settings('[tool.nbpress]\ntitle = "S"\nbase_url = "https://ex.org/"\n'
+                  'feed_content = "abstract"\n')       # only the page itself shows the link
     site.page("blog/post.md", '---\ntitle: Post\ndate: "2024-01-02"\n---\n\n<a href="../secret/">s</a>\n')
     assert not site.build().ok                          # the page shows a draft: it fails
     assert site.build(drafts=True).ok                   # drafts published: nothing hidden
-    with pytest.raises(LeakError, match="secret.md"):
+    with pytest.raises(LeakError, match="post"):
         site.build()                                    # hidden again: the kept page is read
