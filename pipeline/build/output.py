@@ -51,10 +51,12 @@ class Staging(_Folder):
         self.dir.mkdir(parents=True)
         self._root = os.path.abspath(self.dir)
         self._made: set[str] = {self._root}
+        self._linked: set[Path] = set()     # carried: hard links into the live site
 
     def write(self, rel: str, data: str | bytes) -> None:
         target = self.path(rel)
-        target.unlink(missing_ok=True)      # it may be a hard link into the live site
+        if target in self._linked:          # never written through into the live site
+            target.unlink(missing_ok=True)  # (carried in this process: the build's own)
         if isinstance(data, str):
             target.write_text(data, encoding="utf-8")
         else:
@@ -76,6 +78,7 @@ class Staging(_Folder):
             target = self.path(rel)
             if target.exists():
                 continue
+            self._linked.add(target)
             try:
                 os.link(source, target)
             except OSError:

@@ -142,32 +142,57 @@ def build_one(decision: Decision, context: PageContext) -> tuple[PageResult, Any
 
 def build_page(page: Page, config: SiteConfig, context: PageContext, writer: SiteWriter,
                reason: str = ""):
+    from pipeline.notebook.convert import is_prose, prose_body
+
+    if is_prose(page):                  # no notebook made: its body is all there is
+        run, exported = _Run(), context.exporter.export_prose(prose_body(page))
+    else:
+        run, nb = _notebook(page, config, context)
+        exported = context.exporter.export(nb)
+    written = writer.add_page(page, exported, run.used, run.watch, run.bundle)
+    warnings = (run.warnings + list(written.warnings) + _unsupported(page, exported)
+                + [f"{page.source.path}: {w}" for w in exported.warnings])
+    return PageResult(page.source, Outcome.BUILT, executed=run.ran, cached=run.cached,
+                      twin=run.twin, reason=reason, warnings=tuple(warnings),
+                      notes=tuple(run.notes)), written
+
+
+@dataclass(slots=True)
+class _Run:
+    """What making a page's notebook did: its code run (`ran`), its outputs from the cache
+    or from its twin; the files it used and the places watched for its twin; its folder."""
+
+    ran: bool = False
+    cached: bool = False
+    twin: bool = False
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    used: list[Path] = field(default_factory=list)
+    watch: tuple[tuple[Path, str], ...] = ()
+    bundle: Path | None = None
+
+
+def _notebook(page: Page, config: SiteConfig, context: PageContext):
+    """(_Run, the page's notebook with its outputs): run, reused, or its twin's."""
     from pipeline.notebook.convert import default_kernelspec, to_notebook
     from pipeline.notebook.outputs import with_outputs_of
 
-    nb = to_notebook(page, config)
-    ran, cached, twin, warnings, notes, used, watch = False, False, False, [], [], [], ()
-    bundle = None
-    if needs_execution(page, nb):
-        nb.metadata.setdefault("kernelspec", default_kernelspec(config))
-        data = tuple(sorted(set(depends_files(page)) | set(bundle_files(page))))
-        used = list(data)
-        twins = twin_places(page, config)   # a run in Jupyter, or a new twin, rebuilds it
-        watch = tuple((p.parent, glob.escape(p.name)) for p in twins)
-        bundle = page.source.path.parent     # a file added beside it runs its code again
-        used += [p for p in twins if p.is_file()]
-        stored = twin_with_outputs(page, nb, config)
-        if stored is not None:        # the author ran this code in Jupyter: publish that run
-            nb, twin = with_outputs_of(nb, stored[1]), True
-        else:
-            nb, ran, warnings, notes = _run_or_reuse(nb, page, config, context, data)
-            cached = not ran
-    exported = context.exporter.export(nb)
-    written = writer.add_page(page, exported, used, watch, bundle)
-    warnings += (list(written.warnings) + _unsupported(page, exported)
-                 + [f"{page.source.path}: {w}" for w in exported.warnings])
-    return PageResult(page.source, Outcome.BUILT, executed=ran, cached=cached, twin=twin,
-                      reason=reason, warnings=tuple(warnings), notes=tuple(notes)), written
+    nb, run = to_notebook(page, config), _Run()
+    if not needs_execution(page, nb):
+        return run, nb
+    nb.metadata.setdefault("kernelspec", default_kernelspec(config))
+    data = tuple(sorted(set(depends_files(page)) | set(bundle_files(page))))
+    twins = twin_places(page, config)       # a run in Jupyter, or a new twin, rebuilds it
+    run.watch = tuple((p.parent, glob.escape(p.name)) for p in twins)
+    run.bundle = page.source.path.parent     # a file added beside it runs its code again
+    run.used = list(data) + [p for p in twins if p.is_file()]
+    stored = twin_with_outputs(page, nb, config)
+    if stored is not None:            # the author ran this code in Jupyter: publish that run
+        run.twin = True
+        return run, with_outputs_of(nb, stored[1])
+    nb, run.ran, run.warnings, run.notes = _run_or_reuse(nb, page, config, context, data)
+    run.cached = not run.ran
+    return run, nb
 
 
 def _unsupported(page: Page, exported) -> list[str]:

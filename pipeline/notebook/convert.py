@@ -27,9 +27,8 @@ RUNNABLE_ALIASES = {"python": ("python3",)}
 def to_notebook(page: Page, config: SiteConfig):
     """The page as a NotebookNode, its frontmatter under `metadata.nbpress`, ready to run.
     A page of prose only never imports jupytext (0.2-0.8 s)."""
-    own_header = ("jupyter" in page.meta or "jupytext" in page.meta
-                  or _JUPYTEXT_MARKER.search(page.text))
-    if page.source.kind == "md" and not own_header and not _CODE_FENCE.search(page.text):
+    own_header = _own_header(page)
+    if is_prose(page):
         nb = _prose_notebook(page)
     else:
         import jupytext
@@ -51,6 +50,23 @@ def to_notebook(page: Page, config: SiteConfig):
         "frontmatter": json_safe(dict(page.meta)),
     }
     return nb
+
+
+def is_prose(page: Page) -> bool:
+    """A Markdown page with no code fence and no jupytext header: its body is all there is to
+    render, with no notebook made (`prose_body`)."""
+    return page.source.kind == "md" and not _own_header(page) and not _CODE_FENCE.search(page.text)
+
+
+def prose_body(page: Page) -> str:
+    """The Markdown a prose page renders: its body, without the blank lines around it (the one
+    Markdown cell of its notebook, `_prose_notebook`)."""
+    return _body(page).strip("\r\n")
+
+
+def _own_header(page: Page) -> bool:
+    return bool("jupyter" in page.meta or "jupytext" in page.meta
+                or _JUPYTEXT_MARKER.search(page.text))
 
 
 _MARKERS = {"hide": "remove-cell", "hide_input": "remove-input", "hide-input": "remove-input",
@@ -97,7 +113,7 @@ def _prose_notebook(page: Page):
     import nbformat
 
     cells = _frontmatter_cells(page)
-    body = _body(page).strip("\r\n")
+    body = prose_body(page)
     if body.strip():
         cells.append(_cell("markdown", body, len(cells)))
     return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "cells": cells,

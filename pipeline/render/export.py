@@ -40,6 +40,13 @@ class Exporter:
         if full and self._html is None:
             self._html = _make_exporter(self._markdown)
 
+    def export_prose(self, text: str) -> Exported:
+        """A prose page's body (`notebook/convert.prose_body`), as `export` gives its notebook
+        (one Markdown cell, or none when blank), with no notebook made."""
+        self.warm(full=False)
+        self._markdown.unsupported.clear()
+        return self._exported(self._markdown.render(text if text.strip() else ""), {}, [], ())
+
     def export(self, nb) -> Exported:
         scripts = ()
         if _markdown_only(nb):
@@ -53,6 +60,9 @@ class Exporter:
             nb, more, scripts = _outputs_for_the_site(nb, self._has_plotly)
             body, resources = self._html.from_notebook_node(nb, resources={"unique_key": "fig"})
             files, warnings = dict(resources.get("outputs", {})), warnings + more
+        return self._exported(body, files, warnings, scripts)
+
+    def _exported(self, body: str, files: dict, warnings: list, scripts) -> Exported:
         return Exported(body=body.strip() + "\n", files=files, unsupported=tuple(
             (u.name, u.opening) for u in self._markdown.unsupported),
             warnings=tuple(warnings) + tuple(self._markdown.warnings),
