@@ -1,6 +1,7 @@
 """Site settings: `[tool.nbpress]` in the site's pyproject.toml, validated all at once."""
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import tomllib
@@ -46,6 +47,7 @@ class SiteConfig:
     output_dir: str = "output"
     kernel: str = "python3"         # for pages that name no kernel
     timeout: int = 300              # seconds a cell may run
+    timezone: str = "UTC"           # of `publish:`/`expires:` times written with no offset
     config_file: Path | None = None  # the pyproject.toml the settings came from
 
     @property
@@ -70,6 +72,11 @@ class SiteConfig:
         """Files published at the output root as they are (CNAME, robots.txt, downloads)."""
         return self.root / "static"
 
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The site's time zone (checked when the settings are read)."""
+        return _zone(self.timezone)
+
     def __repr__(self) -> str:
         return f"SiteConfig({self.root}, title={self.title!r})"
 
@@ -91,6 +98,7 @@ _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "feed_items": (int, "a whole number of entries"),
     "search": (bool, "true or false (leave it out: on up to 20,000 pages)"),
     "theme_dir": (str, "a folder name"),
+    "timezone": (str, "a time zone name such as \"Europe/Paris\" or \"UTC\""),
 }
 _CHOICES = {"feed_content": ("full", "abstract")}
 _LISTS = {"toc": "content paths such as \"intro.md\"", "extra_css": "stylesheet paths such as \"style.css\"",
@@ -154,6 +162,8 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
     for key in ("paginate", "home_latest", "feed_items"):
         if values.get(key, 1) <= 0:
             problems.append(f"[tool.nbpress] {key} must be a positive number, not {values.pop(key)}")
+    if "timezone" in values:
+        _zone_problem(values["timezone"], problems)
     if problems:
         unknown = any("unknown key" in p for p in problems)
         raise ConfigError("the site settings are not valid", where, detail="\n".join(problems),
@@ -163,6 +173,24 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
     _check_folders(config, where)
     _check_stylesheets(config, where)
     return config
+
+
+def _zone(name: str) -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return dt.timezone.utc if name == "UTC" else ZoneInfo(name)
+
+
+def _zone_problem(name: str, problems: list[str]) -> None:
+    """A problem when `name` is no time zone this machine knows."""
+    from zoneinfo import ZoneInfoNotFoundError
+
+    try:
+        _zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"[tool.nbpress] timezone {name!r} is not a time zone name this machine "
+                        "knows: use one such as \"Europe/Paris\", \"America/New_York\" or "
+                        "\"UTC\" (without the system's zone data, pip install tzdata)")
 
 
 def _check_stylesheets(config: SiteConfig, where: Path) -> None:

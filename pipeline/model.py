@@ -51,6 +51,8 @@ class Page:
     variant: str = ""               # one member of a page family (one source, many pages)
     tags: tuple[str, ...] = ()      # tags, categories and category, in order, each once
     aliases: tuple[str, ...] = ()   # old URLs as slugs: each gets a page that redirects here
+    publish: DateLike | None = None  # not shown before (`sources/schedule.py`)
+    expires: DateLike | None = None  # not shown from then on
 
     @property
     def id(self) -> tuple[Path, str]:
@@ -119,12 +121,13 @@ class KeptResults(Sequence[PageResult]):
     (`--why`, the API): the summary needs counts and warnings alone, and a build with nothing
     to do on 100,000 pages should not make 100,000 objects to print one line."""
 
-    __slots__ = ("_make", "_items", "counts", "warnings")
+    __slots__ = ("_make", "_items", "counts", "warnings", "hidden")
 
     def __init__(self, make: Callable[[], Iterable[PageResult]], counts: Mapping[Outcome, int],
-                 warnings: tuple[str, ...]):
+                 warnings: tuple[str, ...], hidden: Mapping[str, str] = {}):
         self._make, self._items = make, None
         self.counts, self.warnings = dict(counts), warnings
+        self.hidden = hidden        # pages left out for their publish or expiry time: why
 
     def _all(self) -> tuple[PageResult, ...]:
         if self._items is None:
@@ -152,6 +155,17 @@ class BuildReport:
         if isinstance(self.results, KeptResults):
             return self.results.counts.get(outcome, 0)
         return sum(1 for r in self.results if r.outcome is outcome)
+
+    def skipped_why(self) -> dict[str, int]:
+        """The pages left out, by why: {"draft": 3, "scheduled": 1, "expired": 1}."""
+        if isinstance(self.results, KeptResults):
+            hidden = [reason.split()[0] for reason in self.results.hidden.values()]
+            drafts = self.results.counts.get(Outcome.SKIPPED, 0) - len(hidden)
+            whys = ["draft"] * drafts + hidden
+        else:
+            whys = [(r.reason or "draft").split()[0] for r in self.results
+                    if r.outcome is Outcome.SKIPPED]
+        return {why: whys.count(why) for why in sorted(set(whys))}
 
     def count_code(self) -> tuple[int, int, int]:
         """Pages whose code ran, came from the cache, came from the twin."""

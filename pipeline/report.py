@@ -63,7 +63,7 @@ class Reporter:
             self.console.print(f"{r.outcome.value:>9}  {escape(_short(str(r.source.path), root))}"
                                f"  [dim]{escape(reason)}{code}[/]")
 
-    def status(self, lines, root: Path) -> None:
+    def status(self, lines, root: Path, coming=()) -> None:
         for line in lines:
             code = f", code {line.code}" if line.code else ""
             colour = {"keep": "green", "build": "yellow", "skip": "dim", "fail": "red"}[line.action]
@@ -72,6 +72,10 @@ class Reporter:
         todo = sum(1 for line in lines if line.action == "build")
         self.console.print(f"{todo} page{'s' * (todo != 1)} to build, "
                            f"{sum(1 for line in lines if line.action == 'keep')} unchanged")
+        for change in coming:           # publish: and expires: times still to come
+            verb = "publishes" if change.what == "publish" else "expires"
+            self.console.print(f"[cyan]next[/]  {escape(change.when)}  {escape(change.source)} "
+                               f"{verb}")
 
     def synced(self, outcomes, root: Path) -> None:
         changed = [o for o in outcomes if o.action.value != "unchanged"]
@@ -116,8 +120,11 @@ def summary_line(report: BuildReport, where: str) -> str:
     code = (f" ({ran} ran code, {cached} from cache"
             + (f", {twins} from their notebooks" if twins else "") + ")") if ran or cached or twins else ""
     colour = "red" if failed else "green"
+    whys = report.skipped_why()
+    why = (f"draft{'s' * (skipped != 1)}" if set(whys) <= {"draft"} else
+           ", ".join(f"{n} {'drafts' if w == 'draft' and n != 1 else w}" for w, n in whys.items()))
     return (f"[{colour}]{built} page{'s' * (built != 1)} built[/]{code}, {unchanged} unchanged, "
-            f"{skipped} skipped (draft{'s' * (skipped != 1)}), "
+            f"{skipped} skipped ({why}), "
             f"[{'red' if failed else 'default'}]{failed} failed[/] "
             f"in {report.seconds:.1f} s -> {escape(where)}/")
 

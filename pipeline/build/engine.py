@@ -24,6 +24,7 @@ from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
 from pipeline.model import BuildReport, Outcome, PageResult, Source, url_of
 from pipeline.sources.discover import scan, stamps
+from pipeline.sources.schedule import hidden_reason, window
 
 if TYPE_CHECKING:       # the page phase is imported when there is a page to build
     from pipeline.build.pages import Warm
@@ -40,6 +41,7 @@ class BuildOptions:
     # a new folder and swapping it in: for the preview, where a build is one page and must
     # not cost a copy of the site. A stopped build can leave old and new pages side by side.
     in_place: bool = False
+    now: dt.datetime | None = None  # build as if it were then (`--now`); None: the clock
 
 
 @dataclass(slots=True)
@@ -54,6 +56,8 @@ class SitePlan:
     site_key: str
     left_out: tuple[str, ...] = ()      # files that are not pages, and why (orphaned twins)
     environment: str = ""               # the packages code pages were keyed with
+    now: dt.datetime | None = None      # the moment the build publishes for
+    window: tuple[float | None, float | None] = (None, None)   # in which no page comes or goes
 
     @property
     def nothing_to_do(self) -> bool:
@@ -82,21 +86,27 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     if state is None or state.build_id != output:
         state = statefile.load(config.root, __version__, output, pages=False)
     seen = stamps(config)
-    unchanged = unchanged_site(config, state, seen, options.drafts, site_key(config))
+    now = options.now or dt.datetime.now(dt.timezone.utc)
+    unchanged = unchanged_site(config, state, seen, options.drafts, site_key(config), now)
     if unchanged is not None:           # the fast path: no page is read, nothing is written
         return BuildReport(config.output, unchanged, tuple(state.left_out),
                            time.perf_counter() - started), state
-    plan = plan_site(config, options, statefile.with_pages(config.root, state), warm, seen)
+    plan = plan_site(config, replace(options, now=now),
+                     statefile.with_pages(config.root, state), warm, seen)
     notes = (plan.state.note,) if plan.state.note else ()
-    results = [PageResult(s.page.source, Outcome.SKIPPED) for s in plan.skipped]
+    results = [PageResult(s.page.source, Outcome.SKIPPED,
+                          reason=hidden_reason(s.page, now, config.zone) or "")
+               for s in plan.skipped]
     notes += plan.left_out + _nothing_published(plan, options)
     if plan.nothing_to_do:
         results += [_unchanged(d, plan.state) for d in plan.decisions]
-        stamp = git_stamp(config)
+        stamp, hidden = git_stamp(config), _hidden(config, results)
         if (plan.state.sources != seen or plan.state.drafts != options.drafts
-                or plan.state.git_stamp != stamp):                        # touched, not changed:
-            plan.state.sources, plan.state.drafts = seen, options.drafts  # the next is fast
-            plan.state.git_stamp = stamp
+                or plan.state.git_stamp != stamp or plan.state.window != list(plan.window)
+                or plan.state.hidden != hidden):          # touched, not changed: the next
+            plan.state.sources, plan.state.drafts = seen, options.drafts       # is fast
+            plan.state.git_stamp, plan.state.window = stamp, list(plan.window)
+            plan.state.hidden = hidden
             statefile.save(config.root, __version__, plan.state)
         return _report(config, results, notes, started), plan.state
     writer = plan.writer
@@ -123,7 +133,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
         results = _dead_links(writer, _taken_from_kept(writer, results, config), config)
         shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
         kept = {rel_of(config, r.source) for r in results if r.outcome is Outcome.UNCHANGED}
-        if plan.state.drafts and not options.drafts:    # drafts hidden again: the pages kept
+        if _hidden_again(plan, options):        # pages hidden that showed: the pages kept
             writer.written += [f for rel in kept for f in writer.files.get(rel, [])]   # are read too
         signatures = writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown],
                                      kept, plan.state.layout_sigs)
@@ -141,7 +151,8 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     state.sources, state.left_out, state.drafts = seen, list(plan.left_out), options.drafts
     state.environment = plan.environment
     state.git_stamp = git_stamp(config)
-    state.layout_sigs = signatures
+    state.layout_sigs, state.window = signatures, list(plan.window)
+    state.hidden = _hidden(config, results)
     statefile.save(config.root, __version__, state)
     notes += tuple(n for r in results for n in r.notes) + tuple(writer.notes)
     return _report(config, results, notes, started), state
@@ -161,18 +172,18 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
                                    warm.read if warm is not None else None)
     scanned = with_git_dates(config, scanned, warm.git if warm is not None else None)
     kept = kept_pages(config, failures, state, scanned)
-    published, skipped, clashes = publishable(config, scanned, options.drafts, kept)
+    now = options.now or dt.datetime.now(dt.timezone.utc)
+    published, skipped, clashes = publishable(config, scanned, options.drafts, kept, now)
     failures += clashes
     pages = [s.page for s in published]
     unpublished = {s.page.source.path for s in skipped} | {src.path for src, _ in failures}
     unpublished -= {source.path for source in kept}
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     in_place = options.in_place and bool(state.site_files) and config.output.is_dir()
     from pipeline.build.writer import SiteWriter
     from pipeline.render.links import LinkResolver
 
     resolver = LinkResolver(config, pages, unpublished, {s.path: slug for s, slug in kept.items()})
-    writer = SiteWriter(config, resolver, now, state.pages,
+    writer = SiteWriter(config, resolver, now.replace(microsecond=0), state.pages,
                         state.site_files, in_place, warm.layout if warm is not None else None)
     if warm is not None:
         warm.layout = writer.layout         # templates compiled once a service
@@ -183,7 +194,23 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     planner = Planner.of(config, state, site, slugs, any(s.code for s in published))
     decisions = [planner.decide(s.page, s.rel, s.sha, s.code) for s in published]
     return SitePlan(decisions, skipped, failures, state, writer, site,
-                    tuple(w for _, w in found.warnings), planner.environment)
+                    tuple(w for _, w in found.warnings), planner.environment, now,
+                    window([s.page for s in scanned], now, config.zone))
+
+
+def _hidden(config: SiteConfig, results: list[PageResult]) -> dict[str, str]:
+    """The pages left out for their publish or expiry time, and why (drafts are many: the
+    fast path counts them from its index)."""
+    return {rel_of(config, r.source): r.reason for r in results
+            if r.outcome is Outcome.SKIPPED and r.reason != "draft"}
+
+
+def _hidden_again(plan: SitePlan, options: BuildOptions) -> bool:
+    """Pages the last build showed are left out now (drafts hidden again, a page expired):
+    the pages kept are audited for them too."""
+    return (plan.state.drafts and not options.drafts) or any(
+        (old := plan.state.pages.get(s.rel)) is not None and old.files and old.key != "draft"
+        for s in plan.skipped)
 
 
 def _will_fail(scanned: Scanned, state: BuildState) -> bool:

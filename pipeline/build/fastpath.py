@@ -4,6 +4,7 @@ must say exactly what a full plan would; anything it cannot vouch for sends the 
 the full path (tests/e2e/test_nothing_changed.py)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from pipeline.execute.cache import environment_key
 from pipeline.config import SiteConfig
 from pipeline.model import KeptResults, Outcome, PageResult, Source
 from pipeline.site.files import static_files
+from pipeline.sources.schedule import within
 
 
 def git_stamp(config: SiteConfig) -> str:
@@ -23,13 +25,15 @@ def git_stamp(config: SiteConfig) -> str:
 
 
 def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[int]],
-                   drafts: bool, key: str) -> KeptResults | None:
+                   drafts: bool, key: str, now: dt.datetime) -> KeptResults | None:
     """Every page's result when nothing any page depends on changed since the last build
     (the files discovery looks at, nbpress and the settings, each page's files and outputs,
-    the site-wide files), from the state's fast index alone; None when something did."""
+    the site-wide files, the pages that `now` publishes), from the state's fast index
+    alone; None when something did."""
     fast = state.fast
     if (state.note or fast is None or not fast.pages or state.sources != seen
             or state.site_key != key or state.drafts != drafts
+            or not (drafts or within(state.window, now))
             or not site_current(config, state) or changed_ref(config.root, fast.refs)
             or state.environment and state.environment != environment_key()
             or state.pages_stamp != pages_stamp(config.root)
@@ -47,10 +51,11 @@ def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[i
     def results() -> list[PageResult]:
         return ([PageResult(source_at(config, rel, tops), Outcome.UNCHANGED, reason="unchanged",
                             warnings=tuple(fast.warnings.get(rel, ()))) for rel in fast.pages]
-                + [PageResult(source_at(config, rel, tops), Outcome.SKIPPED) for rel in fast.drafts])
+                + [PageResult(source_at(config, rel, tops), Outcome.SKIPPED,
+                              reason=state.hidden.get(rel, "draft")) for rel in fast.drafts])
 
     return KeptResults(results, {Outcome.UNCHANGED: len(fast.pages), Outcome.SKIPPED: len(fast.drafts)},
-                       tuple(w for _, ws in warned for w in ws))
+                       tuple(w for _, ws in warned for w in ws), state.hidden)
 
 
 def site_current(config: SiteConfig, state: BuildState) -> bool:

@@ -95,7 +95,9 @@ class Planner:
         reason = self._why_build(page, sha, key, old, code)
         if reason is None and old is not None:
             moved = next((t for t, slug in old.links.items() if self.slugs.get(t) != slug), None)
-            reason = f"the page it links to, {moved}, moved or is gone" if moved else None
+            reason = None if moved is None else (
+                f"the page it links to, {moved}, is published now" if old.links[moved] is None
+                else f"the page it links to, {moved}, moved or is gone")
         return Decision(page, rel, Action.BUILD if reason else Action.KEEP,
                         reason or "unchanged", key, sha)
 

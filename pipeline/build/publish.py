@@ -4,6 +4,7 @@ one page (a clash fails every page of it, naming the others). `nbpress check` as
 rules. No page is exported here."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from collections import defaultdict
@@ -16,6 +17,7 @@ from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError, PageError
 from pipeline.files import site_rel
 from pipeline.model import Page, Source
+from pipeline.sources.schedule import hidden_reason
 from pipeline.site.files import reserved, static_files
 
 
@@ -32,13 +34,18 @@ class Scanned:
 
 
 def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool,
-                kept: dict[Source, str] | None = None
+                kept: dict[Source, str] | None = None, now: dt.datetime | None = None
                 ) -> tuple[list[Scanned], list[Scanned], list[tuple[Source, NbpressError]]]:
-    """(published, drafts left out, slug clashes) of the pages that read: the one rule of
-    what a build publishes (`nbpress check` resolves links by it too). `kept`: the files
-    that did not read whose last good version stays published, with its slug."""
-    published = [s for s in scanned if drafts or not s.page.draft]
-    skipped = [s for s in scanned if s.page.draft and not drafts]
+    """(published, pages left out, slug clashes) of the pages that read: the one rule of
+    what a build publishes (`nbpress check` resolves links by it too). Left out: drafts, and
+    pages whose `publish` time is after `now` or whose `expires` time is not (`drafts`
+    publishes them all). `kept`: the files that did not read whose last good version stays
+    published, with its slug."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    zone = config.zone
+    hidden = {id(s) for s in scanned if not drafts and hidden_reason(s.page, now, zone)}
+    published = [s for s in scanned if id(s) not in hidden]
+    skipped = [s for s in scanned if id(s) in hidden]
     published, clashes = unique_slugs(published, {rel for _, rel in static_files(config)})
     taken = {slug: source for source, slug in (kept or {}).items()}
     for item in [s for s in published if taken.get(s.page.slug, s.page.source) != s.page.source]:

@@ -89,6 +89,10 @@ class BuildState:
     pages_stamp: list[int] = field(default_factory=list)   # of PAGES_FILE as written with it
     git_stamp: str = ""                      # the commit HEAD was at (pages' dates from git)
     layout_sigs: dict[str, str] = field(default_factory=dict)  # what pages showed, by section
+    hidden: dict[str, str] = field(default_factory=dict)   # pages left out for their publish
+                                             # or expiry time -> why ("scheduled for ...")
+    window: list = field(default_factory=lambda: [None, None])  # [start, end) POSIX seconds in
+                                             # which no page comes or goes (publish, expires)
     # Each page as last saved, by the PageState saved: a service's next save encodes only
     # the pages that changed (`save`); None for a single build (no copy kept). Not saved.
     encoded: dict[str, tuple[PageState, str]] | None = field(default=None, repr=False)
@@ -124,7 +128,9 @@ def load(root: Path, version: str, output_id: str | None, pages: bool = True) ->
                            environment=str(raw["environment"]),
                            pages_stamp=list(raw["pages_stamp"]),
                            git_stamp=str(raw.get("git_stamp", "")),
-                           layout_sigs=dict(raw.get("layout_sigs", {})))
+                           layout_sigs=dict(raw.get("layout_sigs", {})),
+                           window=_window(raw.get("window")),
+                           hidden=dict(raw.get("hidden", {})))
     except (KeyError, TypeError) as exc:
         return BuildState(note=f"discarded the build state ({path}): it is damaged ({exc})")
     return with_pages(root, state) if pages else state
@@ -164,11 +170,20 @@ def save(root: Path, version: str, state: BuildState) -> None:
              "site_refs": state.site_refs, "sources": state.sources, "left_out": state.left_out,
              "drafts": state.drafts, "environment": state.environment,
              "pages_stamp": state.pages_stamp, "git_stamp": state.git_stamp,
-             "layout_sigs": state.layout_sigs,
+             "layout_sigs": state.layout_sigs, "window": state.window,
+             "hidden": state.hidden,
              "fast": fast and {"pages": fast.pages, "files": fast.files, "drafts": fast.drafts,
                                "refs": fast.refs, "warnings": fast.warnings}}
     write_atomic(folder / STATE_FILE, json.dumps(index, separators=(",", ":")))
     state.fast = fast
+
+
+def _window(raw: object) -> list:
+    """A saved window, or one that the clock is never in (a state of an older build)."""
+    if (isinstance(raw, list) and len(raw) == 2
+            and all(v is None or isinstance(v, (int, float)) for v in raw)):
+        return list(raw)
+    return [0.0, 0.0]
 
 
 def pages_stamp(root: Path) -> list[int]:

@@ -8,6 +8,7 @@ from pipeline.build.pages import needs_execution, twin_with_outputs
 from pipeline.execute.cache import ExecutionCache, environment_key, execution_key
 from pipeline.config import SiteConfig
 from pipeline.build.plan import Action
+from pipeline.sources.schedule import changes, hidden_reason, shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,9 +19,33 @@ class StatusLine:
     code: str = ""          # for pages built again that have code: "runs" or "cached"
 
 
+@dataclass(frozen=True, slots=True)
+class Coming:
+    """A page that comes (publish) or goes (expires) after the moment of the status."""
+
+    when: str               # in the site's time zone
+    what: str               # "publish" or "expires"
+    source: str
+
+
 def site_status(config: SiteConfig, options: BuildOptions = BuildOptions()) -> list[StatusLine]:
+    """What the next build would do for each page."""
+    return status_and_coming(config, options)[0]
+
+
+def status_and_coming(config: SiteConfig, options: BuildOptions = BuildOptions()
+                      ) -> tuple[list[StatusLine], list[Coming]]:
+    """`site_status`, and the publish and expiry times still to come, in time order."""
     plan = plan_site(config, options)
-    lines = [StatusLine(s.rel, "skip", "draft") for s in plan.skipped]
+    pages = [d.page for d in plan.decisions] + [s.page for s in plan.skipped]
+    coming = [Coming(shown(c.at, config.zone), c.what, c.page.source.path.relative_to(
+        config.root).as_posix()) for c in changes(pages, config.zone) if c.at > plan.now]
+    return _lines(config, plan), coming
+
+
+def _lines(config: SiteConfig, plan) -> list[StatusLine]:
+    lines = [StatusLine(s.rel, "skip", hidden_reason(s.page, plan.now, config.zone) or "draft")
+             for s in plan.skipped]
     lines += [StatusLine(src.path.relative_to(config.root).as_posix(), "fail", err.message)
               for src, err in plan.failures]
     environment, cache = None, ExecutionCache(config.root)

@@ -28,7 +28,12 @@ SITE = click.option("--site", "site", type=click.Path(file_okay=False, path_type
 NEW_SITE = click.option("--site", "site", type=click.Path(file_okay=False, path_type=Path),
                         default=".", help="The site folder, or any folder inside it (default: "
                                           "here); created if missing.")
-DRAFTS = click.option("--drafts", is_flag=True, help="Publish pages marked draft: true as well.")
+DRAFTS = click.option("--drafts", is_flag=True, help="Publish pages marked draft: true as "
+                      "well, and pages whose publish time is to come or expires time is past.")
+NOW = click.option("--now", "now", metavar="DATE-TIME", default=None,
+                   help="Build as if it were then (\"2026-12-24T09:00\", in the site's "
+                        "timezone unless it has an offset): which pages publish: and expires: "
+                        "show, as Hugo's --clock.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,8 +55,9 @@ def main() -> None:
               f"is running, exit at once (status {LOCKED}) instead of waiting for it.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when the build warns (a "
               "missing image, a broken link), as mkdocs --strict: for CI.")
+@NOW
 def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
-          quiet: bool, no_wait: bool, strict: bool) -> None:
+          quiet: bool, no_wait: bool, strict: bool, now: str | None) -> None:
     """Build the site into its output folder (only what changed)."""
     from pipeline.build.engine import BuildOptions, build_site
     from pipeline.cli.content import warn_no_pages
@@ -63,7 +69,7 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
     try:
         with _locked(config, reporter, wait=not no_wait), reporter.progress() as on_page:
             report = build_site(config, BuildOptions(drafts=drafts, on_page=on_page, jobs=jobs,
-                                                     isolate=isolate))
+                                                     isolate=isolate, now=_now(now, config)))
     except _errors() as error:
         _fail(reporter, error)
     if why:
@@ -81,20 +87,23 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
 @main.command()
 @SITE
 @DRAFTS
-def status(site: Path, drafts: bool) -> None:
-    """Say what the next build would do for each page, and why; build nothing."""
+@NOW
+def status(site: Path, drafts: bool, now: str | None) -> None:
+    """Say what the next build would do for each page, and why, and which pages come or go
+    next (publish:, expires:); build nothing."""
     from pipeline.build.engine import BuildOptions
     from pipeline.report import Reporter
-    from pipeline.build.status import site_status
+    from pipeline.build.status import status_and_coming
 
     reporter = Reporter()
     config = _pages_config(site, reporter)
     try:
-        lines = site_status(config, BuildOptions(drafts=drafts))
+        lines, coming = status_and_coming(config, BuildOptions(drafts=drafts,
+                                                               now=_now(now, config)))
     except _errors() as error:
         reporter.fatal(error)
         sys.exit(2)
-    reporter.status(lines, config.root)
+    reporter.status(lines, config.root, coming)
     if not lines:
         from pipeline.cli.content import warn_no_pages
 
@@ -121,6 +130,20 @@ def clean(site: Path, cache: bool) -> None:
     except _errors() as error:
         _fail(reporter, error)
     reporter.removed(removed, config.root)
+
+
+def _now(text: str | None, config):
+    """`--now`, read in the site's time zone; a value that is no date stops here."""
+    if text is None:
+        return None
+    from pipeline.sources.schedule import parse_now
+
+    try:
+        return parse_now(text, config.zone)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a date or a date and time: write it as "
+                                 "2026-12-24, 2026-12-24T09:00 or 2026-12-24T09:00+01:00",
+                                 param_hint="--now") from None
 
 
 def _remove_caches(folder: Path) -> list[Path]:

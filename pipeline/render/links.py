@@ -328,8 +328,8 @@ class LinkResolver:
         if slug is not None:
             return f"{slug}/" if slug else ""
         if candidate in self.unpublished:
-            warnings.append(f"{page.source.path}: links to {ref!r}, "
-                            "a page not published in this build (a draft, or it failed)")
+            warnings.append(f"{page.source.path}: links to {ref!r}, a page not published in "
+                            "this build (a draft, not yet or no longer published, or it failed)")
             return None
         problems.append(f"{ref!r} links to a page that does not exist")
         return None

@@ -15,10 +15,11 @@ from typing import Any, Mapping
 
 from pipeline.errors import PageError
 from pipeline.model import Page, Source
+from pipeline.sources.schedule import UTC, instant
 
 KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract",
                 "featuredImage", "image", "socialImage", "params", "execute", "depends", "tags", "categories",
-                "category", "aliases", "toc")
+                "category", "aliases", "toc", "publish", "expires", "publishDate", "expiryDate")
 EXECUTE_POLICIES = ("auto", "always", "never")
 DATE_FIELDS = ("created", "edited", "date")
 _DATE_VALUE = re.compile(r":\s*(\d{4}-\d\d?-\d\d?(?:[T ][\d:.]+)?)\s*(?:#.*)?$")
@@ -126,6 +127,7 @@ def make_page(source: Source, text: str, body_line: int, meta: Mapping[str, Any]
     }
     for key in DATE_FIELDS:
         fields[key] = check.date(meta, key)
+    fields["publish"], fields["expires"] = check.schedule(meta)
     return Page(source=source, text=text, body_line=body_line, meta=meta, **fields)
 
 
@@ -214,6 +216,18 @@ class _Checker:
                 return parsed
         raise self.fail(key, f"field {key!r} is not a date: {value!r}",
                         f"write {key}: \"2024-02-24\" (or with a time: \"2024-02-24T09:30:00\")")
+
+    def schedule(self, meta: Mapping[str, Any]) -> tuple[Any, Any]:
+        """(publish, expires): `publish`/`expires`, or Hugo's `publishDate`/`expiryDate`;
+        a page that would expire before it is published is refused (it would never show)."""
+        publish = self.date(meta, "publish" if "publish" in meta else "publishDate")
+        expires = self.date(meta, "expires" if "expires" in meta else "expiryDate")
+        if publish is not None and expires is not None and instant(expires, UTC) <= instant(publish, UTC):
+            key = "expires" if "expires" in meta else "expiryDate"
+            raise self.fail(key, f"the page expires ({expires}) before it is published "
+                            f"({publish}), so it would never show",
+                            f"give {key} a later time than the publish time, or remove it")
+        return publish, expires
 
     def tags(self, meta: Mapping[str, Any]) -> tuple[str, ...]:
         """`tags`, `categories` (Quarto, Jekyll) and `category` (Gatsby): one list, in the
