@@ -23,13 +23,16 @@ from urllib.parse import unquote, urlsplit
 from pipeline.errors import NbpressError
 
 # Where a URL is (the last: a search index fragment) and where a title is (an element's whole
-# text, a JSON title): one pattern each, each starting with its own word, which the regular
-# expression engine finds far faster than it tries an alternation at every character.
+# text, a JSON title): one pattern each, starting with its own word, which the regular
+# expression engine finds far faster than it tries an alternation at every character. Each
+# match takes its word alone, what follows is read ahead: a value that holds another's word
+# (`content='href='`) never hides the attribute after it, so every text the one alternation
+# found is found (and a few more).
 _URLS = tuple(re.compile(p) for p in (
-    r"""href\s*=\s*["']([^"']*)["']""", r"""src\s*=\s*["']([^"']*)["']""",
-    r"""content\s*=\s*["']([^"']*)["']""", r"<loc>([^<]*)<", r"<link>([^<]*)<", r"<id>([^<]*)<",
-    r'"url":"([^"]*)"'))
-_TEXTS = (re.compile(r">([^<>]+)<"), re.compile(r'"title":("(?:[^"\\]|\\.)*")'))
+    r"""href(?=\s*=\s*["']([^"']*)["'])""", r"""src(?=\s*=\s*["']([^"']*)["'])""",
+    r"""content(?=\s*=\s*["']([^"']*)["'])""", r"<loc>(?=([^<]*)<)", r"<link>(?=([^<]*)<)",
+    r"<id>(?=([^<]*)<)", r'"url":"(?=([^"]*)")'))
+_TEXTS = (re.compile(r">(?=([^<>]+)<)"), re.compile(r'"title":(?=("(?:[^"\\]|\\.)*"))'))
 AUDITED = (".html", ".xml", ".json", ".txt")
 
 

@@ -51,13 +51,11 @@ class Staging(_Folder):
         self.dir.mkdir(parents=True)
         self._root = os.path.abspath(self.dir)
         self._made: set[str] = {self._root}
-        self._linked: set[Path] = set()     # carried: hard links into the live site
 
     def write(self, rel: str, data: str | bytes) -> None:
         target = self.path(rel)
-        if target in self._linked:          # never written through into the live site
-            target.unlink(missing_ok=True)  # (carried in this process: the build's own)
-        if isinstance(data, str):
+        target.unlink(missing_ok=True)      # it may be a hard link into the live site, made
+        if isinstance(data, str):           # by any process of the build (not always this one)
             target.write_text(data, encoding="utf-8")
         else:
             target.write_bytes(data)
@@ -78,7 +76,6 @@ class Staging(_Folder):
             target = self.path(rel)
             if target.exists():
                 continue
-            self._linked.add(target)
             try:
                 os.link(source, target)
             except OSError:
