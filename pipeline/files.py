@@ -3,6 +3,7 @@ writing a file in one step; and the processes it starts, which die with it. Belo
 stage: any module may use it."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -19,6 +20,13 @@ SCRATCH = "tmp"                 # one build's passing files (`scratch_dir`)
 
 def cache_dir(root: Path) -> Path:
     return root / CACHE_DIR
+
+
+def state_dir(root: Path, output: Path) -> Path:
+    """Where the state of the builds into `output` is kept: the cache folder; for an output
+    folder inside it (the preview's), beside that folder, so each output has its own."""
+    cache = cache_dir(root)
+    return output.parent if cache in output.parents else cache
 
 
 def scratch_dir(root: Path) -> Path:
@@ -94,6 +102,7 @@ def _umask() -> int:
     return mask
 
 
+@functools.lru_cache(maxsize=1 << 17)     # a build asks it of each page many times
 def site_rel(root: Path, path: Path) -> str:
     """`path` from the site root, posix: a prefix cut (relpath costs ten times more)."""
     top, text = str(root), str(path)

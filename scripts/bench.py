@@ -191,6 +191,7 @@ def main() -> None:
     page = prose / "content" / "pages" / "page-0001.md"
     rows.append(measure(Row("1000 pages, one page edited", "nbpress"), nbp, r, edit(page)))
     rows += warm_service(prose, page, max(r, 5))
+    rows.append(serve_save(prose, page, "/page-0001/", max(r, 10)))
     if mkdocs:
         mk = [str(mkdocs), "build", "-q", "-f", str(mkdocs_site(prose, "content"))]
         rows.append(measure(Row("1000 prose pages, cold", "mkdocs-jupyter"), mk, r,
@@ -249,6 +250,16 @@ def warm_service(site: Path, page: Path, runs: int) -> list[Row]:
     for row in rows:
         print(f"  {row.scenario:<34} {row.tool:<16} {row.wall * 1000:7.1f} ms", file=sys.stderr)
     return rows
+
+
+def serve_save(site: Path, page: Path, url: str, runs: int) -> Row:
+    """`nbpress serve` in a process of its own: from saving a page to the new page served."""
+    out = subprocess.run([PY, str(REPO / "scripts" / "serve_edit.py"), str(site), str(page),
+                          url, str(runs)], check=True, capture_output=True, text=True)
+    times = json.loads(out.stdout.strip().splitlines()[-1])["saves"]
+    row = Row("1000 pages, a page saved, to served", "nbpress serve", times, [0])
+    print(f"  {row.scenario:<34} {row.tool:<16} {row.wall * 1000:7.1f} ms", file=sys.stderr)
+    return row
 
 
 def scale(repeat: int) -> None:

@@ -22,6 +22,7 @@ from pipeline.build.publish import Scanned, kept_pages, publishable, read_pages,
 from pipeline.build.state import BuildState, PageState
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
+from pipeline.files import state_dir
 from pipeline.model import BuildReport, Outcome, PageResult, Source, url_of
 from pipeline.sources.discover import scan, stamps
 from pipeline.sources.schedule import hidden_reason, window
@@ -84,7 +85,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     started = time.perf_counter()
     output = output_id(config.output)
     if state is None or state.build_id != output:
-        state = statefile.load(config.root, __version__, output, pages=False)
+        state = statefile.load(_state_dir(config), __version__, output, pages=False)
     seen = stamps(config)
     now = options.now or dt.datetime.now(dt.timezone.utc)
     unchanged = unchanged_site(config, state, seen, options.drafts, site_key(config), now)
@@ -92,7 +93,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
         return BuildReport(config.output, unchanged, tuple(state.left_out),
                            time.perf_counter() - started), state
     plan = plan_site(config, replace(options, now=now),
-                     statefile.with_pages(config.root, state), warm, seen)
+                     statefile.with_pages(_state_dir(config), state), warm, seen)
     notes = (plan.state.note,) if plan.state.note else ()
     results = [PageResult(s.page.source, Outcome.SKIPPED,
                           reason=hidden_reason(s.page, now, config.zone) or "")
@@ -107,7 +108,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
             plan.state.sources, plan.state.drafts = seen, options.drafts       # is fast
             plan.state.git_stamp, plan.state.window = stamp, list(plan.window)
             plan.state.hidden = hidden
-            statefile.save(config.root, __version__, plan.state)
+            statefile.save(_state_dir(config), __version__, plan.state)
         return _report(config, results, notes, started), plan.state
     writer = plan.writer
     writer.hidden = [Hidden(s.page.source.path, s.page.url, s.page.title) for s in plan.skipped]
@@ -153,7 +154,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     state.git_stamp = git_stamp(config)
     state.layout_sigs, state.window = signatures, list(plan.window)
     state.hidden = _hidden(config, results)
-    statefile.save(config.root, __version__, state)
+    statefile.save(_state_dir(config), __version__, state)
     notes += tuple(n for r in results for n in r.notes) + tuple(writer.notes)
     return _report(config, results, notes, started), state
 
@@ -166,7 +167,7 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     `seen`: the stamps of the sources, taken by the caller."""
     output = output_id(config.output)
     if state is None or state.build_id != output:
-        state = statefile.load(config.root, __version__, output)
+        state = statefile.load(_state_dir(config), __version__, output)
     found = warm.discovery(config, seen) if warm is not None and seen is not None else scan(config)
     scanned, failures = read_pages(config, list(found.pages), state,
                                    warm.read if warm is not None else None)
@@ -196,6 +197,10 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     return SitePlan(decisions, skipped, failures, state, writer, site,
                     tuple(w for _, w in found.warnings), planner.environment, now,
                     window([s.page for s in scanned], now, config.zone))
+
+
+def _state_dir(config: SiteConfig):
+    return state_dir(config.root, config.output)
 
 
 def _hidden(config: SiteConfig, results: list[PageResult]) -> dict[str, str]:

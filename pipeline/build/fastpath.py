@@ -13,6 +13,7 @@ from pipeline.build.state import BuildState, pages_stamp
 from pipeline.execute.cache import environment_key
 from pipeline.config import SiteConfig
 from pipeline.model import KeptResults, Outcome, PageResult, Source
+from pipeline.files import state_dir
 from pipeline.site.files import static_files
 from pipeline.sources.schedule import within
 
@@ -36,7 +37,7 @@ def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[i
             or not (drafts or within(state.window, now))
             or not site_current(config, state) or changed_ref(config.root, fast.refs)
             or state.environment and state.environment != environment_key()
-            or state.pages_stamp != pages_stamp(config.root)
+            or state.pages_stamp != pages_stamp(state_dir(config.root, config.output))
             or state.git_stamp != git_stamp(config)):       # a commit may date a page
         return None
     output = str(config.output)

@@ -15,6 +15,7 @@ build and released after it, so a manual `nbpress build` can run between two.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from pipeline.build.deps import stamp_of
 from pipeline.build.engine import BuildOptions, run_build
@@ -26,8 +27,12 @@ from pipeline.model import BuildReport
 
 
 class BuildService:
-    def __init__(self, config: SiteConfig, options: BuildOptions = BuildOptions(in_place=True)):
+    def __init__(self, config: SiteConfig, options: BuildOptions = BuildOptions(in_place=True),
+                 adjust: Callable[[SiteConfig], SiteConfig] = lambda config: config):
+        """`adjust`: what the service changes in the settings, each time they are read (the
+        preview's own output folder)."""
         self.config = config
+        self._adjust = adjust
         self.options = options
         self._warm = Warm()
         self._state: BuildState | None = None
@@ -47,7 +52,7 @@ class BuildService:
         stamp = _stamp(_settings_file(self.config))
         if stamp == self._settings:
             return
-        self.config = load_config(self.config.root)
+        self.config = self._adjust(load_config(self.config.root))
         self._settings = stamp
         self._warm.forget_site()
 

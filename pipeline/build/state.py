@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from pipeline.files import cache_dir, write_atomic
+from pipeline.files import write_atomic
 
 FORMAT = 8
 STATE_FILE = "build.json"
@@ -98,11 +98,11 @@ class BuildState:
     encoded: dict[str, tuple[PageState, str]] | None = field(default=None, repr=False)
 
 
-def load(root: Path, version: str, output_id: str | None, pages: bool = True) -> BuildState:
+def load(folder: Path, version: str, output_id: str | None, pages: bool = True) -> BuildState:
     """The last build's state, or an empty one (with a note) when it cannot be trusted.
     `pages=False`: the index of the whole site alone, with its `fast` part: `with_pages()`
     adds the pages."""
-    path = cache_dir(root) / STATE_FILE
+    path = folder / STATE_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -133,15 +133,15 @@ def load(root: Path, version: str, output_id: str | None, pages: bool = True) ->
                            hidden=dict(raw.get("hidden", {})))
     except (KeyError, TypeError) as exc:
         return BuildState(note=f"discarded the build state ({path}): it is damaged ({exc})")
-    return with_pages(root, state) if pages else state
+    return with_pages(folder, state) if pages else state
 
 
-def with_pages(root: Path, state: BuildState) -> BuildState:
+def with_pages(folder: Path, state: BuildState) -> BuildState:
     """Add the pages of the last build to a state loaded without them. A damaged pages file
     costs a build of every page (never a wrong page), and says so."""
     if state.has_pages:
         return state
-    path = cache_dir(root) / PAGES_FILE
+    path = folder / PAGES_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"), object_hook=_decode)
         if raw.get("build_id") != state.build_id:
@@ -154,16 +154,15 @@ def with_pages(root: Path, state: BuildState) -> BuildState:
     return state
 
 
-def save(root: Path, version: str, state: BuildState) -> None:
+def save(folder: Path, version: str, state: BuildState) -> None:
     """Write the state atomically: a build killed while writing leaves the old one or none.
     The pages go first: an index always finds the pages of its own build, or none."""
     if not state.has_pages:
         raise ValueError("a state loaded without its pages cannot be saved")
-    folder = cache_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     pages = dict(sorted(state.pages.items()))
     write_atomic(folder / PAGES_FILE, _pages_json(state.build_id, pages, state.encoded))
-    state.pages_stamp = pages_stamp(root)
+    state.pages_stamp = pages_stamp(folder)
     fast = FastIndex.of(pages)
     index = {"format": FORMAT, "nbpress": version, "build_id": state.build_id,
              "site_key": state.site_key, "site_files": state.site_files,
@@ -186,11 +185,11 @@ def _window(raw: object) -> list:
     return [0.0, 0.0]
 
 
-def pages_stamp(root: Path) -> list[int]:
+def pages_stamp(folder: Path) -> list[int]:
     """The stamp of PAGES_FILE: a build with nothing to do never reads it, but sees it is
     the file its index was saved with (not lost, damaged, or from another build)."""
     try:
-        st = os.stat(cache_dir(root) / PAGES_FILE)
+        st = os.stat(folder / PAGES_FILE)
     except OSError:
         return []
     return [st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino]

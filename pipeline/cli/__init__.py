@@ -132,6 +132,22 @@ def clean(site: Path, cache: bool) -> None:
     reporter.removed(removed, config.root)
 
 
+@main.command()
+@SITE
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="The port to serve on (0: any free one).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The interface to serve on; another than this machine's own only on purpose "
+                   "(0.0.0.0 shows drafts to the network).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a web browser.")
+def serve(site: Path, port: int, host: str, open_browser: bool) -> None:
+    """Build the site, serve it, and build again what each save changes; open pages reload.
+    Drafts and pages not yet published are shown. Nothing is written to the output folder."""
+    from pipeline.cli.serving import run_preview
+
+    run_preview(site, host, port, open_browser)
+
+
 def _now(text: str | None, config):
     """`--now`, read in the site's time zone; a value that is no date stops here."""
     if text is None:

@@ -331,7 +331,8 @@ def test_a_touched_page_leaves_the_next_build_on_the_fast_path(site):
     os.utime(page, ns=(page.stat().st_atime_ns, page.stat().st_mtime_ns + 10**9))
     assert result(site.build(), "a").outcome is Outcome.UNCHANGED
     config = site.config()
-    saved = statefile.load(config.root, __version__, output_id(config.output), pages=False)
+    saved = statefile.load(config.root / ".nbpress-cache", __version__, output_id(config.output),
+                           pages=False)
     assert saved.sources == stamps(config)
 
 

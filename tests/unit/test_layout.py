@@ -15,8 +15,10 @@ ALLOWED = {
     "render": {"sources"},
     "site": {"sources", "render"},
     "build": {"sources", "notebook", "execute", "render", "site"},
+    "live": {"sources", "notebook", "execute", "render", "site", "build"},
     "author": {"sources", "notebook", "execute", "render", "site", "build"},
-    "cli": {"sources", "notebook", "execute", "render", "site", "build", "author", "report"},
+    "cli": {"sources", "notebook", "execute", "render", "site", "build", "live", "author",
+            "report"},
 }
 
 

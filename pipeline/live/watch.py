@@ -1,0 +1,50 @@
+"""What the preview watches: every file of the site but its outputs and caches (pages,
+notebooks, data beside them, `static/`, `theme/`, images at the root, the settings), with
+watchfiles (the only watchfiles user) and a short debounce: an editor's save of one page, in
+however many writes, is one build."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable, Iterable
+
+from pipeline.config import SiteConfig
+from pipeline.files import CACHE_DIR
+
+DEBOUNCE_MS = 60        # how long to gather the writes of one save after the first
+STEP_MS = 5             # how long a save is quiet before it is one
+IGNORED = {CACHE_DIR, ".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints",
+           "node_modules", ".venv", "venv", ".lab", ".bench"}
+
+
+def ignored(config: SiteConfig, path: str) -> bool:
+    """A path the preview does not build for: the outputs (any output folder), caches,
+    version control, editors' temporary files."""
+    rel = Path(path)
+    try:
+        parts = rel.relative_to(config.root).parts
+    except ValueError:
+        return True
+    if not parts or (config.root / parts[0]) == config.output or parts[0] == config.output_dir:
+        return True
+    name = parts[-1]
+    return (any(p in IGNORED for p in parts) or name.endswith(("~", ".swp", ".swx", ".tmp"))
+            or name.startswith((".#", "#")) or name == ".DS_Store")
+
+
+def changes(config: SiteConfig, stop: threading.Event) -> Iterable[set[Path]]:
+    """Each batch of changed paths, until `stop` is set."""
+    import watchfiles
+
+    for batch in watchfiles.watch(config.root, watch_filter=lambda _, path: not ignored(config, path),
+                                  debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
+                                  yield_on_timeout=False, raise_interrupt=False,
+                                  ignore_permission_denied=True):
+        yield {Path(path) for _, path in batch}
+
+
+def on_changes(config: SiteConfig, stop: threading.Event,
+               then: Callable[[set[Path]], None]) -> None:
+    """Call `then` with each batch of changes until `stop` is set (a thread's loop)."""
+    for batch in changes(config, stop):
+        then(batch)
