@@ -21,6 +21,24 @@ class NavLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """A build notebook (`[[tool.nbpress.steps]]`): run by papermill before the pages, in the
+    site's folder, when its code, parameters or inputs changed, when its files are missing,
+    when it is due (`refresh`, on scheduled runs) or with `--refresh`."""
+
+    notebook: str                            # from the site's folder: notebooks/_data/x.ipynb
+    parameters: tuple[tuple[str, Any], ...] = ()
+    writes: tuple[str, ...] = ()             # files it makes, from the site's folder
+    reads: tuple[str, ...] = ()              # patterns of files it reads (a change runs it)
+    refresh: int | None = None               # seconds: run again on a scheduled run after
+    keep: int = 5                            # executed copies kept, the newest
+
+    @property
+    def name(self) -> str:
+        return self.notebook
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     """Everything a build needs to know about the site. Paths are absolute."""
 
@@ -48,6 +66,7 @@ class SiteConfig:
     kernel: str = "python3"         # for pages that name no kernel
     timeout: int = 300              # seconds a cell may run
     timezone: str = "UTC"           # of `publish:`/`expires:` times written with no offset
+    steps: tuple[Step, ...] = ()     # build notebooks, run before the pages
     config_file: Path | None = None  # the pyproject.toml the settings came from
 
     @property
@@ -103,7 +122,9 @@ _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
 _CHOICES = {"feed_content": ("full", "abstract")}
 _LISTS = {"toc": "content paths such as \"intro.md\"", "extra_css": "stylesheet paths such as \"style.css\"",
           "sections": "folder names"}
-KNOWN_KEYS = (*_SCALARS, *_CHOICES, *_LISTS, "nav", "links")
+KNOWN_KEYS = (*_SCALARS, *_CHOICES, *_LISTS, "nav", "links", "steps")
+STEP_KEYS = ("notebook", "parameters", "writes", "reads", "refresh", "keep")
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")   # HTML cannot hold them
 
 
@@ -136,6 +157,8 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
             nav = _nav(key, value, problems)
             if nav is not None:
                 values[key] = nav
+        elif key == "steps":
+            values[key] = _steps(value, problems)
         elif key in _LISTS:
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
                 values[key] = tuple(value)
@@ -173,6 +196,56 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
     _check_folders(config, where)
     _check_stylesheets(config, where)
     return config
+
+
+def _steps(value: Any, problems: list[str]) -> tuple[Step, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        problems.append("[tool.nbpress] steps must be a list of [[tool.nbpress.steps]] tables")
+        return ()
+    steps = []
+    for number, table in enumerate(value, 1):
+        where = f"[[tool.nbpress.steps]] number {number}"
+        for key in table:
+            if key not in STEP_KEYS:
+                problems.append(f"{where} has an unknown key {key!r}{_did_you_mean(key, STEP_KEYS)}"
+                                f" (known: {', '.join(STEP_KEYS)})")
+        notebook, writes = table.get("notebook"), table.get("writes", [])
+        reads, parameters = table.get("reads", []), table.get("parameters", {})
+        paths = [notebook] + (writes if isinstance(writes, list) else []) \
+            + (reads if isinstance(reads, list) else [])
+        if not isinstance(notebook, str) or not notebook.endswith((".ipynb", ".md")):
+            problems.append(f"{where} needs notebook = \"notebooks/_data/x.ipynb\" (a path "
+                            "from the site's folder)")
+        elif not all(isinstance(p, str) for p in paths):
+            problems.append(f"{where}: writes and reads must be lists of paths")
+        elif any(p.startswith("/") or ".." in p.split("/") or not p for p in paths):
+            problems.append(f"{where}: {notebook}, its writes and reads must be paths inside "
+                            "the site's folder (no /, no ..)")
+        if not isinstance(parameters, dict):
+            problems.append(f"{where}: parameters must be a table, e.g. parameters = {{ days = 30 }}")
+        refresh = _duration(table.get("refresh"), where, problems)
+        keep = table.get("keep", 5)
+        if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+            problems.append(f"{where}: keep must be a whole number of runs kept, at least 1")
+            keep = 5
+        if isinstance(notebook, str) and isinstance(parameters, dict):
+            steps.append(Step(notebook, tuple(parameters.items()),
+                              tuple(writes) if isinstance(writes, list) else (),
+                              tuple(reads) if isinstance(reads, list) else (), refresh, keep))
+    return tuple(steps)
+
+
+def _duration(value: Any, where: str, problems: list[str]) -> int | None:
+    """"6h", "30m", "1d12h", "90s" as seconds; None when not given."""
+    if value is None:
+        return None
+    text = value.replace(" ", "") if isinstance(value, str) else ""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        problems.append(f"{where}: refresh must be a duration such as \"6h\", \"30m\" or "
+                        f"\"1d\", not {value!r}")
+        return None
+    return sum(int(n) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[u] for n, u in parts)
 
 
 def _zone(name: str) -> dt.tzinfo:

@@ -150,6 +150,7 @@ class BuildReport:
     results: Sequence[PageResult]   # in source order (a tuple, or KeptResults)
     notes: tuple[str, ...] = ()     # e.g. a cache that could not be trusted and was discarded
     seconds: float = 0.0
+    steps: tuple[Any, ...] = ()     # what each build notebook did (`build/steps.StepResult`)
 
     def count(self, outcome: Outcome) -> int:
         if isinstance(self.results, KeptResults):
@@ -186,8 +187,12 @@ class BuildReport:
         return tuple(r for r in self.results if r.outcome is Outcome.FAILED)
 
     @property
+    def steps_ok(self) -> bool:
+        return all(step.error is None for step in self.steps)
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and self.steps_ok
 
     def __repr__(self) -> str:
         unchanged = self.count(Outcome.UNCHANGED)

@@ -46,6 +46,12 @@ class Reporter:
         self._error(error, "error")
 
     def summary(self, report: BuildReport, root: Path) -> None:
+        for step in report.steps:
+            if step.error is not None:
+                self._error(step.error, "step failed", "its files are as they were before it ran")
+            elif step.ran:
+                self.console.print(f"[cyan]step[/] {escape(step.name)} ran ({escape(step.reason)}) "
+                                   f"in {step.seconds:.1f} s")
         for note in report.notes:
             self.console.print(f"[cyan]note[/] {escape(_short(note, root))}")
         for warning in report.warnings():
@@ -73,7 +79,8 @@ class Reporter:
         self.console.print(f"{todo} page{'s' * (todo != 1)} to build, "
                            f"{sum(1 for line in lines if line.action == 'keep')} unchanged")
         for change in coming:           # publish: and expires: times still to come
-            verb = "publishes" if change.what == "publish" else "expires"
+            verb = {"publish": "publishes", "expires": "expires"}.get(
+                change.what, "is due to run again (on a scheduled run)")
             self.console.print(f"[cyan]next[/]  {escape(change.when)}  {escape(change.source)} "
                                f"{verb}")
 

@@ -1,11 +1,9 @@
-"""Make the example site's own assets: the synthetic alerts log and the images we draw.
+"""Make the example site's own images, which we draw (its alerts log is written by a build
+notebook, notebooks/_data/alerts.ipynb, which `nbpress build` runs).
 
 Run once by a maintainer (`.venv/bin/python scripts/make_example_assets.py`); the results are
 committed, so a build never depends on this script. Seeded: the same files every time.
 """
-import csv
-import datetime as dt
-import random
 from pathlib import Path
 
 import matplotlib
@@ -15,25 +13,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Circle, FancyBboxPatch, RegularPolygon  # noqa: E402
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
-SERVICES = {"checkout": 9, "search": 6, "auth": 4, "payments": 3, "inventory": 2, "email": 1}
-
-
-def alerts_csv(path: Path) -> None:
-    rng = random.Random(42)
-    start = dt.date(2024, 3, 4)
-    rows = []
-    for i in range(240):
-        day = start + dt.timedelta(days=int(rng.triangular(0, 56, 30)))
-        service = rng.choices(list(SERVICES), weights=list(SERVICES.values()))[0]
-        severity = "page" if rng.random() < 0.3 else "ticket"
-        ack = int(rng.lognormvariate(2.0, 0.6)) + 1 if severity == "page" else 0
-        rows.append((day.isoformat(), f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}",
-                     service, severity, ack))
-    rows.sort()
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["date", "time", "service", "severity", "minutes_to_ack"])
-        writer.writerows(rows)
 
 
 def badge(path: Path) -> None:
@@ -70,7 +49,6 @@ def _save(fig, ax, path: Path) -> None:
 
 
 if __name__ == "__main__":
-    alerts_csv(CONTENT / "projects" / "data" / "alerts.csv")
     badge(CONTENT / "images" / "aws.png")
     card(CONTENT / "images" / "site-card.png", "Markdown + notebooks", "#2f855a")
     card(CONTENT / "images" / "alerts-card.png", "On-call alerts", "#c05621")

@@ -27,9 +27,10 @@ needs_corpora = pytest.mark.skipif(
 
 
 def copy_example_site(dest: Path) -> Path:
-    """The repo's example site (content/, notebooks/, settings) in a writable folder."""
+    """The repo's example site (content/, its build notebooks in notebooks/_data/, settings)
+    in a writable folder (twins a local `make lab` made are left behind)."""
     shutil.copytree(REPO / "content", dest / "content")
-    (dest / "notebooks").mkdir()
+    shutil.copytree(REPO / "notebooks" / "_data", dest / "notebooks" / "_data")
     settings = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     dest.joinpath("pyproject.toml").write_text(
         settings[settings.index("[tool.nbpress]"):], encoding="utf-8")

@@ -20,6 +20,7 @@ from pipeline.build.plan import Action, Decision, Planner, site_key
 from pipeline.build.publish import Scanned, kept_pages, publishable, read_pages, rel_of, \
     with_git_dates
 from pipeline.build.state import BuildState, PageState
+from pipeline.build.steps import failed_by_steps, run_steps
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
 from pipeline.files import state_dir
@@ -43,6 +44,8 @@ class BuildOptions:
     # not cost a copy of the site. A stopped build can leave old and new pages side by side.
     in_place: bool = False
     now: dt.datetime | None = None  # build as if it were then (`--now`); None: the clock
+    refresh: bool = False           # run every build notebook (`--refresh`)
+    scheduled: bool = False         # a scheduled run: steps past their `refresh` run again
 
 
 @dataclass(slots=True)
@@ -83,15 +86,17 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     """One build, the lock held by the caller; `warm` and `state` are what a service kept
     from its last build. Returns the report and the state saved."""
     started = time.perf_counter()
+    now = options.now or dt.datetime.now(dt.timezone.utc)
+    steps = tuple(run_steps(config, refresh=options.refresh, scheduled=options.scheduled,
+                            now=now))                   # before the pages: they read its files
     output = output_id(config.output)
     if state is None or state.build_id != output:
         state = statefile.load(_state_dir(config), __version__, output, pages=False)
     seen = stamps(config)
-    now = options.now or dt.datetime.now(dt.timezone.utc)
     unchanged = unchanged_site(config, state, seen, options.drafts, site_key(config), now)
-    if unchanged is not None:           # the fast path: no page is read, nothing is written
-        return BuildReport(config.output, unchanged, tuple(state.left_out),
-                           time.perf_counter() - started), state
+    if unchanged is not None and all(s.ok for s in steps):     # the fast path: no page is
+        return BuildReport(config.output, unchanged, tuple(state.left_out),   # read, nothing
+                           time.perf_counter() - started, steps), state        # is written
     plan = plan_site(config, replace(options, now=now),
                      statefile.with_pages(_state_dir(config), state), warm, seen)
     notes = (plan.state.note,) if plan.state.note else ()
@@ -99,8 +104,9 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
                           reason=hidden_reason(s.page, now, config.zone) or "")
                for s in plan.skipped]
     notes += plan.left_out + _nothing_published(plan, options)
-    if plan.nothing_to_do:
-        results += [_unchanged(d, plan.state) for d in plan.decisions]
+    if plan.nothing_to_do and not (options.drafts and plan.state.window != list(plan.window)):
+        results += [_unchanged(d, plan.state) for d in plan.decisions]   # (a page's notice may
+                                                                         # change: --drafts)
         stamp, hidden = git_stamp(config), _hidden(config, results)
         if (plan.state.sources != seen or plan.state.drafts != options.drafts
                 or plan.state.git_stamp != stamp or plan.state.window != list(plan.window)
@@ -109,7 +115,8 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
             plan.state.git_stamp, plan.state.window = stamp, list(plan.window)
             plan.state.hidden = hidden
             statefile.save(_state_dir(config), __version__, plan.state)
-        return _report(config, results, notes, started), plan.state
+        return _report(config, results, notes, started, steps,
+                       {rel: p.refs for rel, p in plan.state.pages.items()}), plan.state
     writer = plan.writer
     writer.hidden = [Hidden(s.page.source.path, s.page.url, s.page.title) for s in plan.skipped]
     results += [_failed(writer, rel_of(config, s), s, e) for s, e in plan.failures]
@@ -156,7 +163,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     state.hidden = _hidden(config, results)
     statefile.save(_state_dir(config), __version__, state)
     notes += tuple(n for r in results for n in r.notes) + tuple(writer.notes)
-    return _report(config, results, notes, started), state
+    return _report(config, results, notes, started, steps, writer.refs), state
 
 
 def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
@@ -383,8 +390,9 @@ def _storable(meta) -> dict | None:
 
 
 def _report(config: SiteConfig, results: list[PageResult], notes: tuple[str, ...],
-            started: float) -> BuildReport:
+            started: float, steps: tuple = (), refs: dict | None = None) -> BuildReport:
+    results = failed_by_steps(config, results, steps, refs or {})
     order = sorted(results, key=lambda r: r.source.rel)
     return BuildReport(config.output, tuple(order), notes=notes,
-                       seconds=time.perf_counter() - started)
+                       seconds=time.perf_counter() - started, steps=steps)
 

@@ -34,7 +34,7 @@ def unchanged_site(config: SiteConfig, state: BuildState, seen: dict[str, list[i
     fast = state.fast
     if (state.note or fast is None or not fast.pages or state.sources != seen
             or state.site_key != key or state.drafts != drafts
-            or not (drafts or within(state.window, now))
+            or not within(state.window, now)     # a page comes or goes, or its notice (--drafts)
             or not site_current(config, state) or changed_ref(config.root, fast.refs)
             or state.environment and state.environment != environment_key()
             or state.pages_stamp != pages_stamp(state_dir(config.root, config.output))

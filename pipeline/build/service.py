@@ -56,6 +56,11 @@ class BuildService:
         self._settings = stamp
         self._warm.forget_site()
 
+    @property
+    def state(self) -> BuildState | None:
+        """What the last build of this service left (None before the first)."""
+        return self._state
+
     def close(self) -> None:
         self._warm.close()
         self._state = None

@@ -8,6 +8,7 @@ from pipeline.build.pages import needs_execution, twin_with_outputs
 from pipeline.execute.cache import ExecutionCache, environment_key, execution_key
 from pipeline.config import SiteConfig
 from pipeline.build.plan import Action
+from pipeline.build.steps import steps_due
 from pipeline.sources.schedule import changes, hidden_reason, shown
 
 
@@ -40,6 +41,7 @@ def status_and_coming(config: SiteConfig, options: BuildOptions = BuildOptions()
     pages = [d.page for d in plan.decisions] + [s.page for s in plan.skipped]
     coming = [Coming(shown(c.at, config.zone), c.what, c.page.source.path.relative_to(
         config.root).as_posix()) for c in changes(pages, config.zone) if c.at > plan.now]
+    coming += [Coming(shown(when, config.zone), "step", name) for when, name in steps_due(config)]
     return _lines(config, plan), coming
 
 

@@ -31,6 +31,7 @@ from pipeline.render.links import Asset, LinkResolver
 from pipeline.site.files import site_files
 from pipeline.site.layout import Layout, article_of, is_url
 from pipeline.site.model import Entry, SiteModel, entry_of, section_url
+from pipeline.sources.schedule import hidden_reason
 
 FIGURES = (".png", ".jpg", ".jpeg", ".svg", ".gif", ".webp")
 
@@ -140,9 +141,9 @@ class SiteWriter:
                 assets.append(featured)
                 image = featured.target
         rel = self._rel(page)
-        layout = self.model.layout_key(page.slug, rel)
+        layout = self._layout_key(page, rel)
         scripts = tuple(exported.scripts)
-        html = self.layout.page(page, rel, article, image, self.model, scripts)
+        html = self.layout.page(page, rel, article, image, self.model, scripts, self._notice(page))
         self.auditor().text(_index(page), html)         # a draft shown: the page fails
         self.staging.write(_index(page), html)
         folder = f"{page.slug}/" if page.slug else ""
@@ -222,9 +223,10 @@ class SiteWriter:
         for page in pages:
             rel = self._rel(page)
             if (before and rel in kept and page.slug and self.model.section_at(page.slug) is None
-                    and before.get(page.section or "") == now.get(page.section or "")):
+                    and before.get(page.section or "") == now.get(page.section or "")
+                    and not (page.draft or page.publish or page.expires)):  # no notice to change
                 continue
-            key = self.model.layout_key(page.slug, rel)
+            key = self._layout_key(page, rel)
             if rel not in self.files or self.layouts.get(rel) == key:
                 continue
             try:
@@ -236,7 +238,7 @@ class SiteWriter:
                 continue
             body, image, scripts = article
             self.staging.write(_index(page), self.layout.page(page, rel, body, image, self.model,
-                                                              scripts))
+                                                              scripts, self._notice(page)))
             self.written.append(_index(page))       # audited with the site's files
             self.layouts[rel] = key
         return now
@@ -347,6 +349,15 @@ class SiteWriter:
     def abort(self) -> None:
         if self._staging is not None:
             self._staging.abort()
+
+    def _notice(self, page: Page) -> str | None:
+        """Why a page shown by `--drafts` (or the preview) is not published, or None."""
+        return hidden_reason(page, self.build_time, self.config.zone)
+
+    def _layout_key(self, page: Page, rel: str) -> str:
+        notice = self._notice(page)
+        return self.model.layout_key(page.slug, rel, notice) if notice else \
+            self.model.layout_key(page.slug, rel)
 
     def _rel(self, page: Page) -> str:
         return page_name(self.config, page)

@@ -56,8 +56,10 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Exit with status 1 when the build warns (a "
               "missing image, a broken link), as mkdocs --strict: for CI.")
 @NOW
+@click.option("--refresh", is_flag=True, help="Run every build notebook ([[tool.nbpress.steps]]) "
+              "whether or not it changed.")
 def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
-          quiet: bool, no_wait: bool, strict: bool, now: str | None) -> None:
+          quiet: bool, no_wait: bool, strict: bool, now: str | None, refresh: bool) -> None:
     """Build the site into its output folder (only what changed)."""
     from pipeline.build.engine import BuildOptions, build_site
     from pipeline.cli.content import warn_no_pages
@@ -69,7 +71,8 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
     try:
         with _locked(config, reporter, wait=not no_wait), reporter.progress() as on_page:
             report = build_site(config, BuildOptions(drafts=drafts, on_page=on_page, jobs=jobs,
-                                                     isolate=isolate, now=_now(now, config)))
+                                                     isolate=isolate, now=_now(now, config),
+                                                     refresh=refresh))
     except _errors() as error:
         _fail(reporter, error)
     if why:
@@ -146,6 +149,29 @@ def serve(site: Path, port: int, host: str, open_browser: bool) -> None:
     from pipeline.cli.serving import run_preview
 
     run_preview(site, host, port, open_browser)
+
+
+@main.command()
+@SITE
+@click.option("--every", metavar="DURATION", help="Build every so long: 30m, 1h, 1d.")
+@click.option("--cron", metavar="EXPRESSION", help="Build on a cron schedule, in the site's "
+              "timezone: \"0 6 * * *\" is 06:00 daily.")
+@click.option("--runs", type=click.IntRange(min=1), default=None,
+              help="Stop after this many runs (tests, CI).")
+@click.option("--once", is_flag=True, help="One scheduled run now, logged, then exit (what "
+              "cron, systemd and GitHub Actions call); exit 1 when it failed.")
+@click.option("--on-failure", metavar="COMMAND", help="A shell command run after a failed "
+              "run, with the run's summary (one JSON line) on its standard input.")
+@click.option("--emit", "emit_kind", type=click.Choice(["cron", "systemd", "github-actions"]),
+              help="Print the schedule for that scheduler instead of running it.")
+def schedule(site: Path, every: str | None, cron: str | None, runs: int | None, once: bool,
+             on_failure: str | None, emit_kind: str | None) -> None:
+    """Rebuild on a schedule, in the foreground: also when a page is published or expires
+    and when a build notebook is due. Each run is logged in .nbpress-cache/runs.jsonl; a run
+    missed while the machine was off is made up at start."""
+    from pipeline.cli.scheduling import run_schedule
+
+    run_schedule(site, every, cron, runs, once, on_failure, emit_kind)
 
 
 def _now(text: str | None, config):

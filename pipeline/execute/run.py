@@ -34,8 +34,10 @@ class RunContext:
         return {"nbpress_build_time": self.build_time, "nbpress_base_url": self.base_url}
 
 
-def execute(nb, page: Page, config: SiteConfig, context: RunContext) -> tuple[Any, list[str]]:
-    """Run `nb` in the page's folder; return the executed notebook and warnings for the page.
+def execute(nb, page: Page, config: SiteConfig, context: RunContext,
+            cwd: Path | None = None) -> tuple[Any, list[str]]:
+    """Run `nb` in the page's folder (or `cwd`: a step runs in the site's); return the
+    executed notebook and warnings for the page.
 
     A cell tagged `raises-exception` may raise (nbclient runs on; papermill would still fail
     the notebook, so its saved copy is checked for errors anywhere else)."""
@@ -52,7 +54,7 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext) -> tuple[An
                 nb, str(saved),
                 parameters={**context.parameters(), **page.params},
                 kernel_name=kernel,
-                cwd=str(page.source.path.parent),
+                cwd=str(cwd or page.source.path.parent),
                 progress_bar=False,
                 request_save_on_cell_execute=False,     # one write, at the end
                 execution_timeout=config.timeout,

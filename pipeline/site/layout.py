@@ -64,9 +64,10 @@ class Layout:
                                        "theme folder") from None
 
     def page(self, page: Page, rel: str, body: str, image: str | None, model: SiteModel,
-             scripts: tuple[str, ...] = ()) -> str:
+             scripts: tuple[str, ...] = (), notice: str | None = None) -> str:
         """A page: its article HTML in the site layout, with its listing if it has one;
-        `scripts`: the site's scripts it needs (assets/plotly.min.js)."""
+        `scripts`: the site's scripts it needs (assets/plotly.min.js); `notice`: why it is
+        not published (a draft shown by `--drafts` or the preview), shown above it."""
         dates = [date_view(field, getattr(page, field)) for field in ("date", "created", "edited")
                  if getattr(page, field) is not None]
         data = {"title": page.title, "url": page.url, "source": rel,
@@ -81,7 +82,8 @@ class Layout:
             around=around_view(model.around(rel), page.slug, page.url),
             toc=toc_view(body, page.meta.get("toc") is not False),
             sections=listing_views(model.listing(page.slug), page.slug, more=page.slug == ""),
-            show_section_headings=page.slug == "", pager=self._first_pager(model, page.slug))
+            show_section_headings=page.slug == "", pager=self._first_pager(model, page.slug),
+            notice=notice)
 
     def home(self, model: SiteModel) -> str:
         site = self.config

@@ -180,3 +180,38 @@ def test_the_state_remembers_the_window_in_which_no_page_comes_or_goes(blog_site
     start, end = saved["window"]
     assert start is None
     assert end == dt.datetime(2026, 12, 24, 9, 0, tzinfo=PARIS).timestamp()
+
+
+def _notice(path: Path) -> str | None:
+    class Notice(HTMLParser):
+        found: str | None = None
+        inside = False
+
+        def handle_starttag(self, tag, attrs):
+            self.inside = ("class", "page-notice") in attrs
+
+        def handle_data(self, data):
+            if self.inside:
+                self.found = data
+
+        def handle_endtag(self, tag):
+            self.inside = False
+
+    parser = Notice()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser.found
+
+
+def test_drafts_marks_each_unpublished_page_and_the_mark_goes_when_its_time_comes(blog_site):
+    blog_site.page("blog/d.md", "---\ntitle: Dee\ndraft: true\n---\n\n<b>Draft</b>.\n")
+    out = blog_site.root / "output"
+    early = dt.datetime(2026, 12, 20, tzinfo=dt.timezone.utc)
+    assert blog_site.build(drafts=True, now=early).ok
+    assert _notice(out / "blog" / "future" / "index.html") == \
+        "Not published: scheduled for 2026-12-24 09:00 CET"
+    assert _notice(out / "blog" / "d" / "index.html") == "Not published: draft"
+    assert _notice(out / "blog" / "old" / "index.html") is None
+    late = blog_site.build(drafts=True, now=dt.datetime(2026, 12, 25, tzinfo=dt.timezone.utc))
+    assert late.ok
+    assert _notice(out / "blog" / "future" / "index.html") is None    # kept, laid out again
+    assert _notice(out / "blog" / "d" / "index.html") == "Not published: draft"

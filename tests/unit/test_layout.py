@@ -16,9 +16,10 @@ ALLOWED = {
     "site": {"sources", "render"},
     "build": {"sources", "notebook", "execute", "render", "site"},
     "live": {"sources", "notebook", "execute", "render", "site", "build"},
+    "schedule": {"sources", "notebook", "execute", "render", "site", "build"},
     "author": {"sources", "notebook", "execute", "render", "site", "build"},
-    "cli": {"sources", "notebook", "execute", "render", "site", "build", "live", "author",
-            "report"},
+    "cli": {"sources", "notebook", "execute", "render", "site", "build", "live", "schedule",
+            "author", "report"},
 }
 
 
