@@ -111,6 +111,7 @@ class PageResult:
     kept_previous: bool = False
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()     # things the build repaired on its own (a damaged cache)
+    seconds: float = 0.0            # how long building it took (0: it was not built)
 
     def __repr__(self) -> str:
         return f"PageResult({self.source.rel!r}, {self.outcome.value})"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import glob
 import shutil
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,12 @@ def _same_files(before: dict[str, list[int]], now: dict[str, list[int]]) -> bool
 
 def build_one(decision: Decision, context: PageContext) -> tuple[PageResult, Any]:
     """Build one page; in the build process or a worker. (result, what was written)."""
+    started = time.perf_counter()
+    result, written = _built_or_failed(decision, context)
+    return replace(result, seconds=time.perf_counter() - started), written
+
+
+def _built_or_failed(decision: Decision, context: PageContext) -> tuple[PageResult, Any]:
     page = decision.page
     try:
         return build_page(page, context.config, context, context.writer, decision.reason)

@@ -58,8 +58,11 @@ def main() -> None:
 @NOW
 @click.option("--refresh", is_flag=True, help="Run every build notebook ([[tool.nbpress.steps]]) "
               "whether or not it changed.")
+@click.option("--report", is_flag=True, help="Build through the report notebook and keep it, "
+              "with its HTML, in .nbpress-cache/reports/.")
 def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
-          quiet: bool, no_wait: bool, strict: bool, now: str | None, refresh: bool) -> None:
+          quiet: bool, no_wait: bool, strict: bool, now: str | None, refresh: bool,
+          report: bool) -> None:
     """Build the site into its output folder (only what changed)."""
     from pipeline.build.engine import BuildOptions, build_site
     from pipeline.cli.content import warn_no_pages
@@ -68,6 +71,8 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
 
     reporter = Reporter(quiet=quiet)
     config = _pages_config(site, reporter)
+    if report:
+        _reported_build(config, reporter, drafts, refresh)
     try:
         with _locked(config, reporter, wait=not no_wait), reporter.progress() as on_page:
             report = build_site(config, BuildOptions(drafts=drafts, on_page=on_page, jobs=jobs,
@@ -164,14 +169,31 @@ def serve(site: Path, port: int, host: str, open_browser: bool) -> None:
               "run, with the run's summary (one JSON line) on its standard input.")
 @click.option("--emit", "emit_kind", type=click.Choice(["cron", "systemd", "github-actions"]),
               help="Print the schedule for that scheduler instead of running it.")
+@click.option("--report", is_flag=True, help="Each run through the report notebook, kept with "
+              "its HTML in .nbpress-cache/reports/.")
 def schedule(site: Path, every: str | None, cron: str | None, runs: int | None, once: bool,
-             on_failure: str | None, emit_kind: str | None) -> None:
+             on_failure: str | None, emit_kind: str | None, report: bool) -> None:
     """Rebuild on a schedule, in the foreground: also when a page is published or expires
     and when a build notebook is due. Each run is logged in .nbpress-cache/runs.jsonl; a run
     missed while the machine was off is made up at start."""
     from pipeline.cli.scheduling import run_schedule
 
-    run_schedule(site, every, cron, runs, once, on_failure, emit_kind)
+    run_schedule(site, every, cron, runs, once, on_failure, emit_kind, report)
+
+
+def _reported_build(config, reporter, drafts: bool, refresh: bool) -> None:
+    """`build --report`: the build runs in the report notebook's kernel; its outcome is said."""
+    from pipeline.schedule.report import run_report
+
+    try:
+        reported = run_report(config, drafts=drafts, refresh=refresh)
+    except _errors() as error:
+        _fail(reporter, error)
+    said = reported.outcome
+    reporter.console.print(f"{said.get('built', 0)} pages built, {said.get('kept', 0)} unchanged, "
+                           f"{said.get('failed', 0)} failed: the report is {reported.notebook} "
+                           f"(and {reported.html.name})")
+    sys.exit(0 if reported.ok else 1)
 
 
 def _now(text: str | None, config):

@@ -12,7 +12,8 @@ from pipeline.report import Reporter
 
 
 def run_schedule(site: Path, every: str | None, cron: str | None, runs: int | None,
-                 once: bool, on_failure: str | None, emit_kind: str | None) -> None:
+                 once: bool, on_failure: str | None, emit_kind: str | None,
+                 report: bool = False) -> None:
     from pipeline.cli import _pages_config
     from pipeline.schedule.timing import Timing, duration
 
@@ -29,8 +30,8 @@ def run_schedule(site: Path, every: str | None, cron: str | None, runs: int | No
         return
     from pipeline.schedule.runner import Scheduler
 
-    with Scheduler(config, timing, on_failure, said=lambda run: _said(reporter, run, config.root)) \
-            as scheduler:
+    with Scheduler(config, timing, on_failure, said=lambda run: _said(reporter, run, config.root),
+                   report=report) as scheduler:
         signal.signal(signal.SIGTERM, lambda *_: scheduler.stop.set())
         try:
             done = scheduler.run(runs=runs, once=once)
@@ -55,6 +56,9 @@ def _said(reporter: Reporter, run, root: Path) -> None:
                                "while none ran: this run makes up for it")
     if run.report is not None:
         reporter.summary(run.report, root)
+    elif line.get("report"):
+        reporter.console.print(f"{line['built']} pages built, {line['kept']} unchanged, "
+                               f"{line['failed']} failed: the report is {line['report']}")
     else:
         reporter.console.print(f"[bold red]run failed[/] {line['error']}")
     reporter.console.print(f"[dim]next run: {line['next'] or 'none scheduled'}[/]")

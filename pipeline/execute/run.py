@@ -73,6 +73,18 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext,
     return executed, _unknown_params(nb, page, config)
 
 
+def run_notebook(path: Path, executed: Path, parameters: dict[str, Any], cwd: Path,
+                 kernel: str) -> None:
+    """Run a notebook file as it is (the build report), its executed copy written to
+    `executed`; papermill's exception when a cell fails."""
+    import papermill
+
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
+    papermill.execute_notebook(str(path), str(executed), parameters=parameters, cwd=str(cwd),
+                               kernel_name=kernel, progress_bar=False, execution_timeout=None,
+                               extra_arguments=["--IPKernelApp.log_level=ERROR"])
+
+
 def _error_cells(saved: Path):
     import nbformat
 

@@ -166,6 +166,16 @@ def with_cell_options(nb):
     return nb
 
 
+def report_html(path: Path) -> str:
+    """nbconvert's own HTML of an executed notebook, inputs hidden (the build report)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    return exporter.from_notebook_node(nbformat.read(path, as_version=4))[0]
+
+
 def _markdown_renderer():
     """The site's one Markdown engine (`render/markdown.py`), built once a build."""
     from pipeline.render.markdown import Markdown

@@ -64,8 +64,10 @@ class Scheduler:
     """Runs builds of `config` as `timing` says until `stop` is set or `runs` are done."""
 
     def __init__(self, config: SiteConfig, timing: Timing, on_failure: str | None = None,
-                 said: Callable[[Run], None] = lambda run: None):
+                 said: Callable[[Run], None] = lambda run: None, report: bool = False):
+        """`report`: each run goes through the report notebook (kept with its HTML)."""
         self.config, self.timing, self.on_failure, self.said = config, timing, on_failure, said
+        self.report = report
         self.stop = threading.Event()
         self.service = BuildService(config, BuildOptions(scheduled=True, in_place=True))
 
@@ -95,12 +97,18 @@ class Scheduler:
 
     def run_once(self, catch_up: dt.datetime | None = None) -> Run:
         started, clock = _now(), time.perf_counter()
-        report, error = None, None
+        report, error, outcome = None, None, None
         try:
-            report = self.service.build()
+            if self.report:
+                from pipeline.schedule.report import run_report
+
+                reported = run_report(self.config, scheduled=True)
+                outcome = {**reported.outcome, "report": str(reported.notebook)}
+            else:
+                report = self.service.build()
         except Exception as exc:        # a setting, the lock, a bug: logged, never fatal
             error = f"{type(exc).__name__}: {exc}"
-        line = _line(report, error, started, time.perf_counter() - clock, catch_up)
+        line = _line(report, error, started, time.perf_counter() - clock, catch_up, outcome)
         line["next"] = _iso(self.next_wake(started))
         run = Run(line, report)
         self._log(line)
@@ -158,7 +166,12 @@ def _saved_window(config: SiteConfig) -> list | None:
 
 
 def _line(report: BuildReport | None, error: str | None, started: dt.datetime, seconds: float,
-          catch_up: dt.datetime | None) -> dict:
+          catch_up: dt.datetime | None, outcome: dict | None = None) -> dict:
+    if outcome is not None:             # a run through the report notebook
+        return {"start": started.isoformat(), "start_at": started, "seconds": round(seconds, 3),
+                "built": 0, "kept": 0, "failed": 0, "skipped": 0, "steps": [],
+                "steps_ok": True, "failures": {}, **outcome, "error": error,
+                "catch_up": _iso(catch_up) if catch_up is not None else None}
     failures = {}
     if report is not None:
         failures = {str(r.source.path): r.error.message for r in report.failed if r.error}
