@@ -67,6 +67,7 @@ class SiteConfig:
     timeout: int = 300              # seconds a cell may run
     timezone: str = "UTC"           # of `publish:`/`expires:` times written with no offset
     steps: tuple[Step, ...] = ()     # build notebooks, run before the pages
+    freeze: bool = False            # executed results kept in _freeze/, to be committed
     config_file: Path | None = None  # the pyproject.toml the settings came from
 
     @property
@@ -118,6 +119,7 @@ _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "search": (bool, "true or false (leave it out: on up to 20,000 pages)"),
     "theme_dir": (str, "a folder name"),
     "timezone": (str, "a time zone name such as \"Europe/Paris\" or \"UTC\""),
+    "freeze": (bool, "true or false"),
 }
 _CHOICES = {"feed_content": ("full", "abstract")}
 _LISTS = {"toc": "content paths such as \"intro.md\"", "extra_css": "stylesheet paths such as \"style.css\"",

@@ -16,8 +16,8 @@ from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
 from pipeline.files import scratch_dir, sweep_scratch
 from pipeline.execute.base import Executor, InlineExecutor, Job
-from pipeline.execute.cache import (ExecutionCache, bundle_files, depends_files,
-                                    environment_key, execution_key)
+from pipeline.execute.cache import (ExecutionCache, FrozenResults, bundle_files, data_files,
+                                    depends_files, environment_key, execution_key, freeze_key)
 from pipeline.model import Outcome, Page, PageResult, Source
 
 
@@ -300,14 +300,22 @@ def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext,
 
     key = execution_key(nb, page, config.base_url, context.environment, config.root)
     notes = []
+    frozen = FrozenResults(config.root) if config.freeze else None
     if page.execute != "always":
         cached, note = context.cache.get(key)
         if cached is not None:
             return with_outputs_of(nb, cached), False, [], []
         notes = [f"{page.source.path}: {note}"] if note else []
+        stored = frozen and frozen.get(page, freeze_key(nb, page, config.base_url, config.root),
+                                       data_files(page))
+        if stored is not None:          # what the author ran, committed in _freeze/
+            return with_outputs_of(nb, stored), False, [], notes
     ran = context.executor.submit(Job(nb, page, config, context.run, files=data)).result()
     executed, warnings = ran.nb, list(ran.warnings)
     context.cache.put(key, executed)
+    if frozen is not None:
+        frozen.put(page, freeze_key(nb, page, config.base_url, config.root), data_files(page),
+                   executed)
     return executed, True, warnings, notes
 
 

@@ -21,6 +21,7 @@ from pipeline.model import Page
 from pipeline.files import cache_dir, write_atomic
 
 FORMAT = 1
+FREEZE_DIR = "_freeze"          # in the site's folder: committed with it
 
 
 def environment_key() -> str:
@@ -51,14 +52,27 @@ PAGE_SUFFIXES = (".md", ".ipynb")
 
 def execution_key(nb, page: Page, base_url: str, environment: str, root: Path) -> str:
     """What decides the results of the page's code; `root` is the site's folder."""
+    return _key(code_parts(nb, page, base_url, root) + [data_files(page), environment])
+
+
+def code_parts(nb, page: Page, base_url: str, root: Path) -> list:
+    """What decides the results of the page's code but its data and the packages: the key of
+    its frozen results (`FrozenResults`)."""
     code = [(c.source, sorted(EXECUTION_TAGS.intersection(c.metadata.get("tags", []))))
             for c in nb.cells if c.cell_type == "code"]
     spec = nb.metadata.get("kernelspec", {})
+    return [FORMAT, code, dict(page.params), base_url, spec.get("name"), spec.get("language"),
+            _rel(page.source.path.parent, root)]
+
+
+def data_files(page: Page) -> dict[str, str]:
+    """The files its code may read (`depends:` and its bundle), by name from its folder: hash."""
     folder = page.source.path.parent
-    files = {p.relative_to(folder).as_posix(): _file_hash(p)
-             for p in sorted(set(depends_files(page)) | set(bundle_files(page)))}
-    parts = [FORMAT, code, dict(page.params), base_url, spec.get("name"), spec.get("language"),
-             _rel(folder, root), files, environment]
+    return {p.relative_to(folder).as_posix(): _file_hash(p)
+            for p in sorted(set(depends_files(page)) | set(bundle_files(page)))}
+
+
+def _key(parts: list) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -130,6 +144,49 @@ class ExecutionCache:
         nb.metadata.setdefault("nbpress", {})["execution_key"] = key
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomic(self.folder / f"{key}.ipynb", nbformat.writes(nb))
+
+
+class FrozenResults:
+    """`freeze = true`: each page's last executed notebook kept in `_freeze/<page>.ipynb`, a
+    folder meant to be committed (Quarto's `_freeze/`), so a machine without the data or the
+    packages (CI) publishes what the author ran. A frozen result is used when the page's code
+    is the same (`code_parts`: not the packages) and no data file the page has here differs
+    from the one it ran with (a file missing here, as in CI, is taken as it was)."""
+
+    def __init__(self, root: Path):
+        self.root, self.folder = root, root / FREEZE_DIR
+
+    def path(self, page: Page) -> Path:
+        rel = _rel(page.source.path, self.root)
+        return self.folder / (rel.rsplit(".", 1)[0] + (f"#{page.variant}" if page.variant else "")
+                              + ".ipynb")
+
+    def get(self, page: Page, key: str, files: dict[str, str]):
+        import nbformat
+
+        try:
+            nb = nbformat.reads(self.path(page).read_text(encoding="utf-8"), as_version=4)
+        except (OSError, ValueError):
+            return None
+        frozen = nb.metadata.get("nbpress", {}).get("freeze", {})
+        if frozen.get("key") != key or any(frozen.get("files", {}).get(name) != digest
+                                           for name, digest in files.items()):
+            return None
+        return nb
+
+    def put(self, page: Page, key: str, files: dict[str, str], nb) -> None:
+        import copy
+
+        import nbformat
+
+        nb = copy.deepcopy(nb)
+        nb.metadata.setdefault("nbpress", {})["freeze"] = {"key": key, "files": files}
+        self.path(page).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path(page), nbformat.writes(nb))
+
+
+def freeze_key(nb, page: Page, base_url: str, root: Path) -> str:
+    return _key(code_parts(nb, page, base_url, root))
 
 
 def _file_hash(path: Path) -> str:

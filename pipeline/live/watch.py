@@ -13,7 +13,7 @@ from pipeline.files import CACHE_DIR
 
 DEBOUNCE_MS = 60        # how long to gather the writes of one save after the first
 STEP_MS = 5             # how long a save is quiet before it is one
-IGNORED = {CACHE_DIR, ".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints",
+IGNORED = {CACHE_DIR, "_freeze", ".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints",
            "node_modules", ".venv", "venv", ".lab", ".bench"}
 
 
