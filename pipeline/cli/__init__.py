@@ -169,8 +169,9 @@ def serve(site: Path, port: int, host: str, open_browser: bool) -> None:
               "run, with the run's summary (one JSON line) on its standard input.")
 @click.option("--emit", "emit_kind", type=click.Choice(["cron", "systemd", "github-actions"]),
               help="Print the schedule for that scheduler instead of running it.")
-@click.option("--report", is_flag=True, help="Each run through the report notebook, kept with "
-              "its HTML in .nbpress-cache/reports/.")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Each run through the report notebook, kept with its HTML in "
+                   ".nbpress-cache/reports/ (--no-report: in a warm build service, faster).")
 def schedule(site: Path, every: str | None, cron: str | None, runs: int | None, once: bool,
              on_failure: str | None, emit_kind: str | None, report: bool) -> None:
     """Rebuild on a schedule, in the foreground: also when a page is published or expires
