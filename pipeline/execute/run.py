@@ -19,6 +19,7 @@ from pipeline.notebook.convert import cell_line, default_kernelspec, kernel_lang
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", re.MULTILINE)
 TRACEBACK_LINES = 12
+STARTUP_DEATH = "Kernel died before replying to kernel_info"    # nbclient's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +50,9 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext,
     started: list[str] = []
     with tempfile.TemporaryDirectory(prefix="run-", dir=context.scratch) as folder:
         saved = Path(folder) / "executed.ipynb"
-        try:
-            executed = papermill.execute_notebook(
+
+        def run():
+            return papermill.execute_notebook(
                 nb, str(saved),
                 parameters={**context.parameters(), **page.params},
                 kernel_name=kernel,
@@ -63,6 +65,15 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext,
                 shutdown_kernel="immediate",        # the kernel is thrown away: no need to wait
                 **({"kernel_manager_class": context.kernel_manager} if context.kernel_manager else {}),
             )
+        try:
+            try:
+                executed = run()
+            except RuntimeError as exc:
+                if STARTUP_DEATH not in str(exc) or started:
+                    raise
+                executed = run()        # a kernel that died as it started (a port another
+                                        # process took between jupyter_client's pick and its
+                                        # bind, jupyter_client#487): once more, then as it is
         except Exception as exc:   # papermill, nbclient and jupyter_client raise many kinds
             executed = _allowed_errors_only(exc, saved)
             if executed is None:

@@ -75,6 +75,11 @@ class Preview:
             built = Built(self.service.build(), None, 0.0, changed)
         except (ConfigError, NbpressError) as error:     # the settings, the lock, the output
             built = Built(None, error, 0.0, changed)
+        except Exception as exc:        # a bug: said, and the preview goes on watching
+            built = Built(None, NbpressError(
+                f"the build stopped ({type(exc).__name__}: {exc})", self.config.root,
+                hint="this looks like a bug in nbpress: please report it; save again to "
+                     "build again"), 0.0, changed)
         built = dataclasses.replace(built, seconds=time.perf_counter() - started)
         self.events.publish(failures(built))
         self.on_build(built)
