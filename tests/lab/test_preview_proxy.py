@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +15,6 @@ from contextlib import closing
 import jupyter_server_proxy  # noqa: F401  (tests/lab runs in .lab/venv, see the Makefile)
 
 TOKEN = "nbpress-test-token"
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(port: int, path: str) -> tuple[int, str]:
@@ -34,22 +28,22 @@ def test_the_preview_opens_through_the_jupyter_server(site):
     site.settings('[tool.nbpress]\ntitle = "Proxied"\nsearch = false\n')
     site.page("index.md", "---\ntitle: Home\n---\n\nHello from the preview.\n")
     site.page("notes/a.md", "---\ntitle: A\n---\n\nA note.\n")
-    port = free_port()
+    log = site.root.parent / "jupyter-server.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={port}",
+        [sys.executable, "-m", "jupyter", "server", "--no-browser", "--port=0",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={site.root}",
          "--allow-root"],                           # CI's containers run as root
-        cwd=site.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=site.root, stdout=subprocess.DEVNULL, stderr=log.open("w"),
         env={**os.environ, "NBPRESS_SITE": str(site.root)})
     try:
+        port = None                                 # the one the server bound, from its log
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert server.poll() is None, "the Jupyter server stopped"
-            try:
-                if get(port, "/api/status")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
+        while port is None and time.monotonic() < deadline:
+            assert server.poll() is None, f"the Jupyter server stopped: {log.read_text()}"
+            found = re.search(r"http://(?:127\.0\.0\.1|localhost):(\d+)/", log.read_text())
+            port = int(found.group(1)) if found else time.sleep(0.2)
+        assert port is not None, log.read_text()
+        assert get(port, "/api/status")[0] == 200
         status, home = get(port, "/nbpress/")
         assert status == 200 and "Hello from the preview." in home
         assert 'window.nbpressEvents="__nbpress/events"' in home     # relative: under /nbpress/
