@@ -87,8 +87,8 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     from its last build. Returns the report and the state saved."""
     started = time.perf_counter()
     now = options.now or dt.datetime.now(dt.timezone.utc)
-    steps = tuple(run_steps(config, refresh=options.refresh, scheduled=options.scheduled,
-                            now=now))                   # before the pages: they read its files
+    steps = tuple(run_steps(config, refresh=options.refresh,   # before the pages: they read
+                            scheduled=options.scheduled))     # its files (the clock's time)
     output = output_id(config.output)
     if state is None or state.build_id != output:
         state = statefile.load(_state_dir(config), __version__, output, pages=False)

@@ -11,6 +11,7 @@ step and fails those pages. What each step last did is in `.nbpress-cache/steps.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import glob
 import hashlib
 import json
@@ -50,23 +51,40 @@ def run_steps(config: SiteConfig, *, refresh: bool = False, scheduled: bool = Fa
     """Run the steps that need it, in the order of the settings; record what each did."""
     if not config.steps:
         return []
-    now = now or dt.datetime.now(dt.timezone.utc)
-    record = _read_record(config)
+    now = now or dt.datetime.now(dt.timezone.utc)      # the clock: never `--now`, which
+    record = _read_record(config)                       # moves pages, not runs
     results = []
     for step in config.steps:
-        key, last = step_key(config, step), record.get(step.name, {})
+        _put_back_a_killed_run(config, step)
+        key, last = step_key(config, step), record.get(step_id(step), {})
         reason = why_run(config, step, key, last, refresh, scheduled, now)
         if reason is None:
             results.append(StepResult(step.name, False, "unchanged", writes=step.writes))
             continue
+        record[step_id(step)] = {**last, "ok": False, "running": True}  # killed now: runs again
+        _save_record(config, record)
         result = _run(config, step, reason, now)
         results.append(result)
-        record[step.name] = {"key": key if result.ok else last.get("key", ""),
-                             "ran": now.isoformat(), "ok": result.ok,
-                             "last_good": now.isoformat() if result.ok else last.get("last_good"),
-                             "error": str(result.error) if result.error else None}
-    write_atomic(cache_dir(config.root) / RECORD, json.dumps(record, indent=1, sort_keys=True))
+        record[step_id(step)] = {"key": step_key(config, step) if result.ok else last.get("key", ""),
+                                 "ran": now.isoformat(), "ok": result.ok,
+                                 "last_good": now.isoformat() if result.ok else last.get("last_good"),
+                                 "error": str(result.error) if result.error else None}
+        _save_record(config, record)
     return results
+
+
+def step_id(step: Step) -> str:
+    """A step's name in the record: its notebook, and the files it writes (one notebook may
+    make many steps with other parameters, as papermill is used; a change of parameters is
+    the same step run again)."""
+    if not step.writes:
+        return step.notebook
+    digest = hashlib.sha256("\n".join(sorted(step.writes)).encode())
+    return f"{step.notebook}#{digest.hexdigest()[:10]}"
+
+
+def _save_record(config: SiteConfig, record: dict) -> None:
+    write_atomic(cache_dir(config.root) / RECORD, json.dumps(record, indent=1, sort_keys=True))
 
 
 def failed_by_steps(config: SiteConfig, results: list, steps: tuple, refs: dict) -> list:
@@ -81,11 +99,26 @@ def failed_by_steps(config: SiteConfig, results: list, steps: tuple, refs: dict)
     out = []
     for result in results:
         rel = result.source.path.relative_to(config.root).as_posix()
-        step = next((failed[name] for name in refs.get(rel, {}) if name in failed), None)
-        if step is not None and result.outcome in (Outcome.UNCHANGED, Outcome.BUILT):
-            result = replace(result, outcome=Outcome.FAILED, error=step.error, kept_previous=True)
+        read = next((w for name in refs.get(rel, {}) for w in _matching(name, failed)), None)
+        if read is not None and result.outcome in (Outcome.UNCHANGED, Outcome.BUILT):
+            step = failed[read]
+            result = replace(result, outcome=Outcome.FAILED, kept_previous=True, error=ExecutionError(
+                f"it reads {read}, which the step {step.name} failed to make this build "
+                f"({step.error.message})", result.source.path,
+                hint="fix the step (its error is above); this page shows its last good version"))
         out.append(result)
     return out
+
+
+def _matching(ref: str, written: dict) -> list[str]:
+    """The files of `written` a page's recorded reference names: the file itself, or a
+    pattern of `depends:` (`glob:content/p::*.csv`) that matches it."""
+    from pipeline.build.deps import GLOB
+
+    if not ref.startswith(GLOB):
+        return [ref] if ref in written else []
+    folder, _, pattern = ref[len(GLOB):].partition("::")
+    return [w for w in written if fnmatch.fnmatch(w, f"{folder}/{pattern}" if folder else pattern)]
 
 
 def why_run(config: SiteConfig, step: Step, key: str, last: dict, refresh: bool,
@@ -99,7 +132,7 @@ def why_run(config: SiteConfig, step: Step, key: str, last: dict, refresh: bool,
         return "failed last time"
     if last.get("key") != key:
         return "its notebook, parameters or the files it reads changed"
-    missing = next((w for w in step.writes if not (config.root / w).exists()), None)
+    missing = next((w for w in step.writes if not (config.root / w).is_file()), None)
     if missing:
         return f"{missing} is missing"
     if scheduled and step.refresh is not None and _age(last.get("last_good"), now) >= step.refresh:
@@ -114,13 +147,18 @@ def next_due(config: SiteConfig) -> dt.datetime | None:
 
 
 def steps_due(config: SiteConfig) -> list[tuple[dt.datetime, str]]:
-    """(when, notebook) of each step with a `refresh` that has run well."""
+    """(when, notebook) of each step with a `refresh`: that long after its last run (a step
+    failing again and again is tried again that long after, not at once)."""
     record, due = _read_record(config), []
     for step in config.steps:
-        good = record.get(step.name, {}).get("last_good")
-        if step.refresh is not None and good:
-            due.append((dt.datetime.fromisoformat(good) + dt.timedelta(seconds=step.refresh),
-                        step.name))
+        last = record.get(step_id(step), {})
+        when = last.get("ran") or last.get("last_good")
+        try:
+            moment = dt.datetime.fromisoformat(when) if when else None
+        except (TypeError, ValueError):
+            moment = None
+        if step.refresh is not None and moment is not None and moment.tzinfo is not None:
+            due.append((moment + dt.timedelta(seconds=step.refresh), step.name))
     return sorted(due)
 
 
@@ -137,24 +175,32 @@ def step_key(config: SiteConfig, step: Step) -> str:
 
 
 def _run(config: SiteConfig, step: Step, reason: str, now: dt.datetime) -> StepResult:
-    """Run one step; on failure its files are put back as they were."""
+    """Run one step; when it fails (or writes nothing) its files are put back as they were."""
     started = time.perf_counter()
+    folders = [w for w in step.writes if (config.root / w).is_dir()]
+    if folders:
+        return StepResult(step.name, True, reason, 0.0, ExecutionError(
+            f"its writes name a folder ({', '.join(folders)}), not a file",
+            config.config_file or config.root / "pyproject.toml",
+            hint="name each file the step writes in `writes`"), step.writes)
     saved = _snapshot(config, step)
+    evidence = None
     try:
         executed = _execute(config, step)
+        missing = [w for w in step.writes if not (config.root / w).is_file()]
+        evidence = _keep(config, step, executed, now)
+        if missing:
+            raise ExecutionError(
+                f"the step ran but did not write {', '.join(missing)}", config.root / step.notebook,
+                hint="write each file its `writes` names (paths from the site's folder, where "
+                     "the step runs), or correct `writes` in [[tool.nbpress.steps]]")
     except NbpressError as error:
         _restore(config, step, saved)
         return StepResult(step.name, True, reason, time.perf_counter() - started,
-                          _as_step_error(error, step), step.writes)
+                          _as_step_error(error, step), step.writes, evidence)
     finally:
         shutil.rmtree(saved, ignore_errors=True)
-    missing = [w for w in step.writes if not (config.root / w).is_file()]
-    evidence = _keep(config, step, executed, now)
-    error = None if not missing else ExecutionError(
-        f"the step ran but did not write {', '.join(missing)}", config.root / step.notebook,
-        hint="write each file its `writes` names (paths from the site's folder, where the "
-             "step runs), or correct `writes` in [[tool.nbpress.steps]]")
-    return StepResult(step.name, True, reason, time.perf_counter() - started, error,
+    return StepResult(step.name, True, reason, time.perf_counter() - started, None,
                       step.writes, evidence)
 
 
@@ -187,9 +233,23 @@ def _as_step_error(error: NbpressError, step: Step) -> NbpressError:
                             "good version" if hint else None)
 
 
+def _snapshot_dir(config: SiteConfig, step: Step) -> Path:
+    return _evidence_dir(config, step) / "before-the-run"
+
+
+def _put_back_a_killed_run(config: SiteConfig, step: Step) -> None:
+    """A run killed half-way left its copy of the files as they were: they go back."""
+    saved = _snapshot_dir(config, step)
+    if saved.is_dir():
+        _restore(config, step, saved)
+        shutil.rmtree(saved, ignore_errors=True)
+
+
 def _snapshot(config: SiteConfig, step: Step) -> Path:
-    """A copy of the files the step writes, as they are before it runs."""
-    folder = cache_dir(config.root) / "tmp" / f"step-{time.time_ns()}"
+    """A copy of the files the step writes, as they are before it runs (kept while it runs:
+    a run killed half-way has them put back by the next build)."""
+    folder = _snapshot_dir(config, step)
+    shutil.rmtree(folder, ignore_errors=True)
     for rel in step.writes:
         source = config.root / rel
         if source.is_file():
@@ -206,7 +266,7 @@ def _restore(config: SiteConfig, step: Step, saved: Path) -> None:
         if kept.is_file():
             current.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(kept, current)
-        elif current.exists():          # it did not exist before: a half-written one goes
+        elif current.is_file():         # it did not exist before: a half-written one goes
             current.unlink()
 
 
@@ -214,8 +274,7 @@ def _keep(config: SiteConfig, step: Step, executed, now: dt.datetime) -> str:
     """The executed notebook, kept with the newest `keep` of its step; its path."""
     import nbformat
 
-    folder = cache_dir(config.root) / EVIDENCE / Path(step.notebook).with_suffix("").as_posix() \
-        .replace("/", "__")
+    folder = _evidence_dir(config, step)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{time.time_ns():020d}-{now.strftime('%Y%m%dT%H%M%S%z')}.ipynb"  # in run order
     write_atomic(path, nbformat.writes(executed))
@@ -224,11 +283,18 @@ def _keep(config: SiteConfig, step: Step, executed, now: dt.datetime) -> str:
     return path.relative_to(config.root).as_posix()
 
 
+def _evidence_dir(config: SiteConfig, step: Step) -> Path:
+    return cache_dir(config.root) / EVIDENCE / step_id(step).replace("/", "__").replace(".", "_")
+
+
 def _read_files(config: SiteConfig, step: Step) -> list[Path]:
+    """The files of `reads`, but those it writes (they change with each run)."""
     found = set()
     for pattern in step.reads:
         found.update(Path(p) for p in glob.glob(str(config.root / pattern), recursive=True))
-    return sorted(p for p in found if p.is_file() and config.root.resolve() in p.resolve().parents)
+    written = {(config.root / w).resolve() for w in step.writes}
+    return sorted(p for p in found if p.is_file() and p.resolve() not in written
+                  and config.root.resolve() in p.resolve().parents)
 
 
 def _read_record(config: SiteConfig) -> dict:

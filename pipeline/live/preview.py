@@ -56,6 +56,7 @@ class Preview:
 
     def __init__(self, config: SiteConfig, host: str = "127.0.0.1", port: int = 8000,
                  on_build: Callable[[Built], None] = lambda built: None):
+        self.site = config                  # the site's own settings: what is watched
         self.config = preview_config(config)
         self.service = BuildService(self.config, OPTIONS, adjust=preview_config)
         self.events = Events()
@@ -93,12 +94,13 @@ class Preview:
             self._threads.append(thread)
 
     def _watch(self) -> None:
-        watch.on_changes(self.config, self.stop, lambda batch: self.build(tuple(sorted(batch))))
+        watch.on_changes(self.site, self.stop, lambda batch: self.build(tuple(sorted(batch))))
 
     def close(self) -> None:
         self.stop.set()
         self.events.close()
-        self.server.shutdown()
+        if self._threads:               # shutdown() waits for serve_forever(): only once
+            self.server.shutdown()      # it was started (Ctrl-C in the first build)
         self.server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)

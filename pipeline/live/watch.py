@@ -25,8 +25,11 @@ def ignored(config: SiteConfig, path: str) -> bool:
         parts = rel.relative_to(config.root).parts
     except ValueError:
         return True
-    if not parts or (config.root / parts[0]) == config.output or parts[0] == config.output_dir:
-        return True
+    output = config.output
+    if not parts or any(rel == folder or folder in rel.parents for folder in (
+            output, output.with_name(f".{output.name}.staging"),
+            output.with_name(f".{output.name}.old"))):
+        return True             # what `nbpress build` writes beside the preview
     name = parts[-1]
     return (any(p in IGNORED for p in parts) or name.endswith(("~", ".swp", ".swx", ".tmp"))
             or name.startswith((".#", "#")) or name == ".DS_Store")

@@ -4,6 +4,7 @@ cache between runs and publishes `output/` to GitHub Pages. Each runs one schedu
 (`nbpress schedule --once`: due steps, the run logged, `--on-failure` told)."""
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -20,11 +21,14 @@ class EmitError(ValueError):
 
 
 def emit(kind: str, config: SiteConfig, timing: Timing, on_failure: str | None = None) -> str:
+    if timing.every is not None and timing.cron is not None:
+        raise EmitError("give --every or --cron to --emit, not both (a scheduler of its own "
+                        "takes one schedule)")
     command = _command(config, on_failure)
     if kind == "cron":
-        return _crontab(config, _cron_of(timing), command)
+        return _crontab(config, _cron_of(timing), command.replace("%", "\\%"))   # cron's newline
     if kind == "systemd":
-        return _systemd(config, timing, command)
+        return _systemd(config, timing, command.replace("%", "%%").replace("$", "$$"))
     if kind == "github-actions":
         return _workflow(config, _cron_of(timing), on_failure)
     raise EmitError(f"--emit takes one of {', '.join(KINDS)}, not {kind!r}")
@@ -56,7 +60,9 @@ def _cron_of(timing: Timing) -> str:
 
 def _crontab(config: SiteConfig, cron: str, command: str) -> str:
     log = shlex.quote(str(config.root / ".nbpress-cache" / "schedule.log"))
-    zone = f"CRON_TZ={config.timezone}\n" if config.timezone != "UTC" else ""
+    zone = (f"# CRON_TZ sets the zone of the lines below it too; cron daemons without it (Debian's)\n"
+            f"# read the time in the machine's zone: shift the hours to {config.timezone} there\n"
+            f"CRON_TZ={config.timezone}\n") if config.timezone != "UTC" else ""
     return (f"# nbpress: scheduled builds of {config.root} (crontab -e, then paste)\n"
             f"{zone}{cron} {command} >> {log} 2>&1\n")
 
@@ -94,13 +100,23 @@ def _calendar(cron: str) -> str:
     if len(fields) != 5 or any(c.isalpha() for c in cron.replace("*", "")):
         raise EmitError(f"{cron!r} cannot be written for systemd: use numbers, lists (1,2), "
                         "ranges (1-5) and steps (*/15) in the five fields")
-    minute, hour, day, month, weekday = (_field(f) for f in fields)
+    if fields[2] != "*" and fields[4] != "*":
+        raise EmitError(f"{cron!r} names days of the month and of the week: cron takes either, "
+                        "systemd both at once; give one of them")
+    if "/" in fields[4]:
+        raise EmitError(f"{cron!r}: steps in the day of the week cannot be written for systemd; "
+                        "list the days (1,3,5)")
+    minute, hour = _field(fields[0]), _field(fields[1])
+    day, month = (_field(f, first="1") for f in fields[2:4])
+    weekday = _field(fields[4])
     days = "" if weekday == "*" else ",".join(_weekday(part) for part in weekday.split(",")) + " "
     return f"{days}*-{month}-{day} {hour}:{minute}:00"
 
 
-def _field(text: str) -> str:
-    return text.replace("*/", "0/").replace("-", "..")
+def _field(text: str, first: str = "0") -> str:
+    """A cron field in systemd's words: `*/15` -> `0/15` (`1/2` for days and months, which
+    start at 1), `1-5` -> `1..5`."""
+    return text.replace("*/", f"{first}/").replace("-", "..")
 
 
 def _weekday(part: str) -> str:
@@ -114,6 +130,7 @@ def _workflow(config: SiteConfig, cron: str, on_failure: str | None) -> str:
     note = ("" if config.timezone == "UTC" else
             f"    # GitHub reads cron in UTC; the site's timezone is {config.timezone}: shift the hours\n")
     failure = f" --on-failure {shlex.quote(on_failure)}" if on_failure else ""
+    run = json.dumps(f"nbpress schedule --once --site .{failure}")     # a YAML string, quoted
     return f"""# .github/workflows/nbpress.yml: build on a schedule and publish output/ to GitHub Pages
 name: nbpress
 on:
@@ -145,7 +162,7 @@ jobs:
           path: .nbpress-cache
           key: nbpress-${{{{ github.run_id }}}}
           restore-keys: nbpress-
-      - run: nbpress schedule --once --site .{failure}
+      - run: {run}
       - uses: actions/cache/save@v4
         if: always()
         with:

@@ -93,7 +93,8 @@ class Scheduler:
         """The sooner of the schedule, the next page coming or going, a step due."""
         now = _now()
         times = [self.timing.after(now, last), self._next_page_change(), next_due(self.config)]
-        return min((t for t in times if t is not None), default=None)
+        return min((t for t in times if t is not None       # a time the last run already
+                    and (last is None or t > last)), default=None)   # saw never wakes it
 
     def run_once(self, catch_up: dt.datetime | None = None) -> Run:
         started, clock = _now(), time.perf_counter()

@@ -66,7 +66,7 @@ def check_cron(expression: str) -> None:
     """ValueError naming the expression when croniter cannot read it."""
     from croniter import croniter
 
-    if not croniter.is_valid(expression):
+    if len(expression.split()) != 5 or not croniter.is_valid(expression):
         raise ValueError(f"{expression!r} is not a cron expression (five fields: minute hour "
                          "day-of-month month day-of-week, e.g. \"0 6 * * *\" for 06:00 daily)")
 

@@ -222,6 +222,12 @@ class _Checker:
         a page that would expire before it is published is refused (it would never show)."""
         publish = self.date(meta, "publish" if "publish" in meta else "publishDate")
         expires = self.date(meta, "expires" if "expires" in meta else "expiryDate")
+        for key, value in (("publish", publish), ("expires", expires)):
+            try:
+                value is None or instant(value, UTC).astimezone(UTC).timestamp()
+            except (OverflowError, ValueError):
+                raise self.fail(key, f"field {key!r} is out of the range of times: {value}",
+                                f"write {key}: \"2024-02-24T09:00\" (a year from 1 to 9998)") from None
         if publish is not None and expires is not None and instant(expires, UTC) <= instant(publish, UTC):
             key = "expires" if "expires" in meta else "expiryDate"
             raise self.fail(key, f"the page expires ({expires}) before it is published "

@@ -75,7 +75,10 @@ def within(bounds: list[float | None] | tuple[float | None, float | None],
 
 def shown(moment: dt.datetime, zone: dt.tzinfo) -> str:
     """A moment as the site's authors read it: in the site's zone, to the minute."""
-    local = moment.astimezone(zone)
+    try:
+        local = moment.astimezone(zone)
+    except OverflowError:               # at the ends of the calendar: as written
+        return moment.isoformat(timespec="minutes")
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
 
 

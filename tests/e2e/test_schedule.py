@@ -215,3 +215,15 @@ def test_drafts_marks_each_unpublished_page_and_the_mark_goes_when_its_time_come
     assert late.ok
     assert _notice(out / "blog" / "future" / "index.html") is None    # kept, laid out again
     assert _notice(out / "blog" / "d" / "index.html") == "Not published: draft"
+
+
+@pytest.mark.parametrize("field", ['publish: "9999-12-31T23:30:00-05:00"',
+                                   'expires: "0001-01-01T00:30:00+02:00"'])
+def test_a_time_at_the_end_of_the_calendar_is_an_error_naming_its_line(site, field):
+    site.settings('[tool.nbpress]\ntitle = "S"\nsearch = false\ntimezone = "Europe/Paris"\n')
+    site.page("a.md", f"---\ntitle: A\n{field}\n---\n\nA.\n")
+    site.page("b.md", '---\ntitle: B\npublish: "9999-12-31T23:30:00+00:00"\n---\n\nB.\n')
+    report = site.build()
+    (failed,) = report.failed
+    assert failed.source.rel == "a" and failed.error.line == 3
+    assert "out of the range" in failed.error.message

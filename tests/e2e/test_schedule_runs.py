@@ -183,3 +183,57 @@ def test_a_cron_schedule_owes_a_catch_up_only_when_a_time_passed():
         dt.datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
     assert timing.after(dt.datetime(2026, 12, 2, 7, 0, tzinfo=UTC)) == \
         dt.datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+
+
+def test_a_failing_step_due_again_is_tried_again_after_its_refresh_not_at_once(site):
+    import nbformat
+
+    site.settings('[tool.nbpress]\ntitle = "S"\nsearch = false\n\n[[tool.nbpress.steps]]\n'
+                  'notebook = "notebooks/_data/s.ipynb"\nwrites = ["content/d.csv"]\n'
+                  'refresh = "1h"\n')
+    site.page("index.md", "---\ntitle: Home\n---\n\nHello.\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("open('content/d.csv', 'w').write('x')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    (site.root / "notebooks" / "_data").mkdir(parents=True)
+    nbformat.write(nb, site.root / "notebooks" / "_data" / "s.ipynb")
+    assert site.build().ok                              # it ran well once, two hours ago
+    record = site.root / ".nbpress-cache" / "steps.json"
+    saved = json.loads(record.read_text())
+    two_hours_ago = (dt.datetime.now(UTC) - dt.timedelta(hours=2)).isoformat()
+    for entry in saved.values():
+        entry.update(ran=two_hours_ago, last_good=two_hours_ago)
+    record.write_text(json.dumps(saved))
+    nb.cells = [nbformat.v4.new_code_cell("raise ValueError('the API is down')")]
+    nbformat.write(nb, site.root / "notebooks" / "_data" / "s.ipynb")
+    with Scheduler(site.config(), Timing(every=3600)) as scheduler:
+        threading.Timer(6, scheduler.stop.set).start()
+        runs = scheduler.run(runs=5)
+    assert len(runs) == 1 and not runs[0].ok            # then it waits an hour, not 0 s
+
+
+def test_emitted_schedules_keep_percent_signs_dollars_and_colons(sched_site):
+    runner = CliRunner()
+    root = str(sched_site.root)
+    command = 'mail -s "build of $(date +%F): failed" me@example.org'
+    cron = runner.invoke(main, ["schedule", "--site", root, "--cron", "0 6 * * *",
+                                "--on-failure", command, "--emit", "cron"])
+    assert "\\%F" in cron.output and "+%F" not in cron.output.replace("\\%F", "")
+    unit = runner.invoke(main, ["schedule", "--site", root, "--cron", "0 6 */2 * *",
+                                "--on-failure", command, "--emit", "systemd"])
+    assert "%%F" in unit.output and "$$(date" in unit.output
+    calendar = next(l for l in unit.output.splitlines() if l.startswith("OnCalendar="))
+    if shutil.which("systemd-analyze"):
+        checked = subprocess.run(["systemd-analyze", "calendar", calendar.split("=", 1)[1]],
+                                 capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+    flow = runner.invoke(main, ["schedule", "--site", root, "--cron", "0 6 * * *",
+                                "--on-failure", command, "--emit", "github-actions"])
+    steps = [s.get("run") for s in yaml.safe_load(flow.output)["jobs"]["build"]["steps"]]
+    assert f"nbpress schedule --once --site . --on-failure '{command}'" in steps
+    for bad in (["--cron", "0 6 * * * 30"], ["--cron", "30 2 1 * 1", "--emit", "systemd"],
+                ["--cron", "0 6 * * *", "--every", "1h", "--emit", "cron"]):
+        refused = runner.invoke(main, ["schedule", "--site", root, *bad] +
+                                ([] if "--emit" in bad else ["--emit", "cron"]))
+        assert refused.exit_code == 2, (bad, refused.output)

@@ -228,3 +228,25 @@ def test_a_port_in_use_is_an_error_that_names_it_and_the_fix(preview_site):
                               env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 2
     assert f"127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+
+
+def test_a_plain_build_beside_the_preview_is_not_watched(preview_site):
+    from pipeline.live.watch import ignored
+
+    config = preview_site.config()
+    root = config.root
+    for path in ("output/index.html", ".output.staging/blog/a/index.html", ".output.old/x",
+                 ".nbpress-cache/preview/site/index.html", "_freeze/content/a.ipynb"):
+        assert ignored(config, str(root / path)), path
+    for path in ("content/blog/a.md", "static/x.css", "pyproject.toml", "theme/page.html.j2"):
+        assert not ignored(config, str(root / path)), path
+
+
+def test_a_preview_stopped_before_it_serves_stops_at_once(preview_site):
+    import threading
+
+    preview = Preview(preview_site.config(), port=0)       # Ctrl-C during the first build
+    closed = threading.Thread(target=preview.close)
+    closed.start()
+    closed.join(10)
+    assert not closed.is_alive()

@@ -16,7 +16,7 @@ from pipeline.errors import ConfigError
 from pipeline.model import Outcome
 
 WRITE = ('import pathlib\nrows = [str(i * scale) for i in range(n)]\n'
-         'pathlib.Path("content/p/data.csv").write_text("x\\n" + "\\n".join(rows) + "\\n")')
+         'pathlib.Path(out).write_text("x\\n" + "\\n".join(rows) + "\\n")')
 SETTINGS = '''[tool.nbpress]
 title = "Steps"
 search = false
@@ -33,7 +33,8 @@ keep = 2
 
 def notebook(path, code: str = WRITE) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("n = 1\nscale = 1", metadata={"tags": ["parameters"]}),
+    nb.cells = [nbformat.v4.new_code_cell("n = 1\nscale = 1\nout = 'content/p/data.csv'",
+                                          metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(code)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
@@ -91,13 +92,28 @@ def test_new_parameters_a_changed_input_or_a_missing_file_run_it_again(step_site
     assert len(kept) == 2                                       # keep = 2: the newest
 
 
+def age_the_record(site, hours: float) -> None:
+    """The step's last run as if it were `hours` ago (the clock, not --now, says when)."""
+    path = site.root / ".nbpress-cache" / "steps.json"
+    record = json.loads(path.read_text())
+    for entry in record.values():
+        for key in ("ran", "last_good"):
+            entry[key] = (dt.datetime.fromisoformat(entry[key])
+                          - dt.timedelta(hours=hours)).isoformat()
+    path.write_text(json.dumps(record))
+
+
 def test_refresh_runs_it_again_on_a_scheduled_run_once_it_is_due(step_site):
     assert step_site.build().ok
-    soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=5)
-    assert ran(step_site.build(scheduled=True, now=soon)) == []
-    later = soon + dt.timedelta(hours=2)
-    assert ran(step_site.build(now=later)) == []                # a plain build: not due
-    assert ran(step_site.build(scheduled=True, now=later))[0].startswith("due")
+    age_the_record(step_site, 5)
+    assert ran(step_site.build(scheduled=True)) == []
+    age_the_record(step_site, 2)
+    assert ran(step_site.build()) == []                         # a plain build: not due
+    assert ran(step_site.build(scheduled=True))[0].startswith("due")
+    far = dt.datetime(2030, 6, 1, tzinfo=dt.timezone.utc)       # --now moves pages, not runs
+    assert step_site.build(now=far).ok
+    record = json.loads((step_site.root / ".nbpress-cache" / "steps.json").read_text())
+    assert all(not entry["ran"].startswith("2030") for entry in record.values())
 
 
 def test_a_failing_step_puts_its_file_back_and_fails_the_pages_that_read_it(step_site):
@@ -115,7 +131,8 @@ def test_a_failing_step_puts_its_file_back_and_fails_the_pages_that_read_it(step
     assert shown(step_site) == before_page
     assert (step_site.root / "output" / "other" / "index.html").is_file()
     record = json.loads((step_site.root / ".nbpress-cache" / "steps.json").read_text())
-    assert record["notebooks/_data/make.ipynb"]["ok"] is False
+    (entry,) = record.values()
+    assert entry["ok"] is False
     notebook(step_site.root / "notebooks" / "_data" / "make.ipynb")      # mended
     mended = step_site.build()
     assert mended.ok and ran(mended) == ["failed last time"]
@@ -147,3 +164,61 @@ def test_a_bad_step_setting_names_it(site, table, said):
     with pytest.raises(ConfigError) as caught:
         site.config()
     assert said in caught.value.detail
+
+
+def test_one_notebook_in_two_steps_with_other_parameters_is_two_records(step_site):
+    step_site.settings(SETTINGS.format(n=3) + '''
+[[tool.nbpress.steps]]
+notebook = "notebooks/_data/make.ipynb"
+parameters = { n = 2, scale = 10, out = "content/p/other.csv" }
+writes = ["content/p/other.csv"]
+''')
+    first = step_site.build()
+    assert [s.ran for s in first.steps] == [True, True]
+    again = step_site.build()
+    assert [s.ran for s in again.steps] == [False, False], [s.reason for s in again.steps]
+
+
+def test_reads_that_match_what_it_writes_do_not_run_it_every_build(step_site):
+    step_site.settings(SETTINGS.format(n=3).replace('reads = ["inputs/*.txt"]',
+                                                    'reads = ["content/p/*.csv"]'))
+    assert ran(step_site.build()) == ["never ran"]
+    assert ran(step_site.build()) == []
+
+
+def test_a_step_that_deletes_its_file_and_ends_well_has_it_put_back(step_site):
+    assert step_site.build().ok
+    before = data(step_site)
+    notebook(step_site.root / "notebooks" / "_data" / "make.ipynb",
+             'import os\nos.remove("content/p/data.csv")')
+    report = step_site.build()
+    assert not report.ok and data(step_site) == before
+    (failed,) = [r for r in report.results if r.outcome is Outcome.FAILED]
+    assert failed.source.rel == "p/index" and "content/p/data.csv" in failed.error.message
+    assert failed.error.path.name == "index.md"                 # the page, named
+
+
+def test_a_run_killed_half_way_has_its_files_put_back_and_runs_again(step_site):
+    assert step_site.build().ok
+    before = data(step_site)
+    from pipeline.build.steps import _snapshot
+    from pipeline.config import load_config
+
+    config = load_config(step_site.root)
+    _snapshot(config, config.steps[0])                          # what a run keeps as it starts,
+    (step_site.root / "content" / "p" / "data.csv").write_text("x\n0\n")   # then is killed
+    record = step_site.root / ".nbpress-cache" / "steps.json"
+    saved = json.loads(record.read_text())
+    for entry in saved.values():
+        entry.update(ok=False, running=True)
+    record.write_text(json.dumps(saved))
+    report = step_site.build()
+    assert report.ok and ran(report) == ["failed last time"] and data(step_site) == before
+
+
+def test_writes_naming_a_folder_fail_the_step_with_the_fix(step_site):
+    step_site.settings(SETTINGS.format(n=3).replace('writes = ["content/p/data.csv"]',
+                                                    'writes = ["content/p"]'))
+    report = step_site.build()
+    (step,) = report.steps
+    assert "a folder" in step.error.message and (step_site.root / "content" / "p").is_dir()
