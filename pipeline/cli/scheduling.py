@@ -36,8 +36,8 @@ def run_schedule(site: Path, every: str | None, cron: str | None, runs: int | No
         try:
             done = scheduler.run(runs=runs, once=once)
         except KeyboardInterrupt:
-            done = []
-    sys.exit(0 if not once or all(run.ok for run in done) else 1)
+            sys.exit(130)                   # stopped: not a run that went well
+    sys.exit(0 if not once or (done and all(run.ok for run in done)) else 1)
 
 
 def _emit(kind: str, config, timing, on_failure: str | None) -> None:

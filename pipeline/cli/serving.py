@@ -31,6 +31,9 @@ def run_preview(site: Path, host: str, port: int, open_browser: bool) -> None:
             sys.exit(2)
         preview.start()
         reporter.console.print(f"serving [bold]{preview.url}[/] (drafts shown; Ctrl-C to stop)")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            reporter.console.print(f"[yellow]warning[/] serving on {host}: other machines can "
+                                   "see this preview, drafts and pages not yet published too")
         if open_browser:
             import webbrowser
 

@@ -112,9 +112,9 @@ class Scheduler:
         line = _line(report, error, started, time.perf_counter() - clock, catch_up, outcome)
         line["next"] = _iso(self.next_wake(started))
         run = Run(line, report)
-        self._log(line)
         if not run.ok and self.on_failure:
-            self._tell(line)
+            line["on_failure"] = self._tell(line)
+        self._log(line)
         self.said(run)
         return run
 
@@ -130,19 +130,24 @@ class Scheduler:
         path = cache_dir(self.config.root) / LOG
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {k: v for k, v in line.items() if k != "start_at"}
-        with path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
+        with path.open("a+b") as f:             # a line cut short (a killed run) ends first
+            cut = False
+            if f.seek(0, os.SEEK_END) > 0:
+                f.seek(-1, os.SEEK_END)
+                cut = f.read(1) != b"\n"
+            f.write((b"\n" if cut else b"") + json.dumps(record, sort_keys=True).encode() + b"\n")
 
-    def _tell(self, line: dict) -> None:
-        """`on_failure` with the run's line on its standard input; its own failure is noted
-        in the log, never raised."""
+    def _tell(self, line: dict) -> str:
+        """`on_failure` with the run's line on its standard input; what became of it (for
+        the run's line), never raised."""
         record = {k: v for k, v in line.items() if k != "start_at"}
         try:
-            subprocess.run(self.on_failure, shell=True, input=json.dumps(record) + "\n",
-                           text=True, timeout=ON_FAILURE_TIMEOUT, cwd=self.config.root,
-                           preexec_fn=parent_death(os.getpid()))
+            done = subprocess.run(self.on_failure, shell=True, input=json.dumps(record) + "\n",
+                                  text=True, timeout=ON_FAILURE_TIMEOUT, cwd=self.config.root,
+                                  preexec_fn=parent_death(os.getpid()))
         except (OSError, subprocess.SubprocessError) as exc:
-            self._log({"start": line["start"], "on_failure_error": str(exc)})
+            return f"failed: {exc}"
+        return "told" if done.returncode == 0 else f"failed: exit status {done.returncode}"
 
     def close(self) -> None:
         self.stop.set()

@@ -237,3 +237,14 @@ def test_emitted_schedules_keep_percent_signs_dollars_and_colons(sched_site):
         refused = runner.invoke(main, ["schedule", "--site", root, *bad] +
                                 ([] if "--emit" in bad else ["--emit", "cron"]))
         assert refused.exit_code == 2, (bad, refused.output)
+
+
+def test_a_line_cut_short_is_ended_and_the_failure_command_s_fate_is_logged(sched_site):
+    path = sched_site.root / ".nbpress-cache" / LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"start": "2026-12-01T00:00:00+00:00", "built"')     # a killed run's
+    sched_site.page("bad.md", BROKEN)
+    with Scheduler(sched_site.config(), Timing(every=3600), on_failure="exit 3") as scheduler:
+        (run,) = scheduler.run(once=True)
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[1])["on_failure"] == "failed: exit status 3"

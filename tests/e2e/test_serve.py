@@ -250,3 +250,17 @@ def test_a_preview_stopped_before_it_serves_stops_at_once(preview_site):
     closed.start()
     closed.join(10)
     assert not closed.is_alive()
+
+
+def test_serving_to_other_machines_says_that_drafts_show(preview_site):
+    process = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--port", "0",
+                                "--host", "0.0.0.0", "--site", str(preview_site.root)],
+                               cwd=REPO, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        said = wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
+                                      if "other machines" in l), None), 60)
+        assert "drafts" in said
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
