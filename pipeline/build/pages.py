@@ -298,7 +298,8 @@ def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext,
     may read (for an executor that runs it elsewhere to ship)."""
     from pipeline.notebook.outputs import with_outputs_of
 
-    key = execution_key(nb, page, config.base_url, context.environment, config.root)
+    files = data_files(page)                  # hashed once: the keys and _freeze/ share them
+    key = execution_key(nb, page, config.base_url, context.environment, config.root, files)
     notes = []
     frozen = FrozenResults(config.root) if config.freeze else None
     if page.execute != "always":
@@ -307,14 +308,14 @@ def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext,
             return with_outputs_of(nb, cached), False, [], []
         notes = [f"{page.source.path}: {note}"] if note else []
         stored = frozen and frozen.get(page, freeze_key(nb, page, config.base_url, config.root),
-                                       data_files(page))
+                                       files)
         if stored is not None:          # what the author ran, committed in _freeze/
             return with_outputs_of(nb, stored), False, [], notes
     ran = context.executor.submit(Job(nb, page, config, context.run, files=data)).result()
     executed, warnings = ran.nb, list(ran.warnings)
     context.cache.put(key, executed)
     if frozen is not None:
-        frozen.put(page, freeze_key(nb, page, config.base_url, config.root), data_files(page),
+        frozen.put(page, freeze_key(nb, page, config.base_url, config.root), files,
                    executed)
     return executed, True, warnings, notes
 

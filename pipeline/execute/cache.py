@@ -50,9 +50,12 @@ EXECUTION_TAGS = frozenset({"parameters", "injected-parameters", "raises-excepti
 PAGE_SUFFIXES = (".md", ".ipynb")
 
 
-def execution_key(nb, page: Page, base_url: str, environment: str, root: Path) -> str:
-    """What decides the results of the page's code; `root` is the site's folder."""
-    return _key(code_parts(nb, page, base_url, root) + [data_files(page), environment])
+def execution_key(nb, page: Page, base_url: str, environment: str, root: Path,
+                  files: dict[str, str] | None = None) -> str:
+    """What decides the results of the page's code; `root` is the site's folder; `files`:
+    its `data_files`, when the caller has them already."""
+    return _key(code_parts(nb, page, base_url, root)
+                + [data_files(page) if files is None else files, environment])
 
 
 def code_parts(nb, page: Page, base_url: str, root: Path) -> list:

@@ -161,14 +161,15 @@ class Scheduler:
 
 
 def _saved_window(config: SiteConfig) -> list | None:
-    from pipeline.build.state import STATE_FILE
+    """The window of the last build on disk (its index alone, as the fast path reads it)."""
+    from pipeline import __version__
+    from pipeline.build import state as statefile
+    from pipeline.build.output import output_id
     from pipeline.files import state_dir
 
-    try:
-        saved = json.loads((state_dir(config.root, config.output) / STATE_FILE).read_text())
-        return saved.get("window") if isinstance(saved, dict) else None
-    except (OSError, ValueError):
-        return None
+    saved = statefile.load(state_dir(config.root, config.output), __version__,
+                           output_id(config.output), pages=False)
+    return saved.window if saved.build_id else None
 
 
 def _line(report: BuildReport | None, error: str | None, started: dt.datetime, seconds: float,

@@ -224,7 +224,8 @@ class _Checker:
         expires = self.date(meta, "expires" if "expires" in meta else "expiryDate")
         for key, value in (("publish", publish), ("expires", expires)):
             try:
-                value is None or instant(value, UTC).astimezone(UTC).timestamp()
+                if value is not None:
+                    instant(value, UTC).astimezone(UTC)     # past year 9999 or before 1?
             except (OverflowError, ValueError):
                 raise self.fail(key, f"field {key!r} is out of the range of times: {value}",
                                 f"write {key}: \"2024-02-24T09:00\" (a year from 1 to 9998)") from None
