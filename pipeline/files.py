@@ -7,6 +7,7 @@ import functools
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -140,3 +141,37 @@ def parent_death(parent: int, signum: int = signal.SIGKILL) -> Callable[[], None
 def die_with_parent(parent: int, signum: int = signal.SIGKILL) -> None:
     """`parent_death`, in the process itself (a forked worker, the fork server)."""
     parent_death(parent, signum)()
+
+
+class Existing:
+    """The file system's answers for one build, where many pages ask the same (each page's
+    `../images/logo.png`): paths resolved, and whether each is a file or a folder. Only what
+    exists is remembered, so a file that a page's code writes later in the build is found."""
+
+    def __init__(self) -> None:
+        self._real: dict[Path, Path] = {}
+        self._is_file: dict[Path, bool] = {}
+
+    def resolve(self, path: Path) -> Path:
+        real = self._real.get(path)
+        if real is None:
+            real = path.resolve()
+            if self._kind(real) is not None:
+                self._real[path] = real
+        return real
+
+    def exists(self, path: Path) -> bool:
+        return self._kind(path) is not None
+
+    def is_file(self, path: Path) -> bool:
+        return self._kind(path) is True
+
+    def _kind(self, path: Path) -> bool | None:
+        known = self._is_file.get(path)
+        if known is None:
+            try:
+                known = stat.S_ISREG(os.stat(path).st_mode)
+            except (OSError, ValueError):
+                return None
+            self._is_file[path] = known
+        return known

@@ -51,6 +51,7 @@ class Staging(_Folder):
         self.dir.mkdir(parents=True)
         self._root = os.path.abspath(self.dir)
         self._made: set[str] = {self._root}
+        self._copied: set[tuple[Path, str]] = set()
 
     def write(self, rel: str, data: str | bytes) -> None:
         target = self.path(rel)
@@ -63,8 +64,11 @@ class Staging(_Folder):
     def copy(self, source: Path, rel: str) -> None:
         """Copy a file the site uses, unless the copy there is of this very version (same
         size and modification time: copies keep the time). Any other gives way, a version
-        carried from the last build too, whichever process carried it."""
-        copy_file(source, self.path(rel))
+        carried from the last build too, whichever process carried it. Once a process: many
+        pages show the same image, and nothing else writes there but this build's copies."""
+        if (source, rel) not in self._copied:
+            copy_file(source, self.path(rel))
+            self._copied.add((source, rel))
 
     def carry(self, rels: list[str]) -> bool:
         """Bring files of the previous build into this one: an unchanged page, or one whose

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from pipeline.config import SiteConfig
 from pipeline.errors import LinkError
-from pipeline.files import cache_dir
+from pipeline.files import Existing, cache_dir
 from pipeline.model import Page
 from pipeline.render import images
 from pipeline.render.html import UrlAttr, attribute_value, srcset_urls, url_attributes
@@ -95,6 +95,7 @@ class LinkResolver:
         self._kept = {path.resolve(): slug for path, slug in (kept or {}).items()}
         self._by_path: dict[Path, Page] | None = None
         self._gone: set[Path] | None = None
+        self.fs = Existing()        # one build's answers: many pages show the same image
         self.images = images.ImageFiles(cache_dir(self.site) / images.CACHE_FOLDER
                                         if resize else None)
 
@@ -108,8 +109,7 @@ class LinkResolver:
 
     @property
     def unpublished(self) -> set[Path]:
-        """Pages not published in this build (drafts, failures), resolved once, when first
-        asked for."""
+        """Pages not published in this build (drafts, failures), resolved when first asked."""
         if self._gone is None:
             self._gone = {p.resolve() for p in self._unpublished}
         return self._gone
@@ -192,7 +192,7 @@ class LinkResolver:
         static = self._static(parts.path)
         if static is not None:          # watched either way: the page is checked again
             found.watched.add(static)   # when the file comes or goes
-            if static.is_file():
+            if self.fs.is_file(static):
                 return url, Asset(static, static.relative_to(self.static).as_posix())
         asset = self._file(page, parts.path, problems, found, (static,) if static else ())
         if asset is None:
@@ -204,7 +204,7 @@ class LinkResolver:
         """Where a site-absolute `ref` to no file of the content folder would be in static/
         (published as it is when not hidden, as `site/files.py:static_files` does), or None."""
         path = unquote(ref).lstrip("/")
-        if not ref.startswith("/") or ref.endswith(".*") or (self.content / path).is_file():
+        if not ref.startswith("/") or ref.endswith(".*") or self.fs.is_file(self.content / path):
             return None
         candidate = (self.static / path).resolve()
         if self.static not in candidate.parents or any(
@@ -261,11 +261,11 @@ class LinkResolver:
         the places looked at before the one found (a file there would be used instead), or
         every place when none has it."""
         path = unquote(ref)
-        places = [(page.source.path.parent / path).resolve()]
+        places = [self.fs.resolve(page.source.path.parent / path)]
         if path.startswith("/"):
-            places = [(self.content / path.lstrip("/")).resolve(),
-                      *filter(self._in_site, [(self.site / path.lstrip("/")).resolve()])]
-        found = next((p for p in places if _at(p)), None)
+            places = [self.fs.resolve(self.content / path.lstrip("/")),
+                      *filter(self._in_site, [self.fs.resolve(self.site / path.lstrip("/"))])]
+        found = next((p for p in places if _at(p, self.fs)), None)
         candidate = found or places[0]
         if candidate == places[0] and not any(
                 candidate == r or r in candidate.parents for r in self.roots):
@@ -290,11 +290,11 @@ class LinkResolver:
             return None
         candidate = located
         if located.name.endswith(".*"):     # Sphinx/MyST: "any format of this image"; a
-            candidate = _at(located) or located     # better one may come
+            candidate = _at(located, self.fs) or located     # better one may come
             tried.append(located)
         if found is not None:
             found.watched.update(tried)
-        if not candidate.is_file():
+        if not self.fs.is_file(candidate):
             looked = dict.fromkeys([*tried[:1], *static, *tried[1:], located])
             gone = (f"{ref!r} refers to a file that does not exist "
                     f"(not at {self._named(looked)})")
@@ -307,7 +307,7 @@ class LinkResolver:
             return None
         root = next((r for r in self.roots if r in candidate.parents), self.site)
         target = candidate.relative_to(root).as_posix()
-        twin = next((r / target for r in self.roots if r != root and (r / target).is_file()), None)
+        twin = next((r / target for r in self.roots if r != root and self.fs.is_file(r / target)), None)
         if twin is not None and found is not None and twin.read_bytes() != candidate.read_bytes():
             found.warnings.append(f"{page.source.path}: {ref!r} and {self._named([twin])} both "
                                   f"publish to {target}: only one of them can be there; rename one")
@@ -384,11 +384,11 @@ def _each_url(srcset: str, rewrite: Callable[[str], str]) -> str:
 IMAGE_PREFERENCE = (".svg", ".png", ".gif", ".webp", ".jpg", ".jpeg")
 
 
-def _at(place: Path) -> Path | None:
+def _at(place: Path, fs: Existing) -> Path | None:
     """`place` if it exists; for `fun-fish.*`, the existing file of the preferred format, as
     Sphinx's HTML builder."""
     if not place.name.endswith(".*"):
-        return place if place.exists() else None
+        return place if fs.exists(place) else None
     found = sorted(place.parent.glob(_pattern(place.name)),
                    key=lambda p: (IMAGE_PREFERENCE.index(p.suffix.lower())
                                   if p.suffix.lower() in IMAGE_PREFERENCE else 99, p.name))
