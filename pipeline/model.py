@@ -24,9 +24,15 @@ class Source:
     path: Path          # absolute
     rel: str            # relative to its own folder (content/ or notebooks/), posix, no suffix
     kind: str           # "md" or "ipynb"
+    variant: str = ""   # one member of a page family (`sources/families.py`), "" for a page
 
     def __repr__(self) -> str:
-        return f"Source({self.rel}.{self.kind})"
+        return f"Source({self.rel}.{self.kind}{'#' + self.variant if self.variant else ''})"
+
+    @property
+    def shown(self) -> str:
+        """The file's path, and for a family's member its values: what a report names."""
+        return f"{self.path} [{self.variant}]" if self.variant else str(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,9 @@ class Page:
     aliases: tuple[str, ...] = ()   # old URLs as slugs: each gets a page that redirects here
     publish: DateLike | None = None  # not shown before (`sources/schedule.py`)
     expires: DateLike | None = None  # not shown from then on
+    # A family's member: (the listing's slug, its title, the member's place in the family,
+    # ((name, value), ...) of the member). () for a page of its own.
+    family: tuple[str, str, int, tuple[tuple[str, Any], ...]] | tuple[()] = ()
 
     @property
     def id(self) -> tuple[Path, str]:

@@ -66,7 +66,7 @@ class Reporter:
             code = (" (code ran)" if r.executed else " (code from cache)" if r.cached
                     else " (outputs from its notebook)" if r.twin else "")
             reason = r.reason or (r.error.message if r.error else "draft")
-            self.console.print(f"{r.outcome.value:>9}  {escape(_short(str(r.source.path), root))}"
+            self.console.print(f"{r.outcome.value:>9}  {escape(_short(r.source.shown, root))}"
                                f"  [dim]{escape(reason)}{code}[/]")
 
     def status(self, lines, root: Path, coming=()) -> None:

@@ -52,8 +52,8 @@ def check_site(config: SiteConfig, fix: bool = False,
     published, drafts, clashes = publishable(config, scanned, drafts=False)
     resolver = _resolver(config, published, drafts, failures + clashes)
     markdown, rendered, links = Markdown(), [], []
-    for page in (s.page for s in scanned):
-        found, item = references(page, config, resolver, markdown)
+    for page in (s.page for s in scanned if not s.page.family or s.page.family[2] == 0):
+        found, item = references(page, config, resolver, markdown)     # a family's text once
         findings += found
         if item is not None:
             rendered.append(item)
@@ -71,11 +71,14 @@ def check_site(config: SiteConfig, fix: bool = False,
 def _read_all(config: SiteConfig, sources: list[Source]
               ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]], list[Finding]]:
     from pipeline.build.publish import Scanned, rel_of
+    from pipeline.sources.families import is_family, members
 
     scanned, failures, findings = [], [], []
     for source in sources:
         try:
-            scanned.append(Scanned(read_source(source), "", rel_of(config, source)))
+            page = read_source(source)
+            scanned += [Scanned(p, "", rel_of(config, p.source))
+                        for p in (members(page) if is_family(page.meta) else [page])]
         except Exception as exc:
             error = _read_error(exc, source)
             failures.append((source, error))

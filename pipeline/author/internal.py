@@ -178,16 +178,21 @@ def site_outputs(config: SiteConfig, pages: list[Page]) -> dict[str, str]:
     static = {rel for _, rel in static_files(config)}
     listings = {section_url(s).strip("/") + "/": s for s in model.sections}
     made = site_files(config, model, Layout(config), {p.url for p in pages})
-    return {path: _what(config, path, static, listings) for path, _, _ in made}
+    return {path: _what(config, path, static, listings, model) for path, _, _ in made}
 
 
-def _what(config: SiteConfig, path: str, static: set[str], listings: dict[str, str]) -> str:
+def _what(config: SiteConfig, path: str, static: set[str], listings: dict[str, str],
+          model) -> str:
     if path in static:
         return f"{config.static.name}/{path}"
     section = next((name for folder, name in listings.items() if path.startswith(folder)
                     and path[len(folder):].split("/")[0] in ("index.html", "page")), None)
     if section is not None:
         return f"the listing of the {section} section"
+    family = next((e.family[1] for e in model.entries.values()
+                   if e.family and e.family[0].strip("/") + "/index.html" == path), None)
+    if family is not None:
+        return f"the listing of the family {family!r}"
     return "a tag's page" if path.startswith("tags/") else f"the site's {path}"
 
 

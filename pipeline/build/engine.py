@@ -19,12 +19,13 @@ from pipeline.build.output import output_id
 from pipeline.build.plan import Action, Decision, Planner, site_key
 from pipeline.build.publish import Scanned, kept_pages, publishable, read_pages, rel_of, \
     with_git_dates
+from pipeline.build.results import alias_clashes, dead_links, fragments, taken_from_kept
 from pipeline.build.state import BuildState, PageState
 from pipeline.build.steps import failed_by_steps, run_steps
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
 from pipeline.files import state_dir
-from pipeline.model import BuildReport, Outcome, PageResult, Source, url_of
+from pipeline.model import BuildReport, Outcome, PageResult, Source
 from pipeline.sources.discover import scan, stamps
 from pipeline.sources.schedule import hidden_reason, window
 
@@ -134,21 +135,21 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
             results += _build(todo, context, options)
             again = _mended(plan, results, writer)
             if again:           # pages kept with a dead link to a page that built after all
-                results = [r for r in results if r.source.path not in again]
+                results = [r for r in results if r.source not in again]
                 results += _build([replace(d, reason="a page it links to built after all")
-                                   for d in plan.decisions if d.page.source.path in again],
+                                   for d in plan.decisions if d.page.source in again],
                                   context, options)
-        results = _dead_links(writer, _taken_from_kept(writer, results, config), config)
-        shown = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
+        results = dead_links(writer, taken_from_kept(writer, results, config), config)
+        shown = {r.source for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
         kept = {rel_of(config, r.source) for r in results if r.outcome is Outcome.UNCHANGED}
         if _hidden_again(plan, options):        # pages hidden that showed: the pages kept
             writer.written += [f for rel in kept for f in writer.files.get(rel, [])]   # are read too
-        signatures = writer.relayout([d.page for d in plan.decisions if d.page.source.path in shown],
+        signatures = writer.relayout([d.page for d in plan.decisions if d.page.source in shown],
                                      kept, plan.state.layout_sigs)
-        results = _fragments(writer, results, config)
+        results = fragments(writer, results, config)
         build_id = uuid.uuid4().hex
         site_files = writer.commit(build_id, plan.site_key)
-        results = _alias_clashes(writer, results, config)
+        results = alias_clashes(writer, results, config)
     except BaseException:
         writer.abort()
         raise
@@ -197,13 +198,21 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
         warm.layout = writer.layout         # templates compiled once a service
     writer.plan([s.page for s in published if not _will_fail(s, state)])
     site = site_key(config)
-    slugs = {s.rel: s.page.slug for s in published if not _will_fail(s, state)}
+    slugs = _slugs(config, [s for s in published if not _will_fail(s, state)])
     slugs.update((rel_of(config, source), slug) for source, slug in kept.items())   # as linked
     planner = Planner.of(config, state, site, slugs, any(s.code for s in published))
     decisions = [planner.decide(s.page, s.rel, s.sha, s.code) for s in published]
     return SitePlan(decisions, skipped, failures, state, writer, site,
                     tuple(w for _, w in found.warnings), planner.environment, now,
                     window([s.page for s in scanned], now, config.zone))
+
+
+def _slugs(config: SiteConfig, scanned: list[Scanned]) -> dict[str, str]:
+    """The slug of each page by its name, and of each family by its source's: its listing's."""
+    slugs = {s.rel: s.page.slug for s in scanned}
+    slugs.update((rel_of(config, replace(s.page.source, variant="")), s.page.family[0])
+                 for s in scanned if s.page.family)
+    return slugs
 
 
 def _state_dir(config: SiteConfig):
@@ -251,9 +260,10 @@ def _mended(plan: "SitePlan", results: list[PageResult], writer: SiteWriter) -> 
     """The kept pages that recorded a dead link to a page built in this build (it failed
     before, unchanged, so it was planned absent): built again now, their warning gone, as a
     fresh build would give."""
-    built = {rel_of(writer.config, r.source) for r in results if r.outcome is Outcome.BUILT}
-    kept = {r.source.path for r in results if r.outcome is Outcome.UNCHANGED}
-    return {d.page.source.path for d in plan.decisions if d.page.source.path in kept
+    built = {rel_of(writer.config, s) for r in results if r.outcome is Outcome.BUILT
+             for s in {r.source, replace(r.source, variant="")}}   # a family's: its listing
+    kept = {r.source for r in results if r.outcome is Outcome.UNCHANGED}
+    return {d.page.source for d in plan.decisions if d.page.source in kept
             and any(slug is None and t in built
                     for t, slug in plan.state.pages[d.rel].links.items())}
 
@@ -267,74 +277,6 @@ def _record(writer: SiteWriter, decision: Decision, result: PageResult, written)
 
 # -- results and state ------------------------------------------------------------------------
 
-def _taken_from_kept(writer: SiteWriter, results: list[PageResult],
-                     config: SiteConfig) -> list[PageResult]:
-    """A failed page keeps its last good version only where no page of this build now writes
-    its page file: a page that took its URL (left when the failed page's slug changed) wins,
-    and the failed page is said to have no version published."""
-    rels = [rel_of(config, r.source) for r in results]
-    owner = {writer.files[rel][0]: r.source.path for r, rel in zip(results, rels)
-             if r.outcome is Outcome.BUILT and writer.files.get(rel)}
-    out = []
-    for r, rel in zip(results, rels):
-        files = writer.files.get(rel) if r.kept_previous else None
-        if files and files[0] in owner:
-            writer.forget(rel)
-            r = replace(r, kept_previous=False, warnings=r.warnings + (
-                f"{r.source.path}: its last good version is gone: {owner[files[0]]} now has "
-                "its old URL",))
-        out.append(r)
-    return out
-
-
-def _dead_links(writer: SiteWriter, results: list[PageResult],
-                config: SiteConfig) -> list[PageResult]:
-    """A page built now that links to a page that is not published after all (it failed,
-    new), or not where the link says (it failed with a new slug: its last good version is
-    at the old one): warned about, and the link recorded as dead, so the page is built
-    again, its link made good, by the next build."""
-    out = []
-    for r in results:
-        rel = rel_of(config, r.source)
-        dead = [t for t, slug in writer.links.get(rel, {}).items() if slug is not None and (
-                t not in writer.entries or writer.entries[t].url != url_of(slug))]
-        if r.outcome is Outcome.BUILT and dead:
-            for target in dead:
-                writer.links[rel][target] = None
-            r = replace(r, warnings=r.warnings + tuple(
-                f"{r.source.path}: links to {t}, which failed to build: the link leads nowhere "
-                "until it builds" for t in dead))
-        out.append(r)
-    return out
-
-
-def _fragments(writer: SiteWriter, results: list[PageResult],
-               config: SiteConfig) -> list[PageResult]:
-    """A page built now that links to a heading its target does not have: warned (as
-    `nbpress check` does), with the closest id (`build/fragments.py`)."""
-    from pipeline.build.fragments import fragment_warnings
-    from pipeline.site.anchors import element_ids
-
-    built = {rel_of(config, r.source): str(r.source.path) for r in results
-             if r.outcome is Outcome.BUILT}
-    pages = {writer.files[rel][0]: path for rel, path in built.items() if writer.files.get(rel)}
-    found = fragment_warnings(pages, writer.article_text, element_ids) if pages else {}
-    return [replace(r, warnings=r.warnings + tuple(found[str(r.source.path)]))
-            if r.outcome is Outcome.BUILT and str(r.source.path) in found else r for r in results]
-
-
-def _alias_clashes(writer: SiteWriter, results: list[PageResult],
-                   config: SiteConfig) -> list[PageResult]:
-    """A page built now whose alias is another page's URL (or an earlier alias): warned,
-    and the alias gets no redirect page (`nbpress check` says the same)."""
-    clashes = writer.alias_clashes
-    return [replace(r, warnings=r.warnings + tuple(
-                f"{r.source.path}: {problem}: no redirect is written for it (remove the alias "
-                "or move the other page)" for problem in clashes[rel]))
-            if r.outcome is Outcome.BUILT and (rel := rel_of(config, r.source)) in clashes else r
-            for r in results]
-
-
 def _unchanged(decision: Decision, state: BuildState) -> PageResult:
     """A kept page, with the warnings its last build gave: they are said until fixed."""
     old = state.pages.get(decision.rel)
@@ -343,9 +285,8 @@ def _unchanged(decision: Decision, state: BuildState) -> PageResult:
 
 
 def _nothing_published(plan: SitePlan, options: BuildOptions) -> tuple[str, ...]:
-    if plan.decisions or not plan.skipped or options.drafts:
-        return ()
-    return _drafts_note(len(plan.skipped))
+    shown = plan.decisions or not plan.skipped or options.drafts
+    return () if shown else _drafts_note(len(plan.skipped))
 
 
 def _drafts_note(count: int) -> tuple[str, ...]:
@@ -360,16 +301,16 @@ def _failed(writer: SiteWriter, rel: str, source: Source, error: NbpressError) -
 
 def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
                writer: SiteWriter) -> BuildState:
-    ok = {r.source.path for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
-    warned = {r.source.path: list(r.warnings) for r in results}
+    ok = {r.source for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
+    warned = {r.source: list(r.warnings) for r in results}
     pages: dict[str, PageState] = {}
     for d in plan.decisions:
         entry, old = writer.entries.get(d.rel), plan.state.pages.get(d.rel)
-        page = PageState(warnings=warned.get(d.page.source.path, []),
+        page = PageState(warnings=warned.get(d.page.source, []),
             always=d.page.execute == "always",
             layout=writer.layouts.get(d.rel, ""), sha=d.sha,
             meta=old.meta if old is not None and old.meta is d.page.meta else _storable(d.page.meta),
-            body_line=d.page.body_line, key=d.key if d.page.source.path in ok else "",
+            body_line=d.page.body_line, key=d.key if d.page.source in ok else "",
             files=writer.files.get(d.rel, []), refs=writer.refs.get(d.rel, {}),
             links=writer.links.get(d.rel, {}), entry=entry.as_json() if entry else {})
         pages[d.rel] = old if page == old else page     # the same: saved without encoding

@@ -70,13 +70,16 @@ def site_current(config: SiteConfig, state: BuildState) -> bool:
 
 def source_at(config: SiteConfig, rel: str, tops: list[str] | None = None) -> Source:
     """The Source discovery made of the file at `rel` (from the site root). String work only:
-    the fast path asks this for every page."""
-    path = os.path.join(str(config.root), rel)
+    the fast path asks this for every page. A family's member is named `<file>#<variant>`."""
+    file, mark, variant = rel.rpartition("#")
+    if not (mark and "=" in variant and file.endswith((".md", ".ipynb"))):
+        file, variant = rel, ""
+    path = os.path.join(str(config.root), file)
     stem, dot, kind = path.rpartition(".")
     for top in tops or _tops(config):   # the deeper folder first, when one holds the other
         if path.startswith(top):
-            return Source(Path(path), stem[len(top):].replace(os.sep, "/"), kind)
-    return Source(Path(path), os.path.basename(stem), kind)
+            return Source(Path(path), stem[len(top):].replace(os.sep, "/"), kind, variant)
+    return Source(Path(path), os.path.basename(stem), kind, variant)
 
 
 def _tops(config: SiteConfig) -> list[str]:

@@ -142,9 +142,18 @@ def _built_or_failed(decision: Decision, context: PageContext) -> tuple[PageResu
     try:
         return build_page(page, context.config, context, context.writer, decision.reason)
     except NbpressError as error:
-        return PageResult(page.source, Outcome.FAILED, error=error), None
+        return PageResult(page.source, Outcome.FAILED, error=_of_member(page, error)), None
     except Exception as exc:   # a bug or a library failure must not stop the other pages
-        return PageResult(page.source, Outcome.FAILED, error=unexpected(exc, page.source)), None
+        return PageResult(page.source, Outcome.FAILED,
+                          error=_of_member(page, unexpected(exc, page.source))), None
+
+
+def _of_member(page: Page, error: NbpressError) -> NbpressError:
+    """A family member's error says which member it is (they share the file)."""
+    if page.family:
+        values = ", ".join(f"{name}={value!r}" for name, value in page.family[3])
+        error.message = f"the member {values} of this family: {error.message}"
+    return error
 
 
 def build_page(page: Page, config: SiteConfig, context: PageContext, writer: SiteWriter,
@@ -156,7 +165,11 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
     else:
         run, nb = _notebook(page, config, context)
         exported = context.exporter.export(nb)
-    written = writer.add_page(page, exported, run.used, run.watch, run.bundle)
+    from pipeline.sources.families import matrix_file
+
+    rows = matrix_file(page) if page.family else None   # a new row: a new member
+    written = writer.add_page(page, exported, run.used + ([rows] if rows else []), run.watch,
+                              run.bundle)
     warnings = (run.warnings + list(written.warnings) + _unsupported(page, exported)
                 + [f"{page.source.path}: {w}" for w in exported.warnings])
     return PageResult(page.source, Outcome.BUILT, executed=run.ran, cached=run.cached,

@@ -17,6 +17,7 @@ from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError, PageError
 from pipeline.files import site_rel
 from pipeline.model import Page, Source
+from pipeline.sources.families import is_family, members
 from pipeline.sources.schedule import hidden_reason
 from pipeline.site.files import reserved, static_files
 
@@ -93,7 +94,8 @@ def read_pages(config: SiteConfig, sources: list[Source], state: BuildState,
     for source in sources:
         rel = rel_of(config, source)
         try:
-            scanned.append(_read_once(source, rel, state.pages.get(rel), memo))
+            read = _read_once(source, rel, state.pages.get(rel), memo)
+            scanned += _members(config, read) if is_family(read.page.meta) else [read]
         except NbpressError as error:
             failures.append((source, error))
         except Exception as exc:    # one unreadable page must not stop the others
@@ -101,6 +103,12 @@ def read_pages(config: SiteConfig, sources: list[Source], state: BuildState,
 
             failures.append((source, unexpected(exc, source)))
     return scanned, failures
+
+
+def _members(config: SiteConfig, family: Scanned) -> list[Scanned]:
+    """A family's members, read each build (its `matrix_from` file may have changed)."""
+    return [Scanned(page, family.sha, rel_of(config, page.source), may_run(page))
+            for page in members(family.page)]
 
 
 def _read_once(source: Source, rel: str, old: PageState | None, memo: dict | None) -> Scanned:
@@ -152,7 +160,8 @@ def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset()
 
 def rel_of(config: SiteConfig, source: Source) -> str:
     """The state key of a source's page (a page family's members add their variant)."""
-    return site_rel(config.root, source.path)
+    rel = site_rel(config.root, source.path)
+    return f"{rel}#{source.variant}" if source.variant else rel
 
 
 def _other_slug(slug: str) -> str:

@@ -82,6 +82,12 @@ def _listings(model: SiteModel, layout: Layout, page_urls: set[str]) -> Made:
                 key = model.layout_key("", None, url, tag, [e.card() for e in entries], len(pages))
                 yield (f"{url.strip('/')}/index.html", key,
                        lambda s=slug, n=number, e=entries, c=len(pages): layout.tag(model, s, n, e, c))
+    sections = {section_url(name) for name in model.sections}
+    for url in family_urls(model, page_urls):
+        if url not in sections:
+            members = model.families()[url][1]
+            key = model.layout_key("", None, url, [e.card() + [e.family] for e in members])
+            yield f"{url.strip('/')}/index.html", key, lambda u=url: layout.family(model, u)
     if tags and "/tags/" not in page_urls:
         index = [(tag, len(every)) for tag, every in tags.values()]
         yield "tags/index.html", model.layout_key("", None, "tags", index), \
@@ -191,7 +197,16 @@ def _lastmods(model: SiteModel, page_urls: set[str]) -> dict[str, str | None]:
             found[tag_url(tag)] = max(shown) if shown else None
     if tags and "/tags/" not in page_urls:
         found["/tags/"] = found["/"]
+    for url in family_urls(model, page_urls):
+        found.setdefault(url, max((e.updated for e in model.families()[url][1] if e.updated),
+                                  default=None))
     return found
+
+
+def family_urls(model: SiteModel, page_urls: set[str]) -> list[str]:
+    """The URLs of the families' listings, but where a page of the author's is (or the
+    home page: a family's listing at the top of the site is its home page's)."""
+    return [url for url in model.families() if url not in page_urls and url != "/"]
 
 
 def static_files(config: SiteConfig) -> list[tuple[Path, str]]:

@@ -19,13 +19,13 @@ from pipeline.render.html import leading_heading, script_safe
 from pipeline.render.links import relative_url
 from pipeline.site.model import Entry, Listed, SiteModel, description_of, section_title, \
     section_url, tag_url
-from pipeline.site.views import around_view, date_view, href, is_url, listing_views, page_url, \
-    pager_view, tag_index_view, tag_views, target, toc_view
+from pipeline.site.views import around_view, date_view, family_view, href, is_url, listing_views, \
+    page_url, pager_view, tag_index_view, tag_views, target, toc_view
 from pipeline.sources.frontmatter import json_safe, plain_text
 
 THEME = Path(__file__).parent / "theme"
 TEMPLATES = ("page.html.j2", "listing.html.j2", "tags.html.j2", "search.html.j2",
-             "alias.html.j2", "404.html.j2")
+             "alias.html.j2", "404.html.j2", "family.html.j2")
 URL_SAFE = "!#$%&'()*+,/:;=?@[]~"     # what a URL may hold besides letters, digits and -._
 
 
@@ -117,6 +117,13 @@ class Layout:
                             sections=listing_views(listed, url.strip("/"), more=False),
                             show_section_headings=False,
                             pager=pager_view(base, number, count, url.strip("/")))
+
+    def family(self, model: SiteModel, url: str) -> str:
+        """The listing of a page family at its URL: a row for each published member."""
+        title, members = model.families()[url]
+        return self._render("family.html.j2", model, None, url, title=title, heading=title,
+                            intro=members[0].abstract if members else "",
+                            family=family_view(members, url.strip("/")))
 
     def tag_index(self, model: SiteModel) -> str:
         return self._render("tags.html.j2", model, None, "/tags/", title="Tags",

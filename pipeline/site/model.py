@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from pipeline.config import SiteConfig
 from pipeline.model import Page
+from pipeline.sources.families import shown_family
 from pipeline.sources.frontmatter import slug_from_path
 
 
@@ -35,12 +36,16 @@ class Entry:
     image: str | None = None        # its card's image: an output path (or a URL)
     digest: str = ""                # of its article: what feeds and the search index show
     scripts: tuple[str, ...] = ()   # the site's scripts its page loads (assets/plotly.min.js)
+    # A family's member: (the listing's URL, its title, the member's place, ((name, value),
+    # ...)), values as text.
+    family: tuple[str, str, int, tuple[tuple[str, str], ...]] | tuple[()] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"source": self.source, "url": self.url, "title": self.title,
                 "section": self.section, "date": self.date, "abstract": self.abstract,
                 "updated": self.updated, "tags": list(self.tags), "aliases": list(self.aliases),
-                "image": self.image, "digest": self.digest, "scripts": list(self.scripts)}
+                "image": self.image, "digest": self.digest, "scripts": list(self.scripts),
+                "family": list(self.family)}
 
     def card(self) -> list[object]:
         """What a listing shows of the page (not its article: an edit of the text alone
@@ -52,7 +57,9 @@ class Entry:
         known = {k: v for k, v in data.items() if k in cls.__slots__}
         return cls(**{**known, "tags": tuple(known.get("tags", ())),
                       "aliases": tuple(known.get("aliases", ())),
-                      "scripts": tuple(known.get("scripts", ()))})
+                      "scripts": tuple(known.get("scripts", ())),
+                      "family": (*family[:3], tuple(map(tuple, family[3])))
+                      if (family := known.get("family")) else ()})
 
 
 def entry_of(page: Page, rel: str, image: str | None = None, digest: str = "",
@@ -64,7 +71,7 @@ def entry_of(page: Page, rel: str, image: str | None = None, digest: str = "",
                  date=when.isoformat() if when is not None else None, abstract=abstract,
                  updated=updated.isoformat() if updated is not None else None,
                  tags=page.tags, aliases=page.aliases, image=image, digest=digest,
-                 scripts=scripts)
+                 scripts=scripts, family=shown_family(page))
 
 
 NAV_PAGES = 5       # top-level pages shown in the header when there are no more than this
@@ -275,6 +282,18 @@ class SiteModel:
                                    for slug, (tag, entries) in sorted(found.items())}
         return self._cache["tags"]
 
+    def families(self) -> dict[str, tuple[str, list[Entry]]]:
+        """A family's listing URL -> (its title, its published members in the family's
+        order), by URL."""
+        if "families" not in self._cache:
+            found: dict[str, tuple[str, list[Entry]]] = {}
+            for entry in self.entries.values():
+                if entry.family:
+                    found.setdefault(entry.family[0], (entry.family[1], []))[1].append(entry)
+            self._cache["families"] = {url: (title, sorted(members, key=lambda e: e.family[2]))
+                                       for url, (title, members) in sorted(found.items())}
+        return self._cache["families"]
+
     def signatures(self) -> dict[str, str]:
         """For each section (and "" for the top of the site), a hash of all that a page in it
         shows of others when it has no listing: the nav, and the section's reading order
@@ -313,10 +332,11 @@ class SiteModel:
 
 
 def newest_first(entries: Iterable[Entry]) -> list[Entry]:
-    """Dated entries newest first; undated ones after, by title."""
-    chosen = list(entries)
-    return (sorted((e for e in chosen if e.date), reverse=True, key=lambda e: (e.date, e.title))
-            + sorted((e for e in chosen if not e.date), key=lambda e: e.title))
+    """Dated entries newest first (of a date, by title; a family's members in its order);
+    undated ones after, by title."""
+    chosen = sorted(entries, key=lambda e: e.family[1:3] if e.family else (e.title, 0))
+    return (sorted((e for e in chosen if e.date), reverse=True, key=lambda e: e.date)
+            + [e for e in chosen if not e.date])
 
 
 def section_url(name: str) -> str:

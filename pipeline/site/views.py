@@ -41,6 +41,15 @@ def entry_view(e: Entry, from_slug: str) -> dict[str, Any]:
             "abstract": e.abstract, "image": image, "tags": tag_views(e.tags, from_slug)}
 
 
+def family_view(entries: list[Entry], from_slug: str) -> dict[str, Any]:
+    """A family's listing: its parameters' names, and a row for each member (its values, its
+    link and title, its card's image: the first figure its code drew)."""
+    names = [name for name, _ in entries[0].family[3]] if entries else []
+    rows = [{**entry_view(e, from_slug), "values": [value for _, value in e.family[3]]}
+            for e in entries]
+    return {"names": names, "rows": rows}
+
+
 def tag_views(tags: tuple[str, ...], from_slug: str) -> list[dict[str, str]]:
     return [{"name": tag, "href": href(tag_url(tag), from_slug)} for tag in tags]
 

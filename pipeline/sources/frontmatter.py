@@ -1,7 +1,5 @@
-"""Stage 1b: read a page's frontmatter and body, validate the fields nbpress uses.
-
-The only module that imports python-frontmatter. Every other key is kept as written.
-"""
+"""Stage 1b: read a page's frontmatter and body, validate the fields nbpress uses. The only
+module that imports python-frontmatter. Every other key is kept as written."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,9 +15,10 @@ from pipeline.errors import PageError
 from pipeline.model import Page, Source
 from pipeline.sources.schedule import UTC, instant
 
-KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract",
-                "featuredImage", "image", "socialImage", "params", "execute", "depends", "tags", "categories",
-                "category", "aliases", "toc", "publish", "expires", "publishDate", "expiryDate")
+KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract", "featuredImage",
+                "image", "socialImage", "params", "execute", "depends", "tags", "categories",
+                "category", "aliases", "toc", "publish", "expires", "publishDate", "expiryDate",
+                "matrix", "matrix_from", "exclude")
 EXECUTE_POLICIES = ("auto", "always", "never")
 DATE_FIELDS = ("created", "edited", "date")
 _DATE_VALUE = re.compile(r":\s*(\d{4}-\d\d?-\d\d?(?:[T ][\d:.]+)?)\s*(?:#.*)?$")

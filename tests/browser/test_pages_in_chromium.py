@@ -156,7 +156,7 @@ def test_aws_badge_loads_and_page_stays_local_and_clean(page):
 
 # --- 5: the header's buttons and the projects listing -----------------------------------------
 
-@pytest.mark.parametrize("entry", ["On-call alerts dashboard", "This website"])
+@pytest.mark.parametrize("entry", ["On-call alerts: checkout", "This website"])
 def test_header_projects_button_leads_to_listing_and_entry(page, entry):
     open_page(page, "/aws/")
     header = page.locator("body > header")
@@ -168,7 +168,7 @@ def test_header_projects_button_leads_to_listing_and_entry(page, entry):
     page.wait_for_url(page.base + "/projects/")
     main = page.locator("main")
     listed = [t.strip() for t in main.locator("li a").all_inner_texts()]
-    assert "On-call alerts dashboard" in listed and "This website" in listed, listed
+    assert "On-call alerts: checkout" in listed and "This website" in listed, listed
 
     main.get_by_role("link", name=entry, exact=True).click()
     page.wait_for_url(lambda url: urlsplit(url).path not in ("/projects/", "/aws/"))
@@ -193,17 +193,30 @@ def test_aws_shows_no_frontmatter_and_keeps_the_mojibake(page):
 # --- 7: the alerts dashboard's chart ------------------------------------------------------------
 
 def test_alerts_dashboard_chart_is_a_loaded_image_file(page):
-    open_page(page, "/projects/alerts-dashboard/")
+    open_page(page, "/projects/alerts-dashboard/checkout/")     # a team's, of the family
     images = load_images(page)          # scrolled into view: the chart is a lazy image
     assert len(images) == 1, images
     chart = images[0]
     assert not chart["attr"].startswith("data:"), chart["attr"][:60]
     assert urlsplit(chart["src"]).hostname == LOOPBACK, chart["src"]
-    assert urlsplit(chart["src"]).path.startswith("/projects/alerts-dashboard/"), chart["src"]
+    assert urlsplit(chart["src"]).path.startswith("/projects/alerts-dashboard/checkout/"), chart["src"]
     assert chart["complete"] and chart["naturalWidth"] > 0, chart
     assert page.recorder.responses.get(chart["src"]) == 200, page.recorder.responses
 
-    assert "240 alerts" in page.evaluate("document.body.innerText")
+    assert "80 of the 240 alerts" in page.evaluate("document.body.innerText")
+
+
+def test_the_dashboards_listing_shows_each_team_with_its_chart(page):
+    open_page(page, "/projects/alerts-dashboard/")
+    images = load_images(page)
+    assert len(images) == 6 and all(i["complete"] and i["naturalWidth"] > 0 for i in images), images
+    rows = page.locator("main table tbody tr").evaluate_all(
+        "rs => rs.map(r => [r.cells[0].textContent.trim(), new URL(r.querySelector('a').href).pathname])")
+    assert rows[0] == ["checkout", "/projects/alerts-dashboard/checkout/"], rows
+    assert len(rows) == 6, rows
+    page.locator("main table").get_by_role("link", name="On-call alerts: search").click()
+    page.wait_for_url(page.base + "/projects/alerts-dashboard/search/")
+    assert page.recorder.responses.get(page.url) == 200
 
 
 def test_wide_tables_and_outputs_scroll_inside_and_the_page_never_sideways(browser, tmp_path):

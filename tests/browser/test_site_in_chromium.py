@@ -30,7 +30,8 @@ LIGHT_TEXT = "rgb(26, 32, 44)"               # its gray-800 text
 PX = 1.5                                     # tolerance for measured lengths
 THEME_KEY = "nbpress-theme"                  # where the toggle keeps the reader's choice
 WAIT_MS = 10_000                             # for what a page does by itself (a redirect)
-SCREENSHOT_PAGES = ["/aws/", "/projects/alerts-dashboard/", "/projects/", "/tags/python/"]
+SCREENSHOT_PAGES = ["/aws/", "/projects/alerts-dashboard/checkout/", "/projects/",
+                    "/tags/python/", "/projects/alerts-dashboard/"]
 
 
 # --- reading the output -----------------------------------------------------------------------
@@ -377,7 +378,7 @@ def test_a_stored_choice_is_applied_before_the_first_paint(browser, base_url, sy
     try:
         page.base = base_url
         page.add_init_script(FIRST_LOOK)
-        open_page(page, "/projects/alerts-dashboard/")
+        open_page(page, "/projects/alerts-dashboard/checkout/")
         page.wait_for_function("() => window.__nbFirstLook.frame && window.__nbFirstLook.ready",
                                timeout=WAIT_MS)
         first = page.evaluate("window.__nbFirstLook")
@@ -535,7 +536,7 @@ def test_a_tag_link_leads_to_its_page_listing_the_page(page):
     titles = page.locator("main .listing-entry .entry-title")
     hrefs = titles.evaluate_all("as => as.map(a => [a.textContent.trim(), a.href])")
     assert ["This website", page.base + "/projects/this-website/"] in hrefs, hrefs
-    assert ["On-call alerts dashboard", page.base + "/projects/alerts-dashboard/"] in hrefs, hrefs
+    assert ["On-call alerts: checkout", page.base + "/projects/alerts-dashboard/checkout/"] in hrefs, hrefs
 
 
 def test_the_tag_index_lists_every_tag_with_its_pages(page, site_pages):
@@ -567,7 +568,7 @@ def test_an_alias_url_redirects_to_its_page(page):
 # --- cards ------------------------------------------------------------------------------------
 
 def test_project_cards_show_their_images_the_notebooks_its_first_figure(page):
-    open_page(page, "/projects/alerts-dashboard/")
+    open_page(page, "/projects/alerts-dashboard/checkout/")
     figures = page.locator(".page-body .nb-output img")
     assert figures.count() >= 1, "the notebook page shows no figure"
     first_figure = figures.first.evaluate("i => i.src")
@@ -581,13 +582,15 @@ def test_project_cards_show_their_images_the_notebooks_its_first_figure(page):
                 naturalWidth: img.naturalWidth, width: img.getBoundingClientRect().width};
     })""")
     by_title = {c["title"]: c for c in cards}
-    assert set(by_title) == {"This website", "On-call alerts dashboard"}, cards
+    teams = {f"On-call alerts: {t}" for t in ("checkout", "search", "auth", "payments", "email",
+                                              "inventory")}
+    assert set(by_title) == {"This website"} | teams, cards
     for card in cards:
         assert card["complete"] and card["naturalWidth"] > 0 and card["width"] > 0, card
         assert page.recorder.responses.get(card["src"]) == 200, card
 
-    notebook = urlsplit(by_title["On-call alerts dashboard"]["src"]).path
-    assert notebook.startswith("/projects/alerts-dashboard/"), notebook
+    notebook = urlsplit(by_title["On-call alerts: checkout"]["src"]).path
+    assert notebook.startswith("/projects/alerts-dashboard/checkout/"), notebook
     assert notebook.endswith(".png"), notebook
     assert notebook == urlsplit(first_figure).path, (notebook, first_figure)
     assert urlsplit(by_title["This website"]["src"]).path == "/images/site-card.png", by_title

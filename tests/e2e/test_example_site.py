@@ -22,7 +22,7 @@ def built(tmp_path_factory) -> Path:
     root = copy_example_site(tmp_path_factory.mktemp("example") / "site")
     report = build_site(load_config(root))
     assert report.ok, [str(r.error) for r in report.failed]
-    assert repr(report) == "BuildReport(built=6, skipped=1, failed=0)"
+    assert repr(report) == "BuildReport(built=11, skipped=1, failed=0)"   # 6 teams' dashboards
     return root / "output"
 
 
@@ -149,18 +149,29 @@ def test_no_page_loads_anything_from_another_host(built: Path):
 
 
 def test_figures_are_files_not_base64(built: Path):
-    html = (built / "projects/alerts-dashboard/index.html").read_text(encoding="utf-8")
+    html = (built / "projects/alerts-dashboard/checkout/index.html").read_text(encoding="utf-8")
     assert "data:image" not in html
     figures = re.findall(r'<img[^>]+src="(fig-[^"]+\.png)"', html)
-    assert figures and all((built / "projects/alerts-dashboard" / f).is_file() for f in figures)
-    assert (built / "projects/alerts-dashboard" / figures[0]).read_bytes()[:4] == b"\x89PNG"
+    here = built / "projects/alerts-dashboard/checkout"
+    assert figures and all((here / f).is_file() for f in figures)
+    assert (here / figures[0]).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_code_page_used_its_params_and_data(built: Path):
-    html = (built / "projects/alerts-dashboard/index.html").read_text(encoding="utf-8")
-    assert "240 alerts, 72 of them paged someone" in html
-    listed = re.findall(r"^(?:<pre>)?(\w+)\s+\d+ alerts$", html, re.M)
-    assert listed == ["checkout", "search", "auth", "payments"]   # params: top_n: 4
+    html = (built / "projects/alerts-dashboard/checkout/index.html").read_text(encoding="utf-8")
+    assert "checkout: 80 of the 240 alerts, 27 of them paged someone" in html
+    listed = re.findall(r"^(?:<pre>)?(\d\d):00\s+\d+ alerts$", html, re.M)
+    assert listed == ["23", "21", "10", "04"]                      # params: top_n: 4
+
+
+def test_the_dashboard_is_a_family_one_page_per_team_of_its_log(built: Path):
+    teams = ["checkout", "search", "auth", "payments", "email", "inventory"]  # the step's file
+    for team in teams:
+        html = (built / f"projects/alerts-dashboard/{team}/index.html").read_text(encoding="utf-8")
+        assert f"<pre>{team}: " in html and f"<title>On-call alerts: {team} |" in html
+    listing = (built / "projects/alerts-dashboard/index.html").read_text(encoding="utf-8")
+    assert re.findall(r'<a href="(\w+)/">On-call alerts: \1</a>', listing) == teams
+    assert len(re.findall(r'<img src="\w+/fig-[^"]+\.png"', listing)) == len(teams)
     # the injected cell (build time, base URL) is machinery: removed; the parameters cell stays
     assert "nbpress_base_url" not in html and "nbpress_build_time" in html
 
@@ -173,7 +184,7 @@ def test_home_lists_sections_with_dates_and_abstracts(built: Path):
     assert '<time class="entry-date" datetime="2024-06-20">20 June 2024</time>' in home
     assert "What a month of on-call alerts says about a team" in home
     projects = home[home.index('id="section-projects"'):home.index('id="section-blog"')]
-    assert projects.index("This website") < projects.index("On-call alerts dashboard")
+    assert projects.index("This website") < projects.index("On-call alerts: checkout")
 
 
 def test_drafts_are_nowhere(built: Path):
