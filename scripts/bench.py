@@ -227,6 +227,8 @@ def main() -> None:
         rows.append(measure(Row("20 notebook pages, nothing changed", "mkdocs-jupyter --dirty"),
                             mk + ["--dirty"], r))
 
+    rows += family_rows(work, r)
+
     if not args.no_10k:
         big = corpus(work, 10000, 0)
         rows.append(measure(Row("10,000 prose pages, cold", "nbpress"),
@@ -238,6 +240,25 @@ def main() -> None:
                             rm(big / "floor-output")))
     print_table(rows, r)
     sys.exit(1 if any(row.failed for row in rows) else 0)
+
+
+FAMILY = "20 parameter sets, cold (a shared data load)"
+
+
+def family_rows(work: Path, repeat: int) -> list[Row]:
+    """A family of 20 members whose shared cell loads a data file once, against 20 separate
+    pages that each load it (scripts/bench_family.py)."""
+    import runpy
+
+    made = runpy.run_path(str(REPO / "scripts" / "bench_family.py"))    # a script, not a module
+    rows = []
+    for tool, site in (("nbpress, a family", made["family_site"](work)),
+                       ("nbpress, 20 separate pages", made["separate_site"](work))):
+        cmd = [PY, "-m", "pipeline", "build", "-q", "--site", str(site)]
+        rows.append(measure(Row(FAMILY, tool), cmd, repeat,
+                            rm(site / "output", site / ".nbpress-cache")))
+        expect_pages(site / "output", 20)
+    return rows
 
 
 def warm_service(site: Path, page: Path, runs: int) -> list[Row]:
@@ -301,6 +322,7 @@ def print_table(rows: list[Row], repeat: int) -> None:
               ("1000 prose pages, cold", "nbpress, search = false", "hugo"),
               ("1000 prose pages, cold", "mkdocs-jupyter", "nbpress"),
               ("20 notebook pages, cold", "mkdocs-jupyter", "nbpress"),
+              (FAMILY, "nbpress, 20 separate pages", "nbpress, a family"),
               ("10,000 prose pages, cold", "nbpress", "markdown-it floor")]
     print()
     for scenario, a, b in ratios:

@@ -104,7 +104,8 @@ class PageContext:
                 writer.warm()
             run = RunContext(build_time=writer.build_time.isoformat(),
                              base_url=config.base_url, kernel_manager=manager,
-                             scratch=str(scratch) if scratch else None)
+                             scratch=str(scratch) if scratch else None,
+                             fork_server=warm.server if manager and not isolate else None)
             return PageContext(config, writer, run, warm.exporter, ExecutionCache(config.root),
                                environment or environment_key(), own, scratch=scratch)
         except BaseException:
@@ -119,6 +120,8 @@ class PageContext:
 
     def __exit__(self, *exc: object) -> None:
         self.executor.close()
+        if self.run.fork_server is not None:        # a family's template lives one build
+            self.run.fork_server.forget_templates()
         if self.warm is not None:
             self.warm.close()
         if self.scratch is not None:

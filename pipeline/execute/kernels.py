@@ -9,11 +9,11 @@ variables, imports or monkey-patches, yet it starts in milliseconds.
 jupyter_client starts kernels through a provisioner; `manager_class(server)` returns a
 kernel manager whose provisioner asks the fork server instead of spawning a process, and
 papermill hands it to nbclient as `kernel_manager_class`. Only the native `python3` kernel
-of this interpreter is forked; anything else starts the ordinary way.
+of this interpreter is forked; anything else starts the ordinary way. The server's side is
+`execute/forkserver.py`; a page family's template process, `execute/shared.py`.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.files import die_with_parent
 
 # Blocked from the fork server's start until `serve` has its handlers (SIGINT, Ctrl-C: ignored,
 # the build stops the server then).
@@ -57,7 +56,7 @@ class ForkServer:
             self.folder = _private_folder()
             self.address = str(self.folder / "fork.sock")
             self.process = subprocess.Popen(
-                [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.execute.kernels",
+                [sys.executable, "-Xfrozen_modules=off", "-m", "pipeline.execute.forkserver",
                  self.address, str(os.getpid()), "pdeathsig" if on_main else "poll"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         except BaseException:
@@ -71,11 +70,30 @@ class ForkServer:
     def fork(self, argv: list[str], cwd: str | None, env: dict[str, str] | None) -> int:
         """Ask for a kernel process running `ipykernel_launcher argv`; its pid. Any process
         of the build may ask (workers too); the first asks wait while the server imports."""
-        request = json.dumps({"argv": argv, "cwd": cwd, "env": env}) + "\n"
+        return int(self._ask({"argv": argv, "cwd": cwd, "env": env})["pid"])
+
+    def template(self, key: str, code: list[str], cwd: str) -> "ForkServer":
+        """The template process of a page family (`execute/shared.py`), made on first ask:
+        a server of kernels forked with the namespace its `code` made. Its answers wait
+        until that code has run."""
+        reply = self._ask({"template": key, "code": code, "cwd": cwd})
+        made = ForkServer()
+        made.address, made.process = reply["address"], self.process
+        return made
+
+    def result(self) -> dict[str, Any]:
+        """A template's: what its cells printed, or their error."""
+        return self._ask({"result": True})
+
+    def forget_templates(self) -> None:
+        """The build is over: its families' templates go (a service's server stays)."""
+        if self.alive():
+            self._ask({"forget": True})
+
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
         with self._connect() as conn:
-            conn.sendall(request.encode())
-            reply = conn.makefile().readline()
-        return int(json.loads(reply)["pid"])
+            conn.sendall((json.dumps(request) + "\n").encode())
+            return json.loads(conn.makefile().readline())
 
     def _connect(self, timeout: float = 60) -> socket.socket:
         deadline = time.monotonic() + timeout
@@ -127,6 +145,19 @@ def _launcher_args(cmd: list[str]) -> list[str] | None:
         if cmd[i:i + 2] == ["-m", "ipykernel_launcher"]:
             return cmd[i + 2:]
     return None
+
+
+def forkable(kernel: str) -> bool:
+    """Whether kernels of this name are forked (the native `python3` of this interpreter),
+    not spawned: only those can start from a family's template."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        argv = KernelSpecManager().get_kernel_spec(kernel).argv
+    except NoSuchKernel:
+        return False
+    return (_launcher_args(argv) is not None
+            and os.path.realpath(argv[0]) == os.path.realpath(sys.executable))
 
 
 def manager_class(server: ForkServer | None, scratch: Path | None = None):
@@ -244,125 +275,3 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except (OSError, IndexError):
         return False
-
-
-# -- the server side: runs as `python -m pipeline.execute.kernels SOCKET` ----------------------------
-
-def serve(address: str, parent: int, pdeathsig: bool = True) -> None:
-    """Fork kernels on request until told to stop, or until the build that started it is gone
-    (killed by a timeout, say): the server and its kernels never outlive their build. The
-    server dies with its parent (SIGTERM: it kills its kernels and removes its socket), and
-    each kernel with the server (SIGKILL); the poll below is the fallback off Linux."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the build's: it stops us
-
-    def stop_early(*_: object) -> None:     # killed while importing: no socket, no kernel yet
-        with contextlib.suppress(OSError):
-            os.rmdir(os.path.dirname(address))
-        os._exit(0)
-
-    _on_stop(stop_early)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)    # blocked by `ForkServer.start`
-    if pdeathsig:
-        die_with_parent(parent, signal.SIGTERM)
-    elif os.getppid() != parent:
-        stop_early()
-    _forget_start_folder()
-    import ipykernel.debugger  # noqa: F401  (the expensive imports, done once)
-    import ipykernel.ipkernel  # noqa: F401
-    import ipykernel.kernelapp  # noqa: F401
-    import IPython.core.interactiveshell  # noqa: F401
-
-    children: set[int] = set()
-
-    def reap(*_: object) -> None:
-        while True:
-            try:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            children.discard(pid)
-
-    def stop(*_: object) -> None:
-        for pid in list(children):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        with contextlib.suppress(OSError):
-            os.unlink(address)
-        with contextlib.suppress(OSError):      # even when the socket was not there
-            os.rmdir(os.path.dirname(address))
-        os._exit(0)
-
-    signal.signal(signal.SIGCHLD, reap)
-    _on_stop(stop)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
-    listener.listen(64)
-    listener.settimeout(0.25)
-    while True:
-        try:
-            conn, _ = listener.accept()
-        except (InterruptedError, TimeoutError):
-            if os.getppid() != parent:
-                stop()
-            continue
-        conn.settimeout(None)
-        with conn:
-            request = json.loads(conn.makefile().readline())
-            server = os.getpid()
-            pid = os.fork()
-            if pid == 0:
-                listener.close()
-                conn.close()
-                die_with_parent(server)
-                _become_kernel(request)
-            children.add(pid)
-            conn.sendall((json.dumps({"pid": pid}) + "\n").encode())
-
-
-def _on_stop(handler: Any) -> None:
-    """`handler` for SIGTERM, and for SIGHUP (the terminal closed) unless the build ignores
-    it (`nohup`): the server goes when its build would."""
-    signal.signal(signal.SIGTERM, handler)
-    if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:
-        signal.signal(signal.SIGHUP, handler)
-
-
-def _forget_start_folder() -> None:
-    """Drop the folder the server was started from (the build's cwd, which `python -m` put
-    first on sys.path), as `ipykernel_launcher` does: a forked kernel then has the sys.path
-    of a spawned one, where IPython's `init_path` adds "" (the page's folder) before
-    site-packages. Otherwise a page would import modules from wherever the build was run."""
-    if sys.path and not sys.flags.safe_path and (
-            sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
-        del sys.path[0]
-
-
-def _become_kernel(request: dict[str, Any]) -> None:
-    """In the forked child: a clean process state, then an ordinary ipykernel."""
-    try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:
-            signal.signal(signal.SIGHUP, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)   # a kernel is interrupted so
-        os.setsid()
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        if request.get("env"):
-            os.environ.clear()
-            os.environ.update(request["env"])
-        if request.get("cwd"):
-            os.chdir(request["cwd"])
-        from ipykernel.kernelapp import IPKernelApp     # its init_path adds "" (the page folder)
-
-        IPKernelApp.launch_instance(argv=request["argv"])
-    finally:
-        os._exit(0)
-
-
-if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]), sys.argv[3:] != ["poll"])

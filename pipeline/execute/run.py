@@ -30,6 +30,7 @@ class RunContext:
     base_url: str
     kernel_manager: Any = None      # a jupyter_client manager class (forked kernels), or None
     scratch: str | None = None      # the build's folder for passing files (files.scratch_dir)
+    fork_server: Any = None         # kernels.ForkServer: a family's shared cells (shared.py)
 
     def parameters(self) -> dict[str, Any]:
         return {"nbpress_build_time": self.build_time, "nbpress_base_url": self.base_url}
@@ -47,6 +48,8 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext,
     logging.getLogger("papermill").setLevel(logging.CRITICAL)   # we report errors ourselves
     nb.metadata.setdefault("kernelspec", default_kernelspec(config))
     kernel = nb.metadata["kernelspec"].get("name") or config.kernel
+    shared, warnings = _shared(nb, page, context, kernel)
+    nb, context = (shared.nb, shared.context) if shared is not None else (nb, context)
     started: list[str] = []
     with tempfile.TemporaryDirectory(prefix="run-", dir=context.scratch) as folder:
         saved = Path(folder) / "executed.ipynb"
@@ -81,7 +84,23 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext,
                                        started[-1] if started else None) from None
     # papermill records the input notebook object itself as `input_path`: keep the path only.
     executed.metadata.papermill["input_path"] = nb.metadata["nbpress"]["source"]
-    return executed, _unknown_params(nb, page, config)
+    if shared is not None:
+        executed = shared.finish(executed)
+    return executed, warnings + _unknown_params(nb, page, config)
+
+
+def _shared(nb, page: Page, context: RunContext, kernel: str):
+    """A family member's run from its family's template (`execute/shared.py`)."""
+    if context.fork_server is None or not page.family:
+        return None, []
+    from pipeline.execute.kernels import forkable, manager_class
+    from pipeline.execute.shared import prepare, shared_cells
+
+    if not shared_cells(nb) or not forkable(kernel):
+        return None, []
+
+    scratch = Path(context.scratch) if context.scratch else None
+    return prepare(nb, page, context, lambda template: manager_class(template, scratch))
 
 
 def run_notebook(path: Path, executed: Path, parameters: dict[str, Any], cwd: Path,

@@ -56,7 +56,7 @@ def kernel_processes(mark: str) -> list[int]:
     """Kernels and fork servers of this test's builds (their environment carries `mark`;
     other people's kernels on the machine do not count)."""
     return [pid for pid, cmd in processes_marked(mark).items()
-            if "pipeline.execute.kernels" in cmd or "ipykernel" in cmd]
+            if "pipeline.execute.forkserver" in cmd or "ipykernel" in cmd]
 
 
 @pytest.mark.parametrize("isolate", [False, True])

@@ -141,7 +141,7 @@ def test_a_killed_build_leaves_no_process_and_no_lock(builds, isolate):
     builds.wait_started(2)
     alive = processes_marked(builds.mark)
     servers = [cmd for pid, cmd in alive.items()
-               if "pipeline.execute.kernels" in cmd and parent_of(pid) == build.pid]
+               if "pipeline.execute.forkserver" in cmd and parent_of(pid) == build.pid]
     assert len(alive) >= 5, alive       # the build, 2 workers, 2 kernels (and a fork server)
     assert len(servers) == (0 if isolate else 1), alive
     build.send_signal(signal.SIGKILL)
@@ -279,7 +279,7 @@ def test_a_fork_server_whose_build_dies_while_it_imports_leaves_no_folder(tmp_pa
     folder = tmp_path / "nbpress-kernels-x"
     folder.mkdir()
     starter = ("import os, subprocess, sys, time\n"
-               "subprocess.Popen([sys.executable, '-m', 'pipeline.execute.kernels', "
+               "subprocess.Popen([sys.executable, '-m', 'pipeline.execute.forkserver', "
                f"{str(folder / 'fork.sock')!r}, str(os.getpid()), 'pdeathsig'])\n"
                "time.sleep(0.15)\nos._exit(0)\n")
     subprocess.run([sys.executable, "-c", starter], check=True,

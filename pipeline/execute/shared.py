@@ -1,0 +1,190 @@
+"""Stage 3: the cells a page family shares. A code cell tagged `shared` does not depend on
+the member's values (a heavy import, a data load): it runs once, in a template process the
+fork server forks for the family, and every member's kernel is forked from that template, its
+variables already set. The member runs its notebook with those cells skipped, and shows the
+text they printed in the template.
+
+The template runs the parameters cell (its defaults), the family's own `params` and the
+build's, then the shared cells in order, as plain Python in one namespace (no magics, no
+rich display: a figure is drawn by a member's cell). A shared cell that fails in the
+template is no harm: each member then runs every cell itself, and the build warns.
+
+Server side (`template_process`): runs in the child the fork server forks; it never returns.
+Client side (`prepare`): called by `run.execute` for a family's member with a fork server.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import io
+import json
+import os
+import signal
+import socket
+import sys
+import traceback
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from pipeline.model import Page
+
+TAG = "shared"
+SKIP = "skip-execution"         # nbclient's tag for a cell it does not run
+MARK = "nbpress_shared"         # our mark on a shared cell while it runs (removed after)
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """A member's run with its shared cells done in the family's template."""
+
+    nb: Any                 # the notebook to run: the shared cells tagged skip-execution
+    context: Any            # the RunContext whose kernels come from the template
+    outputs: tuple          # (cell index, stdout, stderr) of each shared cell
+    tagged: tuple[int, ...]  # the cells we tagged (their tag is removed again)
+
+    def finish(self, executed):
+        """The executed notebook with each shared cell's printed text, as run in the template
+        (found by our mark: papermill adds a cell before them)."""
+        printed = {index: (out, err) for index, out, err in self.outputs}
+        for cell in executed.cells:
+            index = cell.metadata.pop(MARK, None)
+            if index is None:
+                continue
+            out, err = printed.get(index, ("", ""))
+            cell.outputs = [_stream(name, text) for name, text in (("stdout", out), ("stderr", err))
+                            if text]
+            if index in self.tagged:
+                cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t != SKIP]
+        return executed
+
+
+def shared_cells(nb) -> list[int]:
+    return [i for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and TAG in c.metadata.get("tags", [])]
+
+
+def prepare(nb, page: Page, context, manager: Callable) -> tuple[Shared | None, list[str]]:
+    """The member's run from the family's template (made on first use), or None with a
+    warning when the template's cells failed (each member then runs them itself). `manager`
+    makes a kernel manager class from a fork server (`kernels.manager_class`)."""
+    cells = shared_cells(nb)
+    server = getattr(context, "fork_server", None)
+    if not page.family or not cells or server is None:
+        return None, []
+    code = _template_code(nb, page, context, cells)
+    key = hashlib.sha256(json.dumps([code, str(page.source.path)]).encode()).hexdigest()[:24]
+    template = server.template(key, code, str(page.source.path.parent))
+    done = template.result()
+    if done.get("error"):
+        return None, [f"{page.source.path}: a cell tagged shared failed in the family's template "
+                      f"({done['error']}): each member ran every cell itself; make the shared "
+                      "cells depend on nothing but the parameters cell's defaults"]
+    run, tagged = copy.deepcopy(nb), []
+    for index in cells:
+        run.cells[index].metadata[MARK] = index
+        tags = run.cells[index].metadata.setdefault("tags", [])
+        if SKIP not in tags:
+            tags.append(SKIP)
+            tagged.append(index)
+    printed = done.get("printed", [])
+    outputs = tuple((index, *printed[n]) for n, index in enumerate(cells) if n < len(printed))
+    return Shared(run, replace(context, kernel_manager=manager(template)), outputs,
+                  tuple(tagged)), []
+
+
+def _template_code(nb, page: Page, context, cells: list[int]) -> list[str]:
+    """The template's cells: the parameters cell, the values every member has (the family's
+    params, the build's), then the shared cells."""
+    varying = {name for name, _ in page.family[3]}
+    common = {**context.parameters(), **{k: v for k, v in page.params.items() if k not in varying}}
+    first = next((c.source for c in nb.cells if c.cell_type == "code"
+                  and "parameters" in c.metadata.get("tags", [])), "")
+    values = "\n".join(f"{name} = {value!r}" for name, value in common.items())
+    return [first + "\n" + values] + [nb.cells[i].source for i in cells]
+
+
+def _stream(name: str, text: str):
+    from nbformat.v4 import new_output
+
+    return new_output("stream", name=name, text=text)
+
+
+# -- the template process: a child of the fork server ------------------------------------------
+
+def template_process(request: dict[str, Any], address: str,
+                     become_kernel: Callable[[dict[str, Any], dict], None]) -> None:
+    """Run the template's cells, then fork kernels from it on request (their namespace is
+    ours) until the fork server stops us; a `{"result": true}` request gets what the cells
+    printed, or their error."""
+    os.setsid()
+    if request.get("cwd"):
+        os.chdir(request["cwd"])
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as
+    namespace: dict[str, Any] = {"__name__": "__main__"}                       # ipykernel does
+    if request.get("cwd"):
+        sys.path.insert(0, "")          # the page's folder first, as in a kernel
+    result = _run_cells(request["code"], namespace)
+    children: set[int] = set()
+
+    def stop(*_: object) -> None:
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.unlink(address)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGCHLD, lambda *_: _reap(children))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(64)
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except InterruptedError:
+            continue
+        with conn:
+            asked = json.loads(conn.makefile().readline())
+            if asked.get("result"):
+                conn.sendall((json.dumps(result) + "\n").encode())
+                continue
+            me = os.getpid()
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                conn.close()
+                from pipeline.files import die_with_parent
+
+                die_with_parent(me)
+                become_kernel(asked, namespace)
+            children.add(pid)
+            conn.sendall((json.dumps({"pid": pid}) + "\n").encode())
+
+
+def _run_cells(cells: list[str], namespace: dict[str, Any]) -> dict[str, Any]:
+    """Each cell run in `namespace`, what it printed kept; the first error stops them."""
+    printed = []
+    for n, code in enumerate(cells):
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                exec(compile(code, f"<shared cell {n}>", "exec"), namespace)
+        except BaseException as exc:        # noqa: B036  (SystemExit too: reported, not run)
+            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            return {"error": last, "printed": printed}
+        if n:                               # the first is the parameters: shown by the member
+            printed.append((out.getvalue(), err.getvalue()))
+    return {"printed": printed}
+
+
+def _reap(children: set[int]) -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
