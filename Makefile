@@ -55,7 +55,7 @@ $(LAB_STAMP): pyproject.toml
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[example,test,plotly]'
+	$(PY) -m pip install --quiet -e '.[example,test,plotly,dask]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nbpress)" >/dev/null
 	touch $(STAMP)
 

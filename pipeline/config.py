@@ -68,6 +68,8 @@ class SiteConfig:
     timezone: str = "UTC"           # of `publish:`/`expires:` times written with no offset
     steps: tuple[Step, ...] = ()     # build notebooks, run before the pages
     freeze: bool = False            # executed results kept in _freeze/, to be committed
+    executor: str = "local"         # where pages' code runs: "local" (forked kernels), "dask"
+    scheduler: str = ""             # the Dask scheduler's address; "": a LocalCluster
     config_file: Path | None = None  # the pyproject.toml the settings came from
 
     @property
@@ -120,8 +122,9 @@ _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "theme_dir": (str, "a folder name"),
     "timezone": (str, "a time zone name such as \"Europe/Paris\" or \"UTC\""),
     "freeze": (bool, "true or false"),
+    "scheduler": (str, "a Dask scheduler's address such as \"tcp://10.0.0.5:8786\""),
 }
-_CHOICES = {"feed_content": ("full", "abstract")}
+_CHOICES = {"feed_content": ("full", "abstract"), "executor": ("local", "dask")}
 _LISTS = {"toc": "content paths such as \"intro.md\"", "extra_css": "stylesheet paths such as \"style.css\"",
           "sections": "folder names"}
 KNOWN_KEYS = (*_SCALARS, *_CHOICES, *_LISTS, "nav", "links", "steps")

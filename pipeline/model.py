@@ -32,7 +32,29 @@ class Source:
     @property
     def shown(self) -> str:
         """The file's path, and for a family's member its values: what a report names."""
-        return f"{self.path} [{self.variant}]" if self.variant else str(self.path)
+        return f"{self.path} [{self.values}]" if self.variant else str(self.path)
+
+    @property
+    def values(self) -> str:
+        """A member's values as written (`team=a b,window=7`); "" for a page."""
+        from urllib.parse import unquote
+
+        return ",".join(unquote(part) for part in self.variant.split(","))
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """What a page family's member knows of its family (`sources/families.py`)."""
+
+    base: str                               # the slug of the family's listing
+    title: str                              # the listing's title
+    index: int                              # the member's place in the family
+    values: tuple[tuple[str, Any], ...]     # the member's (name, value) pairs, in order
+    rows: Path | None = None                # the `matrix_from` file its members come from
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +81,7 @@ class Page:
     aliases: tuple[str, ...] = ()   # old URLs as slugs: each gets a page that redirects here
     publish: DateLike | None = None  # not shown before (`sources/schedule.py`)
     expires: DateLike | None = None  # not shown from then on
-    # A family's member: (the listing's slug, its title, the member's place in the family,
-    # ((name, value), ...) of the member). () for a page of its own.
-    family: tuple[str, str, int, tuple[tuple[str, Any], ...]] | tuple[()] = ()
+    family: Family | None = None    # a family's member: its family; None for a page
 
     @property
     def id(self) -> tuple[Path, str]:
@@ -186,9 +206,10 @@ class BuildReport:
                 sum(1 for r in self.results if r.twin))
 
     def warnings(self) -> tuple[str, ...]:
+        """Each warning once (a family's members share their text, and its warnings)."""
         if isinstance(self.results, KeptResults):
-            return self.results.warnings
-        return tuple(w for r in self.results for w in r.warnings)
+            return tuple(dict.fromkeys(self.results.warnings))
+        return tuple(dict.fromkeys(w for r in self.results for w in r.warnings))
 
     @property
     def failed(self) -> tuple[PageResult, ...]:

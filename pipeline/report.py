@@ -27,10 +27,25 @@ class Reporter:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"),
                       console=self.console, transient=True) as bar:
             task = bar.add_task("building pages")
+            self._bar, self._task, self._jobs = bar, task, ""
 
             def on_page(result: PageResult) -> None:
-                bar.update(task, advance=1, description=f"built {result.source.rel}")
-            yield on_page
+                bar.update(task, advance=1,
+                           description=f"built {escape(result.source.rel)}"
+                                       f"{escape(' [' + result.source.values + ']') if result.source.variant else ''}"
+                                       f"{self._jobs}")
+            try:
+                yield on_page
+            finally:
+                self._bar = None
+
+    def jobs(self, counts: tuple[int, int, int]) -> None:
+        """The cluster's jobs, beside the page being built (`--executor dask`)."""
+        queued, running, done = counts
+        self._jobs = f"  [dim](Dask: {queued} queued, {running} running, {done} done)[/]"
+        if getattr(self, "_bar", None) is not None:
+            self._bar.update(self._task, description=self._bar.tasks[0].description.split(
+                "  [dim](Dask")[0] + self._jobs)
 
     def waiting(self, holder) -> None:
         """Said once, even when quiet: a build that waits in silence looks hung."""
@@ -56,7 +71,11 @@ class Reporter:
             self.console.print(f"[cyan]note[/] {escape(_short(note, root))}")
         for warning in report.warnings():
             self.console.print(f"[yellow]warning[/] {escape(_short(warning, root))}")
+        said: set[str] = set()          # a family's members that fail alike: said once
         for result in report.failed:
+            if str(result.error) in said:
+                continue
+            said.add(str(result.error))
             self._error(result.error, "failed",
                         "kept the last good version of the page" if result.kept_previous else None)
         self.console.print(summary_line(report, _short(str(report.output), root)))
@@ -111,7 +130,8 @@ class Reporter:
             return
         root = Path.cwd()
         where = _short(error.where(), root) if error.path else ""
-        self.console.print(f"[bold red]{label}[/] [bold]{escape(where)}[/]: {escape(error.message)}")
+        place = f" [bold]{escape(where)}[/]:" if where else ":"
+        self.console.print(f"[bold red]{label}[/]{place} {escape(error.message)}")
         if error.detail:
             self.console.print(f"[dim]{escape(_indent(error.detail))}[/]")
         if error.hint:

@@ -52,7 +52,7 @@ def check_site(config: SiteConfig, fix: bool = False,
     published, drafts, clashes = publishable(config, scanned, drafts=False)
     resolver = _resolver(config, published, drafts, failures + clashes)
     markdown, rendered, links = Markdown(), [], []
-    for page in (s.page for s in scanned if not s.page.family or s.page.family[2] == 0):
+    for page in (s.page for s in scanned if not s.page.family or s.page.family.index == 0):
         found, item = references(page, config, resolver, markdown)     # a family's text once
         findings += found
         if item is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -47,6 +48,9 @@ class BuildOptions:
     now: dt.datetime | None = None  # build as if it were then (`--now`); None: the clock
     refresh: bool = False           # run every build notebook (`--refresh`)
     scheduled: bool = False         # a scheduled run: steps past their `refresh` run again
+    on_note: Callable[[str], None] | None = None    # said at once (the Dask dashboard's link)
+    on_jobs: Callable[[tuple[int, int, int]], None] | None = None   # a cluster's jobs: queued,
+                                                                    # running, done
 
 
 @dataclass(slots=True)
@@ -131,7 +135,7 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
         from pipeline.build.pages import PageContext
 
         with PageContext.create(config, writer, todo, options.isolate, warm,
-                                plan.environment) as context:
+                                plan.environment, options.on_note) as context:
             results += _build(todo, context, options)
             again = _mended(plan, results, writer)
             if again:           # pages kept with a dead link to a page that built after all
@@ -191,7 +195,8 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     from pipeline.build.writer import SiteWriter
     from pipeline.render.links import LinkResolver
 
-    resolver = LinkResolver(config, pages, unpublished, {s.path: slug for s, slug in kept.items()})
+    links = _kept_links(config, state, kept)
+    resolver = LinkResolver(config, pages, unpublished, links)
     writer = SiteWriter(config, resolver, now.replace(microsecond=0), state.pages,
                         state.site_files, in_place, warm.layout if warm is not None else None)
     if warm is not None:
@@ -200,6 +205,7 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
     site = site_key(config)
     slugs = _slugs(config, [s for s in published if not _will_fail(s, state)])
     slugs.update((rel_of(config, source), slug) for source, slug in kept.items())   # as linked
+    slugs.update((rel_of(config, replace(s, variant="")), links[s.path]) for s in kept if s.variant)
     planner = Planner.of(config, state, site, slugs, any(s.code for s in published))
     decisions = [planner.decide(s.page, s.rel, s.sha, s.code) for s in published]
     return SitePlan(decisions, skipped, failures, state, writer, site,
@@ -207,10 +213,21 @@ def plan_site(config: SiteConfig, options: BuildOptions = BuildOptions(),
                     window([s.page for s in scanned], now, config.zone))
 
 
+def _kept_links(config: SiteConfig, state: BuildState, kept: dict[Source, str]) -> dict:
+    """Where links to a file that will not build lead: its last good version, or for a
+    family that no longer reads, its listing as the last build made it."""
+    links = {}
+    for source, slug in kept.items():
+        old = state.pages.get(rel_of(config, source)) if source.variant else None
+        family = old.entry.get("family") if old is not None and old.entry else None
+        links[source.path] = family[0].strip("/") if family else slug
+    return links
+
+
 def _slugs(config: SiteConfig, scanned: list[Scanned]) -> dict[str, str]:
     """The slug of each page by its name, and of each family by its source's: its listing's."""
     slugs = {s.rel: s.page.slug for s in scanned}
-    slugs.update((rel_of(config, replace(s.page.source, variant="")), s.page.family[0])
+    slugs.update((rel_of(config, replace(s.page.source, variant="")), s.page.family.base)
                  for s in scanned if s.page.family)
     return slugs
 
@@ -246,13 +263,17 @@ def _build(todo: list[Decision], context, options: BuildOptions) -> list[PageRes
     from pipeline.execute import local as parallel
 
     results = []
-    pages = parallel.run_pages(todo, build_one, context, options.jobs,
+    slots = getattr(context.executor, "slots", None)     # a cluster: a page worker a slot
+    jobs = options.jobs or (max(os.cpu_count() or 1, slots()) if slots else None)
+    pages = parallel.run_pages(todo, build_one, context, jobs,
                                one_at_a_time=context.run.kernel_manager is not None)
     with contextlib.closing(pages):     # stopped: the workers end before the abort
         for decision, result, written in pages:
             results.append(_record(context.writer, decision, result, written))
             if options.on_page:
                 options.on_page(results[-1])
+            if options.on_jobs and hasattr(context.executor, "cluster_counts"):
+                options.on_jobs(context.executor.cluster_counts())
     return results
 
 

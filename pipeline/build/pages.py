@@ -83,8 +83,10 @@ class PageContext:
 
     @staticmethod
     def create(config: SiteConfig, writer: SiteWriter, todo: list[Decision], isolate: bool,
-               warm: Warm | None = None, environment: str = "") -> "PageContext":
-        """`environment`: the packages' key, when the plan already worked it out."""
+               warm: Warm | None = None, environment: str = "",
+               on_note: Any = None) -> "PageContext":
+        """`environment`: the packages' key, when the plan already worked it out; `on_note`
+        is told where code runs when it is a cluster (`[tool.nbpress] executor = "dask"`)."""
         from pipeline.execute.run import RunContext
         from pipeline.render.export import Exporter
 
@@ -106,8 +108,9 @@ class PageContext:
                              base_url=config.base_url, kernel_manager=manager,
                              scratch=str(scratch) if scratch else None,
                              fork_server=warm.server if manager and not isolate else None)
+            executor = _executor(config, on_note) if manager is not None else InlineExecutor()
             return PageContext(config, writer, run, warm.exporter, ExecutionCache(config.root),
-                               environment or environment_key(), own, scratch=scratch)
+                               environment or environment_key(), own, executor, scratch)
         except BaseException:
             if own is not None:
                 own.close()
@@ -126,6 +129,21 @@ class PageContext:
             self.warm.close()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _executor(config: SiteConfig, on_note: Any) -> Executor:
+    """Where pages' code runs: here (forked kernels), or on a Dask cluster, connected (or a
+    LocalCluster started) in the build process, before its page workers fork."""
+    if config.executor != "dask":
+        return InlineExecutor()
+    from pipeline.execute.distributed import DaskExecutor
+
+    executor = DaskExecutor(config.scheduler or None).start()
+    if on_note is not None:
+        link = executor.dashboard_link
+        on_note(f"pages' code runs on the Dask cluster at {executor.scheduler}"
+                + (f" (dashboard: {link})" if link else ""))
+    return executor
 
 
 def _same_files(before: dict[str, list[int]], now: dict[str, list[int]]) -> bool:
@@ -154,7 +172,7 @@ def _built_or_failed(decision: Decision, context: PageContext) -> tuple[PageResu
 def _of_member(page: Page, error: NbpressError) -> NbpressError:
     """A family member's error says which member it is (they share the file)."""
     if page.family:
-        values = ", ".join(f"{name}={value!r}" for name, value in page.family[3])
+        values = ", ".join(f"{name}={value!r}" for name, value in page.family.values)
         error.message = f"the member {values} of this family: {error.message}"
     return error
 
@@ -168,9 +186,7 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
     else:
         run, nb = _notebook(page, config, context)
         exported = context.exporter.export(nb)
-    from pipeline.sources.families import matrix_file
-
-    rows = matrix_file(page) if page.family else None   # a new row: a new member
+    rows = page.family.rows if page.family else None     # a new row: a new member
     written = writer.add_page(page, exported, run.used + ([rows] if rows else []), run.watch,
                               run.bundle)
     warnings = (run.warnings + list(written.warnings) + _unsupported(page, exported)
@@ -338,12 +354,14 @@ def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext,
 
 def needs_execution(page: Page, nb) -> bool:
     """Pages with code run, unless they say `execute: never`; a notebook that already carries
-    outputs is published as saved unless it says `execute: always`."""
+    outputs is published as saved unless it says `execute: always`, or is a family's member
+    (the outputs saved are of one run, with the defaults)."""
     from pipeline.notebook.convert import has_code, has_outputs
 
     if page.execute == "never" or not has_code(nb):
         return False
-    return page.execute == "always" or not (page.source.kind == "ipynb" and has_outputs(nb))
+    return page.execute == "always" or bool(page.family) or not (
+        page.source.kind == "ipynb" and has_outputs(nb))
 
 
 def unexpected(exc: Exception, source: Source) -> NbpressError:

@@ -48,11 +48,36 @@ def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool,
     published = [s for s in scanned if id(s) not in hidden]
     skipped = [s for s in scanned if id(s) in hidden]
     published, clashes = unique_slugs(published, {rel for _, rel in static_files(config)})
+    published, more = _one_family_a_listing(published)
+    clashes += more
     taken = {slug: source for source, slug in (kept or {}).items()}
     for item in [s for s in published if taken.get(s.page.slug, s.page.source) != s.page.source]:
         published.remove(item)
         clashes.append((item.page.source, _clash_kept(item.page, taken[item.page.slug])))
     return published, skipped, clashes
+
+
+def _one_family_a_listing(published: list[Scanned]
+                          ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
+    """Families whose listings would share a URL fail, each member naming the others."""
+    files: dict[str, set[Path]] = defaultdict(set)
+    for s in published:
+        if s.page.family:
+            files[s.page.family.base].add(s.page.source.path)
+    shared = {base for base, paths in files.items() if len(paths) > 1}
+    if not shared:
+        return published, []
+    ok, failures = [], []
+    for s in published:
+        base = s.page.family.base if s.page.family else None
+        if base not in shared:
+            ok.append(s)
+            continue
+        others = ", ".join(str(p) for p in sorted(files[base]) if p != s.page.source.path)
+        failures.append((s.page.source, PageError(
+            f"the family's listing, /{base}/, is also the listing of {others}", s.page.source.path,
+            hint="give each family a slug template of its own folder, e.g. slug: /alerts/{team}")))
+    return ok, failures
 
 
 def kept_pages(config: SiteConfig, failures: list[tuple[Source, NbpressError]],
@@ -96,8 +121,9 @@ def read_pages(config: SiteConfig, sources: list[Source], state: BuildState,
         try:
             read = _read_once(source, rel, state.pages.get(rel), memo)
             scanned += _members(config, read) if is_family(read.page.meta) else [read]
-        except NbpressError as error:
-            failures.append((source, error))
+        except NbpressError as error:       # a family's members keep their last versions
+            failures += [(member, error) for member in _old_members(source, rel, state)] \
+                or [(source, error)]
         except Exception as exc:    # one unreadable page must not stop the others
             from pipeline.build.pages import unexpected
 
@@ -109,6 +135,12 @@ def _members(config: SiteConfig, family: Scanned) -> list[Scanned]:
     """A family's members, read each build (its `matrix_from` file may have changed)."""
     return [Scanned(page, family.sha, rel_of(config, page.source), may_run(page))
             for page in members(family.page)]
+
+
+def _old_members(source: Source, rel: str, state: BuildState) -> list[Source]:
+    """The members the last build made of a source (a family that no longer reads)."""
+    return [replace(source, variant=name[len(rel) + 1:]) for name in state.pages
+            if name.startswith(rel + "#")]
 
 
 def _read_once(source: Source, rel: str, old: PageState | None, memo: dict | None) -> Scanned:

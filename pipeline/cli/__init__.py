@@ -60,10 +60,18 @@ def main() -> None:
               "whether or not it changed.")
 @click.option("--report", is_flag=True, help="Build through the report notebook and keep it, "
               "with its HTML, in .nbpress-cache/reports/.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default=None,
+              help="Where pages' code runs: here, in forked kernels (default), or on a Dask "
+                   "cluster ([tool.nbpress] executor sets the default).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="The Dask scheduler (tcp://host:8786); with --executor dask and no address, "
+                   "a LocalCluster on this machine.")
 def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
           quiet: bool, no_wait: bool, strict: bool, now: str | None, refresh: bool,
-          report: bool) -> None:
+          report: bool, executor: str | None, scheduler: str | None) -> None:
     """Build the site into its output folder (only what changed)."""
+    from dataclasses import replace
+
     from pipeline.build.engine import BuildOptions, build_site
     from pipeline.cli.content import warn_no_pages
     from pipeline.model import Outcome
@@ -71,13 +79,17 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
 
     reporter = Reporter(quiet=quiet)
     config = _pages_config(site, reporter)
+    if executor or scheduler:
+        config = replace(config, executor=executor or "dask",
+                         scheduler=config.scheduler if scheduler is None else scheduler)
     if report:
         _reported_build(config, reporter, drafts, refresh)
     try:
         with _locked(config, reporter, wait=not no_wait), reporter.progress() as on_page:
             report = build_site(config, BuildOptions(drafts=drafts, on_page=on_page, jobs=jobs,
                                                      isolate=isolate, now=_now(now, config),
-                                                     refresh=refresh))
+                                                     refresh=refresh, on_note=reporter.note,
+                                                     on_jobs=reporter.jobs))
     except _errors() as error:
         _fail(reporter, error)
     if why:

@@ -55,24 +55,24 @@ def serve(address: str, parent: int, pdeathsig: bool = True) -> None:
             children.discard(pid)
 
     def stop(*_: object) -> None:
-        for pid in list(children):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        for pid in list(children):      # each kernel and template, with what it started
+            _kill_group(pid)
+        for socket_path, _ in templates.values():
+            with contextlib.suppress(OSError):
+                os.unlink(socket_path)
         with contextlib.suppress(OSError):
             os.unlink(address)
         with contextlib.suppress(OSError):      # even when the socket was not there
             os.rmdir(os.path.dirname(address))
         os._exit(0)
 
+    templates: dict[str, tuple[str, int]] = {}      # a family's key: its socket, its pid
     signal.signal(signal.SIGCHLD, reap)
     _on_stop(stop)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(64)
     listener.settimeout(0.25)
-    templates: dict[str, tuple[str, int]] = {}      # a family's key: its socket, its pid
     while True:
         try:
             conn, _ = listener.accept()
@@ -96,7 +96,9 @@ def serve(address: str, parent: int, pdeathsig: bool = True) -> None:
                 continue
             key = request.get("template")
             if key is not None and key in templates:
-                conn.sendall((json.dumps({"address": templates[key][0]}) + "\n").encode())
+                address_, pid = templates[key]
+                conn.sendall((json.dumps({"address": address_} if pid in children else {
+                    "error": "the family's template process ended"}) + "\n").encode())
                 continue
             server = os.getpid()
             pid = os.fork()
@@ -112,6 +114,16 @@ def serve(address: str, parent: int, pdeathsig: bool = True) -> None:
                 templates[key] = (_template_address(address, key), pid)
             conn.sendall((json.dumps({"pid": pid} if key is None else {
                 "address": templates[key][0]}) + "\n").encode())
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL to a child's process group (a kernel and a template each lead one, once
+    started: `os.setsid`), or to the child alone before it has one."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _on_stop(handler: Any) -> None:

@@ -72,18 +72,16 @@ class ForkServer:
         of the build may ask (workers too); the first asks wait while the server imports."""
         return int(self._ask({"argv": argv, "cwd": cwd, "env": env})["pid"])
 
-    def template(self, key: str, code: list[str], cwd: str) -> "ForkServer":
+    def template(self, key: str, code: list[str], cwd: str, timeout: int = 0) -> "Template":
         """The template process of a page family (`execute/shared.py`), made on first ask:
-        a server of kernels forked with the namespace its `code` made. Its answers wait
-        until that code has run."""
-        reply = self._ask({"template": key, "code": code, "cwd": cwd})
-        made = ForkServer()
-        made.address, made.process = reply["address"], self.process
-        return made
+        a server of kernels forked with the namespace its `code` made (each cell given
+        `timeout` seconds). Its answers wait until that code has run."""
+        reply = self._ask({"template": key, "code": code, "cwd": cwd, "timeout": timeout})
+        if "error" in reply:
+            from pipeline.errors import ExecutionError
 
-    def result(self) -> dict[str, Any]:
-        """A template's: what its cells printed, or their error."""
-        return self._ask({"result": True})
+            raise ExecutionError(reply["error"], self.address)
+        return Template(reply["address"], self.process)
 
     def forget_templates(self) -> None:
         """The build is over: its families' templates go (a service's server stays)."""
@@ -93,7 +91,14 @@ class ForkServer:
     def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
         with self._connect() as conn:
             conn.sendall((json.dumps(request) + "\n").encode())
-            return json.loads(conn.makefile().readline())
+            reply = conn.makefile().readline()
+        if not reply:
+            from pipeline.errors import ExecutionError
+
+            raise ExecutionError("the kernel fork server, or a family's template, ended as it "
+                                 "was asked for a kernel", self.address,
+                                 hint="build with --isolate to start each page's kernel on its own")
+        return json.loads(reply)
 
     def _connect(self, timeout: float = 60) -> socket.socket:
         deadline = time.monotonic() + timeout
@@ -127,6 +132,24 @@ class ForkServer:
                 self.process.wait()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)   # the server may have removed it
+
+
+class Template(ForkServer):
+    """A page family's template process: kernels forked from it (`fork`), and what its
+    shared cells printed (`result`). It is the fork server's child: the server ends it."""
+
+    def __init__(self, address: str, server: subprocess.Popen | None):
+        super().__init__()
+        self.address, self.process = address, server    # alive while its server is
+
+    def result(self) -> dict[str, Any]:
+        return self._ask({"result": True})
+
+    def start(self) -> "Template":
+        raise TypeError("a template is started by its fork server")
+
+    def stop(self) -> None:             # not the server's process: the server stops it
+        pass
 
 
 def _private_folder() -> Path:

@@ -48,7 +48,7 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext,
     logging.getLogger("papermill").setLevel(logging.CRITICAL)   # we report errors ourselves
     nb.metadata.setdefault("kernelspec", default_kernelspec(config))
     kernel = nb.metadata["kernelspec"].get("name") or config.kernel
-    shared, warnings = _shared(nb, page, context, kernel)
+    shared, warnings = _shared(nb, page, config, context, kernel)
     nb, context = (shared.nb, shared.context) if shared is not None else (nb, context)
     started: list[str] = []
     with tempfile.TemporaryDirectory(prefix="run-", dir=context.scratch) as folder:
@@ -89,7 +89,7 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext,
     return executed, warnings + _unknown_params(nb, page, config)
 
 
-def _shared(nb, page: Page, context: RunContext, kernel: str):
+def _shared(nb, page: Page, config: SiteConfig, context: RunContext, kernel: str):
     """A family member's run from its family's template (`execute/shared.py`)."""
     if context.fork_server is None or not page.family:
         return None, []
@@ -100,7 +100,8 @@ def _shared(nb, page: Page, context: RunContext, kernel: str):
         return None, []
 
     scratch = Path(context.scratch) if context.scratch else None
-    return prepare(nb, page, context, lambda template: manager_class(template, scratch))
+    return prepare(nb, page, context, lambda template: manager_class(template, scratch),
+                   config.timeout)
 
 
 def run_notebook(path: Path, executed: Path, parameters: dict[str, Any], cwd: Path,

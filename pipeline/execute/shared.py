@@ -27,6 +27,7 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from pipeline.errors import NbpressError
 from pipeline.model import Page
 
 TAG = "shared"
@@ -64,22 +65,30 @@ def shared_cells(nb) -> list[int]:
             if c.cell_type == "code" and TAG in c.metadata.get("tags", [])]
 
 
-def prepare(nb, page: Page, context, manager: Callable) -> tuple[Shared | None, list[str]]:
+def prepare(nb, page: Page, context, manager: Callable,
+            timeout: int = 300) -> tuple[Shared | None, list[str]]:
     """The member's run from the family's template (made on first use), or None with a
     warning when the template's cells failed (each member then runs them itself). `manager`
-    makes a kernel manager class from a fork server (`kernels.manager_class`)."""
-    cells = shared_cells(nb)
+    makes a kernel manager class from a fork server (`kernels.manager_class`); `timeout`:
+    the seconds a cell may run."""
     server = getattr(context, "fork_server", None)
-    if not page.family or not cells or server is None:
+    if not page.family or server is None:
         return None, []
+    cells, warnings = sharable(nb, page)
+    if not cells:
+        return None, warnings
     code = _template_code(nb, page, context, cells)
     key = hashlib.sha256(json.dumps([code, str(page.source.path)]).encode()).hexdigest()[:24]
-    template = server.template(key, code, str(page.source.path.parent))
-    done = template.result()
+    try:
+        template = server.template(key, code, str(page.source.path.parent), timeout)
+        done = template.result()
+    except NbpressError as exc:         # it ended (a cell that called os._exit, say)
+        template, done = None, {"error": exc.message}
     if done.get("error"):
-        return None, [f"{page.source.path}: a cell tagged shared failed in the family's template "
-                      f"({done['error']}): each member ran every cell itself; make the shared "
-                      "cells depend on nothing but the parameters cell's defaults"]
+        return None, warnings + [
+            f"{page.source.path}: a cell tagged shared failed in the family's template "
+            f"({done['error']}): each member ran every cell itself; make the shared cells "
+            "depend on nothing but the parameters cell's defaults"]
     run, tagged = copy.deepcopy(nb), []
     for index in cells:
         run.cells[index].metadata[MARK] = index
@@ -90,13 +99,54 @@ def prepare(nb, page: Page, context, manager: Callable) -> tuple[Shared | None, 
     printed = done.get("printed", [])
     outputs = tuple((index, *printed[n]) for n, index in enumerate(cells) if n < len(printed))
     return Shared(run, replace(context, kernel_manager=manager(template)), outputs,
-                  tuple(tagged)), []
+                  tuple(tagged)), warnings
+
+
+def sharable(nb, page: Page) -> tuple[list[int], list[str]]:
+    """The cells tagged shared that can run before the member's own: those above every other
+    code cell (but the parameters cell) that use none of the values members set. Another
+    tagged cell runs in each member, and the build says why."""
+    from pipeline.notebook.convert import cell_line
+
+    varying = set(page.family.names)
+    cells, warnings, leading = [], [], True
+    for index in (i for i, c in enumerate(nb.cells) if c.cell_type == "code"):
+        tags = nb.cells[index].metadata.get("tags", [])
+        if "parameters" in tags:
+            continue
+        if TAG not in tags:
+            leading = False
+            continue
+        line = cell_line(page, nb, index)
+        where = f"{page.source.path}:{line}" if line else f"{page.source.path}: cell {index + 1}"
+        used = _names(nb.cells[index].source)
+        why = ("it comes after a cell that is not shared: move it above the members' own cells"
+               if not leading else "it is not plain Python (a magic?)" if used is None else
+               f"it uses {sorted(used & varying)[0]!r}, which each member sets"
+               if used & varying else None)
+        if why is None:
+            cells.append(index)
+            continue
+        leading = False                 # the cells after it may need what it makes
+        warnings.append(f"{where}: a cell tagged shared runs in each member: {why}")
+    return cells, warnings
+
+
+def _names(source: str) -> set[str] | None:
+    """The names a cell's code reads, or None when it is not Python."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
 def _template_code(nb, page: Page, context, cells: list[int]) -> list[str]:
     """The template's cells: the parameters cell, the values every member has (the family's
     params, the build's), then the shared cells."""
-    varying = {name for name, _ in page.family[3]}
+    varying = set(page.family.names)
     common = {**context.parameters(), **{k: v for k, v in page.params.items() if k not in varying}}
     first = next((c.source for c in nb.cells if c.cell_type == "code"
                   and "parameters" in c.metadata.get("tags", [])), "")
@@ -117,14 +167,7 @@ def template_process(request: dict[str, Any], address: str,
     """Run the template's cells, then fork kernels from it on request (their namespace is
     ours) until the fork server stops us; a `{"result": true}` request gets what the cells
     printed, or their error."""
-    os.setsid()
-    if request.get("cwd"):
-        os.chdir(request["cwd"])
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as
-    namespace: dict[str, Any] = {"__name__": "__main__"}                       # ipykernel does
-    if request.get("cwd"):
-        sys.path.insert(0, "")          # the page's folder first, as in a kernel
-    result = _run_cells(request["code"], namespace)
+    os.setsid()                         # its group: what its cells start goes with it
     children: set[int] = set()
 
     def stop(*_: object) -> None:
@@ -133,13 +176,20 @@ def template_process(request: dict[str, Any], address: str,
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             os.unlink(address)
-        os._exit(0)
+        os.killpg(os.getpid(), signal.SIGKILL)
 
     signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGCHLD, lambda *_: _reap(children))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
+    listener.bind(address)              # at once: the members wait for the cells, however long
     listener.listen(64)
+    if request.get("cwd"):
+        os.chdir(request["cwd"])
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as
+    namespace: dict[str, Any] = {"__name__": "__main__"}                       # ipykernel does
+    if request.get("cwd"):
+        sys.path.insert(0, "")          # the page's folder first, as in a kernel
+    result = _run_cells(request["code"], namespace, request.get("timeout") or 0)
+    signal.signal(signal.SIGCHLD, lambda *_: _reap(children))
     while True:
         try:
             conn, _ = listener.accept()
@@ -163,17 +213,25 @@ def template_process(request: dict[str, Any], address: str,
             conn.sendall((json.dumps({"pid": pid}) + "\n").encode())
 
 
-def _run_cells(cells: list[str], namespace: dict[str, Any]) -> dict[str, Any]:
-    """Each cell run in `namespace`, what it printed kept; the first error stops them."""
+def _run_cells(cells: list[str], namespace: dict[str, Any], timeout: int) -> dict[str, Any]:
+    """Each cell run in `namespace`, what it printed kept; the first error stops them, as
+    does a cell that runs longer than `timeout` seconds (0: no limit)."""
+    def late(*_: object) -> None:
+        raise TimeoutError(f"a cell ran for more than {timeout} s (the site's timeout)")
+
+    signal.signal(signal.SIGALRM, late)
     printed = []
     for n, code in enumerate(cells):
         out, err = io.StringIO(), io.StringIO()
         try:
+            signal.alarm(timeout)
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 exec(compile(code, f"<shared cell {n}>", "exec"), namespace)
         except BaseException as exc:        # noqa: B036  (SystemExit too: reported, not run)
             last = traceback.format_exception_only(type(exc), exc)[-1].strip()
             return {"error": last, "printed": printed}
+        finally:
+            signal.alarm(0)
         if n:                               # the first is the parameters: shown by the member
             printed.append((out.getvalue(), err.getvalue()))
     return {"printed": printed}

@@ -159,7 +159,7 @@ class LinkResolver:
         if path in self._kept:
             return self._kept[path]
         page = self.pages.get(path)
-        return None if page is None else page.family[0] if page.family else page.slug
+        return None if page is None else page.family.base if page.family else page.slug
 
     def asset(self, page: Page, ref: str) -> Asset:
         """One file reference (e.g. featuredImage) as an Asset, or a LinkError."""

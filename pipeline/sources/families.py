@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from pipeline.errors import PageError
-from pipeline.model import Page, url_of
+from pipeline.model import Family, Page, url_of
 
 KEYS = ("matrix", "matrix_from", "exclude")
 MAX_MEMBERS = 10_000
@@ -46,6 +46,10 @@ def members(page: Page) -> list[Page]:
     PageError naming the file, the line and the fix for a family that cannot be made."""
     from pipeline.sources.frontmatter import make_page
 
+    if page.aliases:
+        raise _fail(page, "aliases", "a page family cannot have aliases: every member would "
+                    "claim each old URL", "remove aliases:, or keep the old URL as a page of its "
+                    "own that links to the family")
     combos = _excluded(page, _combinations(page))
     names = list(combos[0]) if combos else []
     slug_t, title_t = _templates(page, names)
@@ -54,7 +58,7 @@ def members(page: Page) -> list[Page]:
     made, by_slug = [], {}
     for index, combo in enumerate(combos):
         meta = {k: v for k, v in page.meta.items() if k not in KEYS}
-        meta.update(title=_fill(title_t, combo, str), slug="/" + _fill(slug_t, combo, _slugged),
+        meta.update(title=_fill(title_t, combo, _plain), slug="/" + _fill(slug_t, combo, _slugged),
                     params={**page.params, **combo})
         variant = _variant(combo)
         member = make_page(replace(page.source, variant=variant), page.text, page.body_line, meta)
@@ -66,8 +70,8 @@ def members(page: Page) -> list[Page]:
                         "are the same (lower case, '-' for spaces and signs)" if every else
                         "put every name of the matrix in the slug template, e.g. slug: /"
                         + "/".join(f"{{{n}}}" for n in names))
-        made.append(replace(member, variant=variant,
-                            family=(base, listing, index, tuple((n, combo[n]) for n in names))))
+        made.append(replace(member, variant=variant, family=Family(
+            base, listing, index, tuple((n, combo[n]) for n in names), matrix_file(page))))
     return made
 
 
@@ -120,16 +124,38 @@ def _rows(page: Page) -> list[dict[str, Any]]:
         raise _fail(page, "matrix_from", f"cannot read {path} for matrix_from "
                     f"({type(exc).__name__}: {exc})", "create the file (a build notebook "
                     "may write it: [[tool.nbpress.steps]]), or correct the path") from None
-    rows = _json_rows(page, path, text) if path.suffix.lower() == ".json" else _csv_rows(text)
-    for row in rows:
+    if path.suffix.lower() == ".json":
+        rows = [(f"member {n} of the list", row) for n, row in
+                enumerate(_json_rows(page, path, text), 1)]
+    else:
+        rows = _csv_rows(page, path, text)
+    for _, row in rows[:1]:
         for name in row:
             _name(page, "matrix_from", name, path)
+    for where, row in rows:
+        missing = [n for n in rows[0][1] if row.get(n) is None]
+        other = [n for n in row if n not in rows[0][1]]
+        if missing or other:
+            said = f"has no value for {missing[0]!r}" if missing else f"names {other[0]!r}"
+            raise _fail(page, "matrix_from", f"{path}, {where}, {said}, unlike the first",
+                        f"give every member a value of each of {', '.join(rows[0][1])}, "
+                        "and no other")
+    return [row for _, row in rows]
+
+
+def _csv_rows(page: Page, path: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
+    """(where, row) of each row with a value (blank lines and rows of empty cells left
+    out); a short row's missing cells are None. A row longer than the header is an error."""
+    rows = []
+    reader = csv.DictReader(io.StringIO(text))
+    for row in reader:
+        if row.pop(None, None):
+            raise _fail(page, "matrix_from", f"{path}, line {reader.line_num}, has more values "
+                        "than its header names", "give the header a name for each column")
+        if any(row.values()):
+            rows.append((f"line {reader.line_num}",
+                         {k: None if v is None else _number(v) for k, v in row.items()}))
     return rows
-
-
-def _csv_rows(text: str) -> list[dict[str, Any]]:
-    return [{k: _number(v) for k, v in row.items() if k is not None}
-            for row in csv.DictReader(io.StringIO(text)) if any(row.values())]
 
 
 def _json_rows(page: Page, path: Path, text: str) -> list[dict[str, Any]]:
@@ -263,8 +289,9 @@ def shown_family(page: Page) -> tuple:
     text), ...)); () for a page of its own."""
     if not page.family:
         return ()
-    base, title, index, values = page.family
-    return url_of(base), title, index, tuple((name, _plain(v)) for name, v in values)
+    family = page.family
+    return (url_of(family.base), family.title, family.index,
+            tuple((name, _plain(v)) for name, v in family.values))
 
 
 def _plain(value: Any) -> str:

@@ -18,7 +18,7 @@ from pipeline.sources.schedule import UTC, instant
 KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract", "featuredImage",
                 "image", "socialImage", "params", "execute", "depends", "tags", "categories",
                 "category", "aliases", "toc", "publish", "expires", "publishDate", "expiryDate",
-                "matrix", "matrix_from", "exclude")
+                "matrix", "matrix_from", "exclude", "resources")
 EXECUTE_POLICIES = ("auto", "always", "never")
 DATE_FIELDS = ("created", "edited", "date")
 _DATE_VALUE = re.compile(r":\s*(\d{4}-\d\d?-\d\d?(?:[T ][\d:.]+)?)\s*(?:#.*)?$")

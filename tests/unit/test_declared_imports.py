@@ -3,8 +3,9 @@ library that only arrives as another one's dependency can go away, or change maj
 in an upgrade of that other library.
 
 pipeline/ may import only [project] dependencies (an optional feature's library goes in an
-extra and in OPTIONAL below); tests/ and scripts/ may also use the test extra, scripts/ the
-example extra (the example site's figures), tests/lab/ the lab extra."""
+extra and in OPTIONAL below); tests/ and scripts/ may also use the test extra (tests/ the
+dask extra too), scripts/ the example extra (the example site's figures), tests/lab/ the lab
+extra."""
 from __future__ import annotations
 
 import ast
@@ -20,7 +21,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = {"pipeline", "tests"}
 # module -> the extra that declares it, for pipeline/ imports of optional features
-OPTIONAL: dict[str, str] = {}
+OPTIONAL: dict[str, str] = {"distributed": "dask", "dask": "dask"}
 
 
 def imported_modules(folder: Path, skip: tuple[Path, ...] = ()) -> dict[str, set[str]]:
@@ -90,7 +91,7 @@ def test_every_library_pipeline_imports_is_a_declared_dependency():
 
 def test_every_library_the_tests_and_scripts_import_is_declared():
     lab = REPO / "tests" / "lab"         # runs in .lab/venv: see the next test
-    problems = undeclared(imported_modules(REPO / "tests", skip=(lab,)), declared("test"))
+    problems = undeclared(imported_modules(REPO / "tests", skip=(lab,)), declared("test", "dask"))
     problems += undeclared(imported_modules(REPO / "scripts"), declared("test", "example"))
     assert not problems, "declare in pyproject.toml (the test extra):\n" + "\n".join(problems)
 

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from pipeline.errors import PageError
-from pipeline.model import Source
+from pipeline.model import Family, Source
 from pipeline.sources.families import is_family, members, shown_family
 from pipeline.sources.frontmatter import make_page, parse_frontmatter
 
@@ -35,7 +35,7 @@ def test_one_member_per_combination_in_the_order_written(tmp_path):
     assert made[1].params == {"top_n": 3, "team": "checkout", "window": 30}
     assert made[1].variant == made[1].source.variant == "team=checkout,window=30"
     assert {m.source.path for m in made} == {page.source.path}
-    assert made[3].family == ("alerts", "Alerts", 3, (("team", "search"), ("window", 30)))
+    assert made[3].family == Family("alerts", "Alerts", 3, (("team", "search"), ("window", 30)))
     assert shown_family(made[3]) == ("/alerts/", "Alerts", 3, (("team", "search"), ("window", "30")))
     assert "matrix" not in made[0].meta and made[0].meta["title"] == "Alerts: checkout"
 
@@ -60,7 +60,7 @@ def test_without_templates_members_go_under_the_page_with_their_values(tmp_path)
     made = members(page)
     assert [m.slug for m in made] == ["projects/dash/eu-west-2024", "projects/dash/us-2024"]
     assert [m.title for m in made] == ["Report: EU West, 2024", "Report: us, 2024"]
-    assert made[0].family[:2] == ("projects/dash", "Report")
+    assert (made[0].family.base, made[0].family.title) == ("projects/dash", "Report")
 
 
 def test_matrix_from_a_csv_file_one_member_per_row_numbers_read_as_numbers(tmp_path):
@@ -112,6 +112,7 @@ BAD = [
     ("matrix: {team: ['A b', 'a-b']}", 3, "both get the slug"),
     ("matrix: {team: [a]}\nslug: '/x/{team!r}'", 4, "only plain names"),
     ("matrix: {team: [a]}\nslug: '/x/{team'", 4, "cannot be read"),
+    ("matrix: {team: [a]}\naliases: [/old/]", 4, "cannot have aliases"),
 ]
 
 
