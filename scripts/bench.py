@@ -218,6 +218,9 @@ def main() -> None:
     rows.append(measure(Row("20 notebook pages, nothing changed", "nbpress"), nbn, r))
     rows.append(measure(Row("20 notebook pages, cold", "nbpress --isolate"), nbn + ["--isolate"],
                         r, rm(notes / "output", notes / ".nbpress-cache")))
+    rows.append(measure(Row("20 notebook pages, cold", DASK), nbn + ["--executor", "dask"], r,
+                        rm(notes / "output", notes / ".nbpress-cache")))
+    expect_pages(notes / "output", 18)
     if mkdocs:
         notebooks_as_ipynb(notes)
         mk = [str(mkdocs), "build", "-q", "-f", str(mkdocs_site(notes, "mkdocs-docs"))]
@@ -243,6 +246,7 @@ def main() -> None:
 
 
 FAMILY = "20 parameter sets, cold (a shared data load)"
+DASK = "nbpress --executor dask (LocalCluster, 2 workers)"
 
 
 def family_rows(work: Path, repeat: int) -> list[Row]:
@@ -323,6 +327,7 @@ def print_table(rows: list[Row], repeat: int) -> None:
               ("1000 prose pages, cold", "mkdocs-jupyter", "nbpress"),
               ("20 notebook pages, cold", "mkdocs-jupyter", "nbpress"),
               (FAMILY, "nbpress, 20 separate pages", "nbpress, a family"),
+              ("20 notebook pages, cold", DASK, "nbpress"),
               ("10,000 prose pages, cold", "nbpress", "markdown-it floor")]
     print()
     for scenario, a, b in ratios:
