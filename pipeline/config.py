@@ -133,6 +133,17 @@ _DURATION = re.compile(r"(\d+)\s*([smhd])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")   # HTML cannot hold them
 
 
+_SCHEDULER = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?[^\s/:]+:\d{1,5}/?")
+
+
+def scheduler_problem(address: str) -> str | None:
+    """What is wrong with a Dask scheduler's address, if anything (`tcp://host:8786`)."""
+    if _SCHEDULER.fullmatch(address.strip()):
+        return None
+    return (f"scheduler must be a Dask scheduler's address such as tcp://10.0.0.5:8786, "
+            f"not {address!r}")
+
+
 def find_site_root(start: Path) -> tuple[Path, Path | None]:
     """Walk up from `start` to the nearest site: a folder whose pyproject.toml has
     [tool.nbpress], or that holds a `content/` folder. None found: `start` itself."""
@@ -192,6 +203,8 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
             problems.append(f"[tool.nbpress] {key} must be a positive number, not {values.pop(key)}")
     if "timezone" in values:
         _zone_problem(values["timezone"], problems)
+    if values.get("scheduler") and scheduler_problem(values["scheduler"]):
+        problems.append(f"[tool.nbpress] {scheduler_problem(values.pop('scheduler'))}")
     if problems:
         unknown = any("unknown key" in p for p in problems)
         raise ConfigError("the site settings are not valid", where, detail="\n".join(problems),

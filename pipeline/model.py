@@ -141,6 +141,7 @@ class PageResult:
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()     # things the build repaired on its own (a damaged cache)
     seconds: float = 0.0            # how long building it took (0: it was not built)
+    peak_memory: int = 0            # bytes its kernel reached when its code last ran (0: unknown)
 
     def __repr__(self) -> str:
         return f"PageResult({self.source.rel!r}, {self.outcome.value})"

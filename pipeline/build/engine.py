@@ -262,7 +262,7 @@ def _build(todo: list[Decision], context, options: BuildOptions) -> list[PageRes
     from pipeline.build.pages import build_one
     from pipeline.execute import local as parallel
 
-    results = []
+    results, ran = [], 0
     slots = getattr(context.executor, "slots", None)     # a cluster: a page worker a slot
     jobs = options.jobs or (max(os.cpu_count() or 1, slots()) if slots else None)
     pages = parallel.run_pages(todo, build_one, context, jobs,
@@ -272,8 +272,11 @@ def _build(todo: list[Decision], context, options: BuildOptions) -> list[PageRes
             results.append(_record(context.writer, decision, result, written))
             if options.on_page:
                 options.on_page(results[-1])
-            if options.on_jobs and hasattr(context.executor, "cluster_counts"):
-                options.on_jobs(context.executor.cluster_counts())
+            ran += result.executed
+            if result.executed and options.on_jobs and hasattr(context.executor, "cluster_counts"):
+                counts = context.executor.cluster_counts()      # asked when a job came back
+                if counts is not None:
+                    options.on_jobs((*counts, ran))
     return results
 
 
@@ -324,6 +327,7 @@ def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
                writer: SiteWriter) -> BuildState:
     ok = {r.source for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
     warned = {r.source: list(r.warnings) for r in results}
+    peaks = {r.source: r.peak_memory for r in results}
     pages: dict[str, PageState] = {}
     for d in plan.decisions:
         entry, old = writer.entries.get(d.rel), plan.state.pages.get(d.rel)
@@ -333,7 +337,8 @@ def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
             meta=old.meta if old is not None and old.meta is d.page.meta else _storable(d.page.meta),
             body_line=d.page.body_line, key=d.key if d.page.source in ok else "",
             files=writer.files.get(d.rel, []), refs=writer.refs.get(d.rel, {}),
-            links=writer.links.get(d.rel, {}), entry=entry.as_json() if entry else {})
+            links=writer.links.get(d.rel, {}), entry=entry.as_json() if entry else {},
+            peak_memory=peaks.get(d.page.source) or (old.peak_memory if old else 0))
         pages[d.rel] = old if page == old else page     # the same: saved without encoding
     for s in plan.skipped:
         pages[s.rel] = PageState(sha=s.sha, meta=_storable(s.page.meta),

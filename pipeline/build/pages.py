@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.build.plan import Decision, may_run
-from pipeline.build.writer import SiteWriter
+from pipeline.build.writer import SiteWriter, page_name
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
 from pipeline.files import scratch_dir, sweep_scratch
@@ -99,6 +99,7 @@ class PageContext:
                 from pipeline.execute.kernels import manager_class
 
                 scratch = scratch_dir(config.root)
+                isolate = isolate or config.executor == "dask"    # no kernel runs here then
                 manager = manager_class(None if isolate else warm.fork_server(), scratch)
             warm.exporter = warm.exporter or Exporter()
             if todo:                   # build what workers need before they fork
@@ -141,8 +142,12 @@ def _executor(config: SiteConfig, on_note: Any) -> Executor:
     executor = DaskExecutor(config.scheduler or None).start()
     if on_note is not None:
         link = executor.dashboard_link
+        workers = executor.worker_count()
         on_note(f"pages' code runs on the Dask cluster at {executor.scheduler}"
-                + (f" (dashboard: {link})" if link else ""))
+                + (f" (dashboard: {link})" if link else "") + (
+                    f", {workers} workers" if workers else ": it has no worker yet, and its "
+                    f"pages wait for one (start them: dask worker {executor.scheduler} "
+                    "--nthreads 1 --preload pipeline.execute.distributed)"))
     return executor
 
 
@@ -193,7 +198,7 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
                 + [f"{page.source.path}: {w}" for w in exported.warnings])
     return PageResult(page.source, Outcome.BUILT, executed=run.ran, cached=run.cached,
                       twin=run.twin, reason=reason, warnings=tuple(warnings),
-                      notes=tuple(run.notes)), written
+                      notes=tuple(run.notes), peak_memory=run.peak), written
 
 
 @dataclass(slots=True)
@@ -209,6 +214,7 @@ class _Run:
     used: list[Path] = field(default_factory=list)
     watch: tuple[tuple[Path, str], ...] = ()
     bundle: Path | None = None
+    peak: int = 0                   # bytes: the kernel's peak memory, when it is known
 
 
 def _notebook(page: Page, config: SiteConfig, context: PageContext):
@@ -229,7 +235,8 @@ def _notebook(page: Page, config: SiteConfig, context: PageContext):
     if stored is not None:            # the author ran this code in Jupyter: publish that run
         run.twin = True
         return run, with_outputs_of(nb, stored[1])
-    nb, run.ran, run.warnings, run.notes = _run_or_reuse(nb, page, config, context, data)
+    nb, run.ran, run.warnings, run.notes, run.peak = _run_or_reuse(nb, page, config, context,
+                                                                   data)
     run.cached = not run.ran
     return run, nb
 
@@ -337,19 +344,26 @@ def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext,
     if page.execute != "always":
         cached, note = context.cache.get(key)
         if cached is not None:
-            return with_outputs_of(nb, cached), False, [], []
+            return with_outputs_of(nb, cached), False, [], [], _peak(cached)
         notes = [f"{page.source.path}: {note}"] if note else []
         stored = frozen and frozen.get(page, freeze_key(nb, page, config.base_url, config.root),
                                        files)
         if stored is not None:          # what the author ran, committed in _freeze/
-            return with_outputs_of(nb, stored), False, [], notes
-    ran = context.executor.submit(Job(nb, page, config, context.run, files=data)).result()
+            return with_outputs_of(nb, stored), False, [], notes, _peak(stored)
+    last = context.writer.previous.get(page_name(config, page))
+    ran = context.executor.submit(Job(nb, page, config, context.run, files=data,
+                                      memory=last.peak_memory if last else 0)).result()
     executed, warnings = ran.nb, list(ran.warnings)
     context.cache.put(key, executed)
     if frozen is not None:
         frozen.put(page, freeze_key(nb, page, config.base_url, config.root), files,
                    executed)
-    return executed, True, warnings, notes
+    return executed, True, warnings, notes, _peak(executed)
+
+
+def _peak(nb) -> int:
+    """The peak memory of the run that made these outputs (0: not known)."""
+    return int(nb.metadata.get("nbpress", {}).get("peak_memory") or 0)
 
 
 def needs_execution(page: Page, nb) -> bool:

@@ -40,7 +40,8 @@ def site_key(config: SiteConfig) -> str:
     """What every page's output depends on: nbpress's code, templates and libraries, and the
     settings. (What a page shows of other pages is its layout key: `site/model.py`.)"""
     settings = {name: str(getattr(config, name)) for name in config.__slots__
-                if name not in ("root", "config_file", "steps")}   # steps: through their files
+                if name not in ("root", "config_file", "steps",     # steps: through their files
+                                "executor", "scheduler")}     # where code runs: not what shows
     return _hash(__version__, code_hash(), settings, theme_stamps(config))
 
 

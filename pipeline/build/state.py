@@ -36,6 +36,7 @@ class PageState:
     warnings: list[str] = field(default_factory=list)       # said again until fixed
     layout: str = ""                          # the layout key its page was rendered with
     always: bool = False                      # `execute: always`: built on every build
+    peak_memory: int = 0                      # bytes its kernel reached when its code ran
 
 
 @dataclass(frozen=True, slots=True)

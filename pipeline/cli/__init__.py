@@ -63,9 +63,8 @@ def main() -> None:
 @click.option("--executor", type=click.Choice(["local", "dask"]), default=None,
               help="Where pages' code runs: here, in forked kernels (default), or on a Dask "
                    "cluster ([tool.nbpress] executor sets the default).")
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="The Dask scheduler (tcp://host:8786); with --executor dask and no address, "
-                   "a LocalCluster on this machine.")
+@click.option("--scheduler", metavar="ADDRESS", default=None, help="The Dask scheduler "
+              "(tcp://host:8786); with --executor dask and none, a LocalCluster here.")
 def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
           quiet: bool, no_wait: bool, strict: bool, now: str | None, refresh: bool,
           report: bool, executor: str | None, scheduler: str | None) -> None:
@@ -73,12 +72,15 @@ def build(site: Path, drafts: bool, why: bool, jobs: int | None, isolate: bool,
     from dataclasses import replace
 
     from pipeline.build.engine import BuildOptions, build_site
+    from pipeline.config import scheduler_problem
     from pipeline.cli.content import warn_no_pages
     from pipeline.model import Outcome
     from pipeline.report import Reporter
 
     reporter = Reporter(quiet=quiet)
     config = _pages_config(site, reporter)
+    if scheduler is not None and scheduler_problem(scheduler):
+        raise click.BadParameter(scheduler_problem(scheduler), param_hint="--scheduler")
     if executor or scheduler:
         config = replace(config, executor=executor or "dask",
                          scheduler=config.scheduler if scheduler is None else scheduler)

@@ -24,6 +24,7 @@ class Job:
     config: SiteConfig
     run: Any                        # execute.run.RunContext: build time, base URL, kernels
     files: tuple[Path, ...] = field(default=())     # data the code may read
+    memory: int = 0                 # bytes its kernel reached last time (`memory: auto`)
 
     @property
     def cwd(self) -> Path:

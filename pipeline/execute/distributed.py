@@ -55,6 +55,9 @@ _UNITS = {"": 1, "b": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15,
           "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40, "pi": 2**50}
 
 
+AUTO_MARGIN = 1.5      # `memory: auto`: the last run's peak, and half as much again
+
+
 def dask_resources(resources: Mapping[str, Any] | None) -> dict[str, float] | None:
     """A page's `resources:` as Dask resources: `memory` ("512MB", "4GB", "2GiB", bytes) as
     MEMORY bytes, `gpu` as GPU, any other key upper-cased; None when it asks for nothing."""
@@ -107,13 +110,14 @@ class DaskExecutor:
         self._client, self._cluster = None, None     # distributed's Client, LocalCluster
         self._pid = self._cluster_pid = None    # the processes they belong to
         self._lock, self._done = threading.Lock(), 0
-        self._pending: dict[str, Any] = {}      # key -> dask future, until it settles
+        self._pending: dict[Any, Any] = {}      # key -> dask future, until it settles
+        self.token = uuid.uuid4().hex[:12]      # this build's jobs: ("nbpress", token, page)
 
     def start(self) -> "DaskExecutor":
         """Connect (and start the LocalCluster) now, in this process: before forking."""
         try:
             self._client_here()
-        except OSError as exc:
+        except (OSError, ValueError) as exc:     # down, or not an address distributed reads
             raise _unreachable(self.scheduler, exc, None) from None
         return self
 
@@ -125,6 +129,10 @@ class DaskExecutor:
             self._client, self._pending, self._done = None, {}, 0
             self._lock = threading.Lock()   # a parent's thread may have held it at the fork
         from distributed import Client
+
+        for name in ["distributed", *logging.root.manager.loggerDict]:  # we say what failed
+            if name.startswith("distributed"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
 
         if self.scheduler is None:
             self._cluster, self._cluster_pid = _local_cluster(self.workers), os.getpid()
@@ -142,8 +150,8 @@ class DaskExecutor:
             client = self._client_here()
             _check_resources(client, resources, job)
             source = job.page.source
-            key = (f"nbpress-{source.rel}{f'[{source.variant}]' if source.variant else ''}"
-                   f"-{uuid.uuid4().hex[:10]}")
+            key = ("nbpress", self.token, f"{source.rel}"      # "nbpress": the task prefix
+                   f"{f'[{source.variant}]' if source.variant else ''}-{uuid.uuid4().hex[:10]}")
             remote = client.submit(on_worker.run_remote, payload, pure=False, key=key,
                                    resources=resources)
         except (NbpressError, OSError) as exc:     # OSError: no scheduler there, a file gone
@@ -170,18 +178,26 @@ class DaskExecutor:
         except BaseException as exc:        # KilledWorker, cancelled, a worker-side bug
             out.set_exception(_lost(exc, job))
         else:
+            _put_back(job, value.get("made", {}))
             out.set_result(Ran(nbformat.reads(value["nb"], as_version=4),
                                tuple(value["warnings"])))
+
+    def worker_count(self) -> int:
+        return len(self._client_here().scheduler_info(n_workers=-1).get("workers", {}))
 
     def slots(self) -> int:
         """Pages the cluster runs at once: its workers' threads (a page worker each)."""
         workers = self._client_here().scheduler_info(n_workers=-1).get("workers", {})
         return max(1, sum(w.get("nthreads", 1) for w in workers.values()))
 
-    def cluster_counts(self) -> tuple[int, int, int]:
-        """(queued, running, done) of nbpress's jobs on the scheduler, whichever process of
-        the build sent them (its page workers do): the progress display's."""
-        return tuple(self._client_here().run_on_scheduler(_job_states))
+    def cluster_counts(self) -> tuple[int, int] | None:
+        """(queued, running) of this executor's jobs on the scheduler, whichever process of
+        the build sent them (its page workers do): the progress display's. None when the
+        scheduler cannot say (gone: the pages it held fail on their own)."""
+        try:
+            return tuple(self._client_here().run_on_scheduler(_job_states, token=self.token))
+        except Exception:       # distributed raises OSError, CommClosedError, TimeoutError...
+            return None
 
     def counts(self) -> tuple[int, int, int]:
         """(queued, running, done) of the jobs this process sent. Running: the scheduler's
@@ -222,14 +238,29 @@ class DaskExecutor:
             cluster.close()
 
 
-def _job_states(dask_scheduler) -> tuple[int, int, int]:
-    """On the scheduler: its nbpress tasks waiting, processing, and done in all."""
+def _put_back(job: Job, made: dict[str, bytes]) -> None:
+    """The files the page's code wrote on the worker, beside the page here, as a local run
+    leaves them (an image it then shows); never outside the site, never over the same bytes."""
+    root = job.config.root.resolve()
+    for rel, data in made.items():
+        target = (root / rel).resolve()
+        if root not in target.parents or any(p in target.parents for p in (
+                job.config.output.resolve(), (root / ".nbpress-cache").resolve())):
+            continue
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+
+
+def _job_states(dask_scheduler, token: str) -> tuple[int, int]:
+    """On the scheduler: one build's tasks waiting for a worker, and running."""
     states = [ts.state for key, ts in dask_scheduler.tasks.items()
-              if isinstance(key, str) and key.startswith("nbpress-")]
-    prefix = dask_scheduler.task_prefixes.get("nbpress")
+              if isinstance(key, tuple) and key[:2] == ("nbpress", token)]
     running = states.count("processing")
-    return (len(states) - running - states.count("memory") - states.count("erred"), running,
-            prefix.state_counts["memory"] if prefix is not None else 0)
+    return (len(states) - running - states.count("memory") - states.count("erred"), running)
 
 
 def _local_cluster(workers: int):
@@ -262,12 +293,18 @@ def _not_a_page_error(record: logging.LogRecord) -> bool:
     """A page's failing cell is for the build to report, not for the worker's log."""
     args = record.args if isinstance(record.args, tuple) and len(record.args) > 3 else None
     return not (args and str(record.msg).startswith("Compute Failed")
-                and str(args[0]).startswith("nbpress-") and str(args[3]).startswith("Execution"))
+                and str(args[0]).startswith("('nbpress'") and str(args[3]).startswith("Execution"))
 
 
 def _resources_of(job: Job) -> dict[str, float] | None:
+    """The job's resources; `memory: auto` is half as much again as its kernel reached last
+    time (nothing asked of memory until a run has been seen)."""
+    asked = job.page.meta.get("resources")
+    if isinstance(asked, Mapping) and str(asked.get("memory", "")).strip().lower() == "auto":
+        asked = {k: v for k, v in asked.items() if k != "memory"} | (
+            {"memory": int(job.memory * AUTO_MARGIN)} if job.memory else {})
     try:
-        return dask_resources(job.page.meta.get("resources"))
+        return dask_resources(asked)
     except ValueError as exc:
         raise ExecutionError(str(exc), job.page.source.path, line=_line_of(job, "resources"),
                              hint="write e.g. resources: {memory: 4GB, gpu: 1}") from None

@@ -152,6 +152,44 @@ class Template(ForkServer):
         pass
 
 
+class PeakMeter:
+    """A fork server (or a family's template) that watches the kernels it forks: `peak` is
+    the largest resident memory one of them reached (its VmHWM, read every tenth of a
+    second while it runs, and as the run ends), in bytes. A page's `resources: {memory:
+    auto}` on a cluster is sized from it."""
+
+    def __init__(self, server: ForkServer):
+        self.server, self.peak, self._pids = server, 0, []
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def fork(self, argv: list[str], cwd: str | None, env: dict[str, str] | None) -> int:
+        pid = self.server.fork(argv, cwd, env)
+        self._pids.append(pid)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, daemon=True)
+            self._thread.start()
+        return pid
+
+    def stop(self) -> int:
+        self._read()
+        self._done.set()
+        return self.peak
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.1):
+            self._read()
+
+    def _read(self) -> None:
+        for pid in self._pids:
+            try:
+                with open(f"/proc/{pid}/status", encoding="ascii") as f:
+                    line = next(x for x in f if x.startswith("VmHWM:"))
+            except (OSError, StopIteration):
+                continue
+            self.peak = max(self.peak, int(line.split()[1]) * 1024)
+
+
 def _private_folder() -> Path:
     """A new folder (0700) for the server's socket, in the temp folder, or in /tmp when the
     socket's path would be too long there (107 bytes at most: a long TMPDIR)."""

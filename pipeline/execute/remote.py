@@ -52,16 +52,32 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
         nb = nbformat.reads(payload["nb"], as_version=4)
         context = RunContext(payload["build_time"], payload["base_url"],
                              kernel_manager=manager_class(fork_server(), scratch),
-                             scratch=str(scratch))
+                             scratch=str(scratch), fork_server=fork_server(), templates=False)
         try:
             executed, warnings = execute(nb, page, config, context)
         except NbpressError as exc:
             raise _relocated(exc, site, Path(payload["root"])) from None
         # a cell that printed its working folder shows what a local build shows
         return {"nb": _real_text(nbformat.writes(executed), site, payload["root"], _json),
-                "warnings": [_real_text(w, site, payload["root"]) for w in warnings]}
+                "warnings": [_real_text(w, site, payload["root"]) for w in warnings],
+                "made": _made(page.source.path.parent, site, payload["files"])}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+MADE_LIMIT = 100_000_000     # bytes of the files a page's code writes, sent back at most
+
+
+def _made(folder: Path, site: Path, shipped: dict[str, bytes]) -> dict[str, bytes]:
+    """The files the page's code wrote in its folder (new, or changed from what was sent),
+    by path from the site: as a local run leaves them beside the page, for it to show."""
+    made, size = {}, 0
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        rel = path.relative_to(site).as_posix()
+        data = path.read_bytes()
+        if shipped.get(rel) != data and size + len(data) <= MADE_LIMIT:
+            made[rel], size = data, size + len(data)
+    return made
 
 
 def _write_files(site: Path, files: dict[str, bytes]) -> None:

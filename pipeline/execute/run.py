@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,8 @@ class RunContext:
     base_url: str
     kernel_manager: Any = None      # a jupyter_client manager class (forked kernels), or None
     scratch: str | None = None      # the build's folder for passing files (files.scratch_dir)
-    fork_server: Any = None         # kernels.ForkServer: a family's shared cells (shared.py)
+    fork_server: Any = None         # kernels.ForkServer: kernels metered, families' templates
+    templates: bool = True          # a family's shared cells in a template (not on a cluster)
 
     def parameters(self) -> dict[str, Any]:
         return {"nbpress_build_time": self.build_time, "nbpress_base_url": self.base_url}
@@ -50,6 +51,7 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext,
     kernel = nb.metadata["kernelspec"].get("name") or config.kernel
     shared, warnings = _shared(nb, page, config, context, kernel)
     nb, context = (shared.nb, shared.context) if shared is not None else (nb, context)
+    context, meter = _metered(context, shared.template if shared is not None else None)
     started: list[str] = []
     with tempfile.TemporaryDirectory(prefix="run-", dir=context.scratch) as folder:
         saved = Path(folder) / "executed.ipynb"
@@ -84,14 +86,29 @@ def execute(nb, page: Page, config: SiteConfig, context: RunContext,
                                        started[-1] if started else None) from None
     # papermill records the input notebook object itself as `input_path`: keep the path only.
     executed.metadata.papermill["input_path"] = nb.metadata["nbpress"]["source"]
+    if meter is not None:               # kept with the run (in the cache): `memory: auto`
+        executed.metadata["nbpress"]["peak_memory"] = meter.stop()
     if shared is not None:
         executed = shared.finish(executed)
     return executed, warnings + _unknown_params(nb, page, config)
 
 
+def _metered(context: RunContext, template=None):
+    """(the context whose kernels are watched for their peak memory, the meter), when they
+    are forked (from the fork server, or from a family's `template`)."""
+    server = template or context.fork_server
+    if server is None:
+        return context, None
+    from pipeline.execute.kernels import PeakMeter, manager_class
+
+    meter = PeakMeter(server)
+    scratch = Path(context.scratch) if context.scratch else None
+    return replace(context, kernel_manager=manager_class(meter, scratch)), meter
+
+
 def _shared(nb, page: Page, config: SiteConfig, context: RunContext, kernel: str):
     """A family member's run from its family's template (`execute/shared.py`)."""
-    if context.fork_server is None or not page.family:
+    if context.fork_server is None or not context.templates or not page.family:
         return None, []
     from pipeline.execute.kernels import forkable, manager_class
     from pipeline.execute.shared import prepare, shared_cells

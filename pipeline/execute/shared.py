@@ -41,6 +41,7 @@ class Shared:
 
     nb: Any                 # the notebook to run: the shared cells tagged skip-execution
     context: Any            # the RunContext whose kernels come from the template
+    template: Any           # kernels.Template
     outputs: tuple          # (cell index, stdout, stderr) of each shared cell
     tagged: tuple[int, ...]  # the cells we tagged (their tag is removed again)
 
@@ -98,7 +99,7 @@ def prepare(nb, page: Page, context, manager: Callable,
             tagged.append(index)
     printed = done.get("printed", [])
     outputs = tuple((index, *printed[n]) for n, index in enumerate(cells) if n < len(printed))
-    return Shared(run, replace(context, kernel_manager=manager(template)), outputs,
+    return Shared(run, replace(context, kernel_manager=manager(template)), template, outputs,
                   tuple(tagged)), warnings
 
 
@@ -216,8 +217,8 @@ def template_process(request: dict[str, Any], address: str,
 def _run_cells(cells: list[str], namespace: dict[str, Any], timeout: int) -> dict[str, Any]:
     """Each cell run in `namespace`, what it printed kept; the first error stops them, as
     does a cell that runs longer than `timeout` seconds (0: no limit)."""
-    def late(*_: object) -> None:
-        raise TimeoutError(f"a cell ran for more than {timeout} s (the site's timeout)")
+    def late(*_: object) -> None:       # not an Exception: a cell's `except` lets it by
+        raise _Late(f"a cell ran for more than {timeout} s (the site's timeout)")
 
     signal.signal(signal.SIGALRM, late)
     printed = []
@@ -235,6 +236,11 @@ def _run_cells(cells: list[str], namespace: dict[str, Any], timeout: int) -> dic
         if n:                               # the first is the parameters: shown by the member
             printed.append((out.getvalue(), err.getvalue()))
     return {"printed": printed}
+
+
+class _Late(BaseException):
+    """A template's cell ran past the site's timeout (as nbclient's interrupt, no
+    `except Exception` stops it)."""
 
 
 def _reap(children: set[int]) -> None:

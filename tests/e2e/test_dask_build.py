@@ -165,3 +165,41 @@ def test_a_family_on_the_cluster_writes_one_page_per_combination_and_its_listing
         assert f"team {team} on 10" in (out / team / "index.html").read_text(encoding="utf-8")
     listing = (out / "index.html").read_text(encoding="utf-8")
     assert all(f'href="{team}/"' in listing for team in "abc")
+
+
+def test_memory_auto_asks_the_cluster_for_the_last_run_s_peak(site, tmp_path):
+    """A build records each page's kernel's peak memory; `resources: {memory: auto}` then
+    asks for half as much again: on a cluster whose worker offers less, the page says so."""
+    from distributed import LocalCluster
+
+    big = 'x = bytearray(150_000_000)\nimport time; time.sleep(0.5)\nprint("held", len(x))'
+    site.page("big.md", f'---\ntitle: Big\nresources: {{memory: auto}}\n---\n```python\n{big}\n```\n')
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      resources={"MEMORY": 100e6}) as small:
+        site.settings(f'[tool.nbpress]\nexecutor = "dask"\nscheduler = "{small.scheduler_address}"\n')
+        first = site.build()            # no run seen yet: no memory asked
+        assert first.ok, [str(r.error) for r in first.failed]
+        (result,) = first.results
+        assert result.peak_memory > 150_000_000, result.peak_memory
+        site.page("big.md", (site.root / "content/big.md").read_text(encoding="utf-8")
+                  .replace("held", "holds"))
+        second = site.build()
+        (failed,) = second.failed       # 1.5 x 150 MB asked; the worker has 100 MB
+        assert "MEMORY" in str(failed.error) and failed.error.path.name == "big.md", str(failed.error)
+
+
+def test_a_local_build_records_the_peak_memory_of_each_page_s_kernel(site):
+    import json
+
+    site.page("small.md", '---\ntitle: S\n---\n```python\nprint(1)\n```\n')
+    site.page("big.md", '---\ntitle: B\n---\n```python\nx = bytearray(120_000_000)\n'
+                        'import time; time.sleep(0.4)\n```\n')
+    report = site.build()
+    assert report.ok
+    peaks = {r.source.path.name: r.peak_memory for r in report.results}
+    assert 0 < peaks["small.md"] < peaks["big.md"] and peaks["big.md"] > 120_000_000, peaks
+    state = json.loads(next((site.root / ".nbpress-cache").rglob("pages.json")).read_text())
+    assert state["pages"]["content/big.md"]["peak_memory"] == peaks["big.md"]
+    site.page("big.md", (site.root / "content/big.md").read_text() + "\nProse.\n")
+    again = site.build()                 # its code from the cache: the peak is still known
+    assert {r.source.path.name: r.peak_memory for r in again.results}["big.md"] == peaks["big.md"]
