@@ -241,7 +241,7 @@ def test_a_scheduler_that_goes_away_mid_build_fails_the_pages_not_the_build(site
 
 # -- 6. Ctrl-C ----------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason='not fixed yet: page workers wait on jobs of a cluster Ctrl-C stopped')
+@pytest.mark.xfail(strict=False, reason='not fixed yet, and not every time: page workers may wait on jobs of a cluster Ctrl-C stopped')
 def test_ctrl_c_ends_a_build_on_a_local_cluster(site, processes):
     """Ctrl-C (SIGINT to the terminal's process group: the build, its page workers and the
     LocalCluster's workers): the page workers take the next page and submit it to a
