@@ -31,7 +31,7 @@ from pipeline.sources.discover import scan, stamps
 from pipeline.sources.schedule import hidden_reason, window
 
 if TYPE_CHECKING:       # the page phase is imported when there is a page to build
-    from pipeline.build.pages import Warm
+    from pipeline.build.warm import Warm
     from pipeline.build.writer import SiteWriter
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.build.plan import Decision, may_run
+from pipeline.build.warm import Warm
 from pipeline.build.writer import SiteWriter, page_name
 from pipeline.config import SiteConfig
 from pipeline.errors import NbpressError
@@ -19,51 +20,6 @@ from pipeline.execute.base import Executor, InlineExecutor, Job
 from pipeline.execute.cache import (ExecutionCache, FrozenResults, bundle_files, data_files,
                                     depends_files, environment_key, execution_key, freeze_key)
 from pipeline.model import Outcome, Page, PageResult, Source
-
-
-@dataclass(slots=True)
-class Warm:
-    """What a build service keeps from one build to the next (`build/service.py`): the
-    exporter, and the kernel fork server. A plain build starts with an empty one."""
-
-    exporter: Any = None            # render.export.Exporter
-    layout: Any = None              # site.layout.Layout (its compiled templates)
-    server: Any = None              # execute.kernels.ForkServer
-    # Sources read by the last build: (mtime_ns, size, ctime_ns, inode) and what was read,
-    # so an unchanged file is not read, hashed and validated again.
-    read: dict[str, tuple[tuple[int, int, int, int], Any]] = field(default_factory=dict)
-    # The last discovery, and the stamps it was made from (`discovery`).
-    found: tuple[dict[str, list[int]], Any] | None = None
-    git: dict[str, Any] = field(default_factory=dict)     # the last git dates and HEAD's stamp
-
-    def discovery(self, config: SiteConfig, seen: dict[str, list[int]]):
-        """`scan(config)`, again only when it could differ: when a file came or went, or a
-        notebook or sync's record changed (they decide what is a twin). An edited page
-        changes neither."""
-        from pipeline.sources.discover import scan
-
-        if self.found is not None and _same_files(self.found[0], seen):
-            return self.found[1]
-        self.found = (seen, scan(config))
-        return self.found[1]
-
-    def fork_server(self):
-        from pipeline.execute.kernels import ForkServer
-
-        if self.server is None or not self.server.alive():
-            self.server = ForkServer().start()
-        return self.server
-
-    def forget_site(self) -> None:
-        """The settings changed: what was made from them is made again (the layout holds
-        the site's title and nav; discovery, its folders)."""
-        self.layout, self.found = None, None
-        self.read.clear()
-
-    def close(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
 
 
 @dataclass(slots=True)
@@ -109,9 +65,12 @@ class PageContext:
                              base_url=config.base_url, kernel_manager=manager,
                              scratch=str(scratch) if scratch else None,
                              fork_server=warm.server if manager and not isolate else None)
-            executor = _executor(config, on_note) if manager is not None else InlineExecutor()
-            return PageContext(config, writer, run, warm.exporter, ExecutionCache(config.root),
-                               environment or environment_key(), own, executor, scratch)
+            context = PageContext(config, writer, run, warm.exporter, ExecutionCache(config.root),
+                                  environment or environment_key(), own, scratch=scratch)
+            if manager is not None and config.executor == "dask" and any(
+                    _sends_job(d.page, context) for d in todo if may_run(d.page)):
+                context.executor = warm.dask(config, on_note)
+            return context
         except BaseException:
             if own is not None:
                 own.close()
@@ -123,7 +82,6 @@ class PageContext:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.executor.close()
         if self.run.fork_server is not None:        # a family's template lives one build
             self.run.fork_server.forget_templates()
         if self.warm is not None:
@@ -132,28 +90,20 @@ class PageContext:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def _executor(config: SiteConfig, on_note: Any) -> Executor:
-    """Where pages' code runs: here (forked kernels), or on a Dask cluster, connected (or a
-    LocalCluster started) in the build process, before its page workers fork."""
-    if config.executor != "dask":
-        return InlineExecutor()
-    from pipeline.execute.distributed import DaskExecutor
+def _sends_job(page: Page, context: "PageContext") -> bool:
+    """Will this page's code be run (not its twin's outputs, the cache's or _freeze/'s)?
+    Asked before a Dask build connects, or starts a LocalCluster: not for nothing."""
+    from pipeline.notebook.convert import default_kernelspec, to_notebook
 
-    executor = DaskExecutor(config.scheduler or None).start()
-    if on_note is not None:
-        link = executor.dashboard_link
-        workers = executor.worker_count()
-        on_note(f"pages' code runs on the Dask cluster at {executor.scheduler}"
-                + (f" (dashboard: {link})" if link else "") + (
-                    f", {workers} workers" if workers else ": it has no worker yet, and its "
-                    f"pages wait for one (start them: dask worker {executor.scheduler} "
-                    "--nthreads 1 --preload pipeline.execute.distributed)"))
-    return executor
-
-
-def _same_files(before: dict[str, list[int]], now: dict[str, list[int]]) -> bool:
-    return before.keys() == now.keys() and all(
-        before[name] == stamp for name, stamp in now.items() if not name.endswith(".md"))
+    try:
+        nb = to_notebook(page, context.config)
+    except Exception:           # the page fails in its build, with the error
+        return False
+    if not needs_execution(page, nb):
+        return False
+    nb.metadata.setdefault("kernelspec", default_kernelspec(context.config))
+    return twin_with_outputs(page, nb, context.config) is None and (
+        page.execute == "always" or _reused(nb, page, context.config, context)[0] is None)
 
 
 def build_one(decision: Decision, context: PageContext) -> tuple[PageResult, Any]:
@@ -342,13 +292,8 @@ def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext,
     notes = []
     frozen = FrozenResults(config.root) if config.freeze else None
     if page.execute != "always":
-        cached, note = context.cache.get(key)
-        if cached is not None:
-            return with_outputs_of(nb, cached), False, [], [], _peak(cached)
-        notes = [f"{page.source.path}: {note}"] if note else []
-        stored = frozen and frozen.get(page, freeze_key(nb, page, config.base_url, config.root),
-                                       files)
-        if stored is not None:          # what the author ran, committed in _freeze/
+        stored, notes = _reused(nb, page, config, context, key, files)
+        if stored is not None:         # the cache's, or what the author ran, in _freeze/
             return with_outputs_of(nb, stored), False, [], notes, _peak(stored)
     last = context.writer.previous.get(page_name(config, page))
     ran = context.executor.submit(Job(nb, page, config, context.run, files=data,
@@ -359,6 +304,22 @@ def _run_or_reuse(nb, page: Page, config: SiteConfig, context: PageContext,
         frozen.put(page, freeze_key(nb, page, config.base_url, config.root), files,
                    executed)
     return executed, True, warnings, notes, _peak(executed)
+
+
+def _reused(nb, page: Page, config: SiteConfig, context: PageContext, key: str = "",
+            files: Any = None) -> tuple[Any, list[str]]:
+    """(the stored run of this code, from the cache or _freeze/, or None; notes)."""
+    files = data_files(page) if files is None else files
+    key = key or execution_key(nb, page, config.base_url, context.environment, config.root,
+                               files)
+    cached, note = context.cache.get(key)
+    if cached is not None:
+        return cached, []
+    notes = [f"{page.source.path}: {note}"] if note else []
+    if not config.freeze:
+        return None, notes
+    return FrozenResults(config.root).get(
+        page, freeze_key(nb, page, config.base_url, config.root), files), notes
 
 
 def _peak(nb) -> int:

@@ -20,7 +20,7 @@ from typing import Callable
 from pipeline.build.deps import stamp_of
 from pipeline.build.engine import BuildOptions, run_build
 from pipeline.build.lock import site_lock
-from pipeline.build.pages import Warm
+from pipeline.build.warm import Warm
 from pipeline.build.state import BuildState
 from pipeline.config import SiteConfig, load_config
 from pipeline.model import BuildReport

@@ -182,6 +182,11 @@ class DaskExecutor:
             out.set_result(Ran(nbformat.reads(value["nb"], as_version=4),
                                tuple(value["warnings"])))
 
+    def alive(self) -> bool:
+        """Connected from this process, the scheduler still there (a service's, kept)."""
+        return self._client is not None and self._pid == os.getpid() \
+            and self._client.status == "running"
+
     def worker_count(self) -> int:
         return len(self._client_here().scheduler_info(n_workers=-1).get("workers", {}))
 

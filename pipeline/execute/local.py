@@ -6,12 +6,13 @@ templates, so each starts warm and shares them (copy-on-write); each builds whol
 which alone books results and writes the listings. A worker that dies (out of memory, a
 crash in a library) fails the pages it held, with a message; the build never hangs on it.
 Workers die with the build process (Linux's parent-death signal): a killed build leaves no
-worker behind, running pages or holding files open.
+worker behind, running pages or holding files open; Ctrl-C ends them at once.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator
 
@@ -36,13 +37,17 @@ def run_pages(todo: list, work: Work, context: Any, jobs: int | None,
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_start, initargs=(work, context, os.getpid())) as pool:
         futures = {pool.submit(_work, chunk): chunk for chunk in chunks}
-        for future in as_completed(futures):
-            try:
-                done = future.result()
-            except Exception as exc:      # the worker died: its pages fail, the rest go on
-                done = [(i, _lost(d, exc), None) for i, d in futures[future]]
-            for index, result, written in done:
-                yield todo[index], result, written
+        try:
+            for future in as_completed(futures):
+                try:
+                    done = future.result()
+                except Exception as exc:      # the worker died: its pages fail, the rest go on
+                    done = [(i, _lost(d, exc), None) for i, d in futures[future]]
+                for index, result, written in done:
+                    yield todo[index], result, written
+        except BaseException:       # Ctrl-C, or the build stopped: no page is started
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _lost(decision: Any, exc: Exception):
@@ -61,7 +66,14 @@ def _start(work: Work, context: Any, parent: int) -> None:
 
     global _WORK
     die_with_parent(parent)
+    signal.signal(signal.SIGINT, _interrupted)
     _WORK = (work, context)
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    """Ctrl-C reaches the whole process group: a worker ends at once, not taking the next
+    page (its writes are atomic; the build process reports and releases the lock)."""
+    os._exit(128 + signum)
 
 
 def _work(chunk: list[tuple[int, Any]]) -> list[tuple[int, Any, Any]]:

@@ -161,7 +161,6 @@ def test_running_the_same_site_on_dask_does_not_rebuild_every_page(site, cluster
 
 # -- 3. a cluster for a build with nothing to run --------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason='not fixed yet: the executor starts when a page may run code, before the cache is looked at (the page workers fork after it)')
 def test_a_build_whose_code_comes_from_the_cache_starts_no_local_cluster(site):
     """README: "A build with nothing to run sends no job, and starts no cluster." A page
     whose prose changed is built again with its code's results from the cache, yet the
@@ -177,7 +176,6 @@ def test_a_build_whose_code_comes_from_the_cache_starts_no_local_cluster(site):
     assert notes == [], f"{notes} ({time.monotonic() - started:.1f} s)"
 
 
-@pytest.mark.xfail(strict=True, reason='not fixed yet: may_run counts any fence')
 def test_a_page_with_no_code_cell_starts_no_local_cluster(site):
     """A prose page that shows a ```text block: `may_run` (a fence in its text) starts a
     LocalCluster for a build that has no code at all."""
@@ -241,7 +239,6 @@ def test_a_scheduler_that_goes_away_mid_build_fails_the_pages_not_the_build(site
 
 # -- 6. Ctrl-C ----------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason='not fixed yet, and not every time: page workers may wait on jobs of a cluster Ctrl-C stopped')
 def test_ctrl_c_ends_a_build_on_a_local_cluster(site, processes):
     """Ctrl-C (SIGINT to the terminal's process group: the build, its page workers and the
     LocalCluster's workers): the page workers take the next page and submit it to a
@@ -313,7 +310,6 @@ def test_a_scheduler_without_workers_is_said_not_waited_on_in_silence(site, proc
 
 # -- 9. a build service -----------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason='not fixed yet: the executor is made per build, not kept in Warm')
 def test_a_build_service_keeps_its_local_cluster_between_builds(site):
     """`nbpress serve` (a BuildService) with `executor = "dask"` and no scheduler starts a
     LocalCluster for every build and closes it after: each saved page costs seconds of
@@ -335,7 +331,6 @@ def test_a_build_service_keeps_its_local_cluster_between_builds(site):
 
 # -- 10. page families (the fixes reviewed with this diff) -----------------------------------
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: the author's page wins without a word (README says it wins)")
 def test_a_family_listing_on_a_page_s_url_is_a_clash_not_dropped_in_silence(site):
     """A family whose listing is at /alerts/ and a page whose slug is /alerts: both are
     written to output/alerts/index.html; the build is ok and says nothing, and the
