@@ -115,6 +115,15 @@ def output_of(process: subprocess.Popen) -> str:
     return process.log.read_text(encoding="utf-8", errors="replace")
 
 
+def ended(build: subprocess.Popen, timeout: float) -> str:
+    """What the build said, once it ended within `timeout` seconds (else the test fails)."""
+    try:
+        build.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the build did not end in {timeout} s:\n{output_of(build)[-600:]}")
+    return output_of(build)
+
+
 # -- 1. a file the page's code writes -------------------------------------------------------
 
 MADE_IMAGE = """\
@@ -196,11 +205,7 @@ def test_a_malformed_scheduler_address_is_an_error_and_the_build_ends(site, proc
     its loop at exit). The lock's holder is then alive for ever."""
     site.page("p.md", code_page('print("hi")'))
     build = processes.build(site.root, "--executor", "dask", "--scheduler", address)
-    try:
-        build.wait(timeout=12)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the build did not end in 12 s:\n{output_of(build)[-600:]}")
-    said = output_of(build)
+    said = ended(build, 12)
     assert "Traceback" not in said, said[-600:]
     assert build.returncode == 2 and address in said, said[-600:]
 
@@ -228,11 +233,7 @@ def test_a_scheduler_that_goes_away_mid_build_fails_the_pages_not_the_build(site
     time.sleep(1)
     for process in processes.started[:2]:            # the scheduler and its worker
         os.killpg(process.pid, signal.SIGKILL)
-    try:
-        build.wait(timeout=45)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the build did not end:\n{output_of(build)[-600:]}")
-    said = output_of(build)
+    said = ended(build, 45)
     assert "Traceback" not in said, said[-1200:]
     assert build.returncode == 1 and "slow.md" in said and "1 failed" in said, said[-1200:]
 
