@@ -51,18 +51,24 @@ def sweep_scratch(root: Path) -> None:
     for entry in entries:
         pid, _, rest = entry.name.partition("-")
         started = rest.partition("-")[0]
-        if not (pid.isdigit() and _alive(int(pid)) and started == _started(int(pid))):
+        if not (pid.isdigit() and alive(int(pid)) and started == _started(int(pid))):
             shutil.rmtree(entry.path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs. A zombie (dead, not yet reaped by its parent: a killed Dask
+    worker until its nanny waits for it) does not; another user's process does."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:     # another user's process
+    except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):           # no /proc: kill(0) is all there is to know
+        return True
 
 
 def _started(pid: int) -> str:
@@ -175,3 +181,18 @@ class Existing:
                 return None
             self._is_file[path] = known
         return known
+
+
+def remove_caches(folder: Path) -> list[Path]:
+    """`nbpress clean --cache`: the build's caches in the cache folder, what was removed
+    (never sync's record or its backups)."""
+    removed = []
+    for part in (folder / name for name in ("build.json", "pages.json", "exec", SCRATCH)):
+        if part.is_dir():
+            shutil.rmtree(part)
+        elif part.exists():
+            part.unlink()
+        else:
+            continue
+        removed.append(part)
+    return removed

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline.files import alive
+
 
 # Blocked from the fork server's start until `serve` has its handlers (SIGINT, Ctrl-C: ignored,
 # the build stops the server then).
@@ -110,7 +112,7 @@ class ForkServer:
             except (FileNotFoundError, ConnectionRefusedError):
                 conn.close()
                 # not poll(): in a worker process the server is not our child
-                if not _alive(self.process.pid) or time.monotonic() > deadline:
+                if not alive(self.process.pid) or time.monotonic() > deadline:
                     from pipeline.errors import ExecutionError
 
                     raise ExecutionError("the kernel fork server did not start", self.address,
@@ -307,11 +309,11 @@ class ForkedProcess:
         self.pid = pid
 
     def poll(self) -> int | None:
-        return None if _alive(self.pid) else 0
+        return None if alive(self.pid) else 0
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while _alive(self.pid):
+        while alive(self.pid):
             if deadline is not None and time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(str(self.pid), timeout)
             time.sleep(0.01)
@@ -328,11 +330,3 @@ class ForkedProcess:
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return False

@@ -45,9 +45,9 @@ def run_pages(todo: list, work: Work, context: Any, jobs: int | None,
                     done = [(i, _lost(d, exc), None) for i, d in futures[future]]
                 for index, result, written in done:
                     yield todo[index], result, written
-        except BaseException:       # Ctrl-C, or the build stopped: no page is started
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+        except BaseException:       # Ctrl-C, or the build stopped: no page is started, and
+            pool.shutdown(wait=True, cancel_futures=True)   # none is still writing after it
+            raise                   # (on Ctrl-C the workers have ended: `_interrupted`)
 
 
 def _lost(decision: Any, exc: Exception):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import NbpressError
+from pipeline.files import alive
 
 FOLDER_PREFIX = "nbpress-dask-"         # a job's folder on a worker: nbpress-dask-<pid>-xxxx
 
@@ -117,13 +118,5 @@ def _sweep() -> None:
     """Remove the folders of jobs whose worker process died (killed mid-page)."""
     for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
         pid = folder.name.removeprefix(FOLDER_PREFIX).partition("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError as exc:          # PermissionError: someone else's process
-        return not isinstance(exc, ProcessLookupError)
-    return True

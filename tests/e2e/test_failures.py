@@ -179,6 +179,22 @@ def test_interrupted_build_leaves_previous_site_intact(site):
     assert [p.name for p in site.root.iterdir() if p.name.startswith(".output")] == []
 
 
+def test_a_build_stopped_by_its_caller_leaves_no_worker_writing(site):
+    """A build stopped while other workers are still in their pages (a caller's callback
+    raised): they end before the staging folder is removed, so none makes it again."""
+    for i in range(120):
+        site.page(f"p{i}.md", f'---\ntitle: "P{i}"\n---\n\n' + "Some prose. " * 400 + "\n")
+
+    def stop(result):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        site.build(on_page=stop, jobs=2)
+    time.sleep(1)                     # a worker left running would write by now
+    assert [p.name for p in site.root.iterdir() if p.name.startswith(".output")] == []
+    assert site.build(jobs=2).ok
+
+
 def test_users_own_output_folder_is_never_replaced(site):
     site.page("p.md", GOOD)
     mine = site.file("output/notes.txt", "my notes")
