@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from pipeline import __version__
+from pipeline.cli.group import Nbpress
 
 LOCKED = 75     # EX_TEMPFAIL: another build holds the site; try again later
 
@@ -36,7 +37,7 @@ NOW = click.option("--now", "now", metavar="DATE-TIME", default=None,
                         "show, as Hugo's --clock.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Nbpress, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nbpress")
 def main() -> None:
     """Publish a website written in Markdown pages and Jupyter notebooks."""
@@ -140,7 +141,7 @@ def clean(site: Path, cache: bool) -> None:
     """Remove the output folder (and with --cache, the site's cache)."""
     from pipeline.build.output import remove_output
     from pipeline.report import Reporter
-    from pipeline.files import cache_dir
+    from pipeline.files import cache_dir, remove_caches
 
     reporter = Reporter()
     config = _config(site, reporter)
@@ -148,7 +149,7 @@ def clean(site: Path, cache: bool) -> None:
         with _locked(config, reporter):
             removed = remove_output(config.output)
             if cache:               # the build's caches; never sync's record or its backups
-                removed += _remove_caches(cache_dir(config.root))
+                removed += remove_caches(cache_dir(config.root))
     except _errors() as error:
         _fail(reporter, error)
     reporter.removed(removed, config.root)
@@ -223,23 +224,6 @@ def _now(text: str | None, config):
         raise click.BadParameter(f"{text!r} is not a date or a date and time: write it as "
                                  "2026-12-24, 2026-12-24T09:00 or 2026-12-24T09:00+01:00",
                                  param_hint="--now") from None
-
-
-def _remove_caches(folder: Path) -> list[Path]:
-    import shutil
-
-    removed = []
-    from pipeline.files import SCRATCH
-
-    for part in (folder / name for name in ("build.json", "pages.json", "exec", SCRATCH)):
-        if part.is_dir():
-            shutil.rmtree(part)
-        elif part.exists():
-            part.unlink()
-        else:
-            continue
-        removed.append(part)
-    return removed
 
 
 @main.command()
