@@ -140,9 +140,10 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
             again = _mended(plan, results, writer)
             if again:           # pages kept with a dead link to a page that built after all
                 results = [r for r in results if r.source not in again]
-                results += _build([replace(d, reason="a page it links to built after all")
-                                   for d in plan.decisions if d.page.source in again],
-                                  context, options)
+                mended = [replace(d, reason="a page it links to built after all")
+                          for d in plan.decisions if d.page.source in again]
+                context.ready(mended)   # their code may run, where the first pages' did not
+                results += _build(mended, context, options)
         results = dead_links(writer, taken_from_kept(writer, results, config), config)
         shown = {r.source for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)}
         kept = {rel_of(config, r.source) for r in results if r.outcome is Outcome.UNCHANGED}

@@ -36,6 +36,9 @@ class PageContext:
     warm: Warm | None = None    # owned by this build (closed at its end) unless a service's
     executor: Executor = field(default_factory=InlineExecutor)
     scratch: Path | None = None     # this build's passing files (removed at its end)
+    kept: Warm | None = None        # the warm in use: this build's or the service's
+    isolate: bool = False
+    on_note: Any = None
 
     @staticmethod
     def create(config: SiteConfig, writer: SiteWriter, todo: list[Decision], isolate: bool,
@@ -48,40 +51,49 @@ class PageContext:
 
         own = None if warm is not None else Warm()
         warm = warm or own
-        manager = scratch = None
+        warm.settle(config)
         sweep_scratch(config.root)      # what killed builds left (we hold the lock)
-        try:
-            if any(may_run(d.page) for d in todo):
-                from pipeline.execute.kernels import manager_class
-
-                scratch = scratch_dir(config.root)
-                isolate = isolate or config.executor == "dask"    # no kernel runs here then
-                manager = manager_class(None if isolate else warm.fork_server(), scratch)
-            warm.exporter = warm.exporter or Exporter()
-            if todo:                   # build what workers need before they fork
-                warm.exporter.warm(full=manager is not None)
-                writer.warm()
-            run = RunContext(build_time=writer.build_time.isoformat(),
-                             base_url=config.base_url, kernel_manager=manager,
-                             scratch=str(scratch) if scratch else None,
-                             fork_server=warm.server if manager and not isolate else None)
-            context = PageContext(config, writer, run, warm.exporter, ExecutionCache(config.root),
-                                  environment or environment_key(), own, scratch=scratch)
-            if manager is not None and config.executor == "dask" and any(
-                    _sends_job(d.page, context) for d in todo if may_run(d.page)):
-                context.executor = warm.dask(config, on_note)
-            return context
+        warm.exporter = warm.exporter or Exporter()
+        run = RunContext(build_time=writer.build_time.isoformat(), base_url=config.base_url)
+        context = PageContext(config, writer, run, warm.exporter, ExecutionCache(config.root),
+                              environment or environment_key(), own, kept=warm,
+                              isolate=isolate or config.executor == "dask", on_note=on_note)
+        try:                            # (a Dask build runs no kernel here)
+            context.ready(todo)
         except BaseException:
-            if own is not None:
-                own.close()
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
+            context.__exit__()
             raise
+        return context
+
+    def ready(self, todo: list[Decision]) -> None:
+        """Make what these pages need before the page workers fork: kernels and a scratch
+        folder if one may run code, the Dask cluster if one's code will run, the exporter
+        and the templates. Again for the pages a build's second pass adds."""
+        if self.run.kernel_manager is None and any(may_run(d.page) for d in todo):
+            from pipeline.execute.kernels import manager_class
+
+            self.scratch = scratch_dir(self.config.root)
+            server = None if self.isolate else self.kept.fork_server()
+            self.run = replace(self.run, kernel_manager=manager_class(server, self.scratch),
+                               scratch=str(self.scratch), fork_server=server)
+        cluster = None
+        if self.run.kernel_manager is not None and self.config.executor == "dask" and \
+                isinstance(self.executor, InlineExecutor) and any(
+                    _sends_job(d.page, self) for d in todo if may_run(d.page)):
+            cluster = self.kept.dask_soon(self.config, self.on_note)   # starts while we warm
+        try:
+            if todo:
+                self.exporter.warm(full=self.run.kernel_manager is not None)
+                self.writer.warm()
+        finally:
+            if cluster is not None:
+                self.executor = cluster()
 
     def __enter__(self) -> "PageContext":
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Also when `create` failed half-way: each part is undone if it was made."""
         if self.run.fork_server is not None:        # a family's template lives one build
             self.run.fork_server.forget_templates()
         if self.warm is not None:

@@ -59,14 +59,17 @@ def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool,
 
 def _one_family_a_listing(published: list[Scanned]
                           ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
-    """Families whose listings would share a URL, with another family's or an author's
-    page's, fail, each member naming the other (the page is published)."""
+    """Families whose listings would share a URL, with another family's listing, an author's
+    page (the home page too) or another family's member, fail, each naming the other file."""
     files: dict[str, set[Path]] = defaultdict(set)
     for s in published:
         if s.page.family:
             files[s.page.family.base].add(s.page.source.path)
-    pages = {s.page.slug: s.page.source.path for s in published if not s.page.family}
-    shared = {base for base, paths in files.items() if len(paths) > 1 or (base and base in pages)}
+    pages = {s.page.slug: s.page.source.path for s in published if s.page.family}
+    pages.update({s.page.slug: s.page.source.path for s in published if not s.page.family})
+    taken = {base: pages[base] for base, paths in files.items()
+             if base in pages and pages[base] not in paths}
+    shared = {base for base, paths in files.items() if len(paths) > 1 or base in taken}
     if not shared:
         return published, []
     ok, failures = [], []
@@ -77,8 +80,8 @@ def _one_family_a_listing(published: list[Scanned]
             continue
         others = ", ".join(str(p) for p in sorted(files[base]) if p != s.page.source.path)
         failures.append((s.page.source, PageError(
-            f"the family's listing, /{base}/, is also " + (
-                f"the listing of {others}" if others else f"the URL of the page {pages[base]}"),
+            f"the family's listing, {'/' + base + '/' if base else '/'}, is also " + (
+                f"the listing of {others}" if others else f"the URL of the page {taken[base]}"),
             s.page.source.path, hint="give each family a slug template of its own folder, "
             "e.g. slug: /alerts/{team}, or give that page another slug")))
     return ok, failures

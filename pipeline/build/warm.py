@@ -2,8 +2,10 @@
 layout, the kernel fork server, the Dask executor, and what the last build read."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from pipeline.config import SiteConfig
 from pipeline.execute.base import Executor
@@ -40,6 +42,34 @@ class Warm:
         """The Dask executor, kept from build to build (a LocalCluster starts once)."""
         self.executor = _dask(config, on_note, self.executor)
         return self.executor
+
+    def settle(self, config: SiteConfig) -> None:
+        """A Dask executor these settings no longer use (another executor, another
+        scheduler) is closed now: its LocalCluster must not run on until the service ends."""
+        if self.executor is not None and (config.executor != "dask"
+                                          or self.executor.address != (config.scheduler or None)):
+            self.executor.close()
+            self.executor = None
+
+    def dask_soon(self, config: SiteConfig, on_note: Any = None) -> Callable[[], Executor]:
+        """`dask(...)` started in a thread: a LocalCluster takes 1-2 s (its workers import
+        papermill), which the build spends warming its exporter. The callable returned waits
+        for it, and gives the executor or raises what starting it raised."""
+        started: Future = Future()
+
+        def start() -> None:
+            try:
+                started.set_result(self.dask(config, on_note))
+            except BaseException as exc:        # given to the build, which reports it
+                started.set_exception(exc)
+
+        thread = threading.Thread(target=start, name="nbpress-dask-start", daemon=True)
+        thread.start()
+
+        def wait() -> Executor:
+            thread.join()                       # ended before the page workers fork
+            return started.result()
+        return wait
 
     def fork_server(self):
         from pipeline.execute.kernels import ForkServer
