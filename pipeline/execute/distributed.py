@@ -148,7 +148,7 @@ class DaskExecutor:
         try:
             payload, resources = _payload(job), _resources_of(job)
             client = self._client_here()
-            _check_resources(client, resources, job)
+            resources = _check_resources(client, resources, job)
             source = job.page.source
             key = ("nbpress", self.token, f"{source.rel}"      # "nbpress": the task prefix
                    f"{f'[{source.variant}]' if source.variant else ''}-{uuid.uuid4().hex[:10]}")
@@ -269,10 +269,14 @@ def _job_states(dask_scheduler, token: str) -> tuple[int, int]:
 
 
 def _local_cluster(workers: int):
+    """A trial cluster on this machine: each worker offers its share of the memory as the
+    MEMORY resource, so pages that ask for memory (`auto` too) run on it as on a real one."""
     from distributed import LocalCluster
+    from distributed.system import MEMORY_LIMIT
 
     return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                        dashboard_address=":0", preload=[__name__])    # ":0": a free port
+                        dashboard_address=":0", preload=[__name__],    # ":0": a free port
+                        resources={"MEMORY": MEMORY_LIMIT // workers})
 
 
 def _unreachable(address: str | None, exc: OSError, path: Path | None) -> ExecutionError:
@@ -305,7 +309,7 @@ def _resources_of(job: Job) -> dict[str, float] | None:
     """The job's resources; `memory: auto` is half as much again as its kernel reached last
     time (nothing asked of memory until a run has been seen)."""
     asked = job.page.meta.get("resources")
-    if isinstance(asked, Mapping) and str(asked.get("memory", "")).strip().lower() == "auto":
+    if _auto_memory(job):
         asked = {k: v for k, v in asked.items() if k != "memory"} | (
             {"memory": int(job.memory * AUTO_MARGIN)} if job.memory else {})
     try:
@@ -315,19 +319,29 @@ def _resources_of(job: Job) -> dict[str, float] | None:
                              hint="write e.g. resources: {memory: 4GB, gpu: 1}") from None
 
 
+def _auto_memory(job: Job) -> bool:
+    asked = job.page.meta.get("resources")
+    return isinstance(asked, Mapping) and str(asked.get("memory", "")).strip().lower() == "auto"
+
+
 def _line_of(job: Job, key: str) -> int | None:
     match = re.search(rf"^{key}\s*:", job.page.text, re.MULTILINE)
     return job.page.text.count("\n", 0, match.start()) + 1 if match else None
 
 
-def _check_resources(client, resources: dict[str, float] | None, job: Job) -> None:
-    """Fail a page no worker could ever run; with no worker at all (scaling up) it waits."""
+def _check_resources(client, resources: dict[str, float] | None,
+                     job: Job) -> dict[str, float] | None:
+    """The resources to ask for. Fail a page no worker could ever run; with no worker at all
+    (scaling up) it waits. `memory: auto` asks nothing of workers that offer no memory."""
     if not resources:
-        return
+        return resources
     workers = client.scheduler_info(n_workers=-1).get("workers", {})
     offers = [w.get("resources", {}) for w in workers.values()]
-    if not offers or any(all(o.get(k, 0) >= v for k, v in resources.items()) for o in offers):
-        return
+    if offers and _auto_memory(job) and not any("MEMORY" in o for o in offers):
+        resources = {k: v for k, v in resources.items() if k != "MEMORY"} or None
+    if not resources or not offers or any(
+            all(o.get(k, 0) >= v for k, v in resources.items()) for o in offers):
+        return resources
     wanted = " ".join(f"{k}={v:g}" for k, v in resources.items())
     raise ExecutionError(f"no Dask worker offers the resources it asks for ({wanted})",
                          job.page.source.path, line=_line_of(job, "resources"),

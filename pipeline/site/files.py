@@ -70,7 +70,8 @@ def _listings(model: SiteModel, layout: Layout, page_urls: set[str]) -> Made:
             if url in page_urls:
                 continue
             key = model.layout_key("", None, url, [e.card() for e in entries], len(pages)) \
-                if number > 1 else model.layout_key(base.strip("/"))
+                if number > 1 else model.layout_key(base.strip("/"), None,
+                                                    *_family_cards(model, base))
             yield (f"{url.strip('/')}/index.html", key,
                    lambda name=name, n=number, e=entries, c=len(pages): layout.section(model, name, n, e, c))
     tags = model.tags()
@@ -84,14 +85,19 @@ def _listings(model: SiteModel, layout: Layout, page_urls: set[str]) -> Made:
                        lambda s=slug, n=number, e=entries, c=len(pages): layout.tag(model, s, n, e, c))
     sections = {section_url(name) for name in model.sections}
     for url in family_urls(model, page_urls):
-        if url not in sections:
-            members = model.families()[url][1]
-            key = model.layout_key("", None, url, [e.card() + [e.family] for e in members])
+        if url not in sections:         # (a section's listing shows the family's table)
+            key = model.layout_key("", None, url, *_family_cards(model, url))
             yield f"{url.strip('/')}/index.html", key, lambda u=url: layout.family(model, u)
     if tags and "/tags/" not in page_urls:
         index = [(tag, len(every)) for tag, every in tags.values()]
         yield "tags/index.html", model.layout_key("", None, "tags", index), \
             lambda: layout.tag_index(model)
+
+
+def _family_cards(model: SiteModel, url: str) -> list:
+    """What the listing of the family at `url` shows of its members (none there: [])."""
+    family = model.families().get(url)
+    return [[e.card() + [e.family] for e in family[1]]] if family else []
 
 
 def _aliases(model: SiteModel, layout: Layout, page_urls: set[str], files: set[str],

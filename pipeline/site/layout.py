@@ -99,8 +99,10 @@ class Layout:
         url = page_url(base, number)
         listed = [Listed(name, entries, len(model.section_entries(name)))]
         title = section_title(name) + (f" (page {number})" if number > 1 else "")
+        family = model.families().get(base) if number == 1 else None   # its listing is here
         return self._render("listing.html.j2", model, None, url, title=title,
                             heading=section_title(name), intro="",
+                            family=family and family_view(family[1], url.strip("/")),
                             sections=listing_views(listed, url.strip("/"), more=False),
                             show_section_headings=False,
                             pager=pager_view(base, number, count, url.strip("/")))

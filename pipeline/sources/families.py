@@ -69,7 +69,7 @@ def members(page: Page) -> list[Page]:
                         f"the slug {member.slug!r}", "change one of the values: in a URL they "
                         "are the same (lower case, '-' for spaces and signs)" if every else
                         "put every name of the matrix in the slug template, e.g. slug: /"
-                        + "/".join(f"{{{n}}}" for n in names))
+                        + "/".join([base] * bool(base) + [f"{{{n}}}" for n in names]))
         made.append(replace(member, variant=variant, family=Family(
             base, listing, index, tuple((n, combo[n]) for n in names), matrix_file(page))))
     return made
@@ -120,7 +120,12 @@ def _rows(page: Page) -> list[dict[str, Any]]:
                     "write matrix_from: data/teams.csv (from the page's folder)")
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise _fail(page, "matrix_from", f"{path}, line {line}, is not UTF-8 text ({exc})",
+                    "save the file as UTF-8 (most editors and spreadsheets offer it when "
+                    "saving as CSV)") from None
+    except OSError as exc:
         raise _fail(page, "matrix_from", f"cannot read {path} for matrix_from "
                     f"({type(exc).__name__}: {exc})", "create the file (a build notebook "
                     "may write it: [[tool.nbpress.steps]]), or correct the path") from None
@@ -148,13 +153,19 @@ def _csv_rows(page: Page, path: Path, text: str) -> list[tuple[str, dict[str, An
     out); a short row's missing cells are None. A row longer than the header is an error."""
     rows = []
     reader = csv.DictReader(io.StringIO(text))
+    names = [n for n in reader.fieldnames or [] if n]
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise _fail(page, "matrix_from", f"{path}, line 1, names the column {twice!r} twice",
+                    "give each column of the header a name of its own")
     for row in reader:
         if row.pop(None, None):
             raise _fail(page, "matrix_from", f"{path}, line {reader.line_num}, has more values "
                         "than its header names", "give the header a name for each column")
         if any(row.values()):
             rows.append((f"line {reader.line_num}",
-                         {k: None if v is None else _number(v) for k, v in row.items()}))
+                         {k: None if v is None or not v.strip() else _number(v)
+                          for k, v in row.items()}))     # an empty cell: no value
     return rows
 
 
@@ -172,9 +183,8 @@ def _json_rows(page: Page, path: Path, text: str) -> list[dict[str, Any]]:
 
 
 def _number(text: str) -> Any:
-    if _NUMBER.fullmatch(text.strip()):
-        number = float(text)
-        return int(number) if re.fullmatch(r"-?\d+", text.strip()) else number
+    if _NUMBER.fullmatch(text.strip()):         # an integer exactly, however long
+        return int(text) if re.fullmatch(r"-?\d+", text.strip()) else float(text)
     return text
 
 
@@ -197,7 +207,7 @@ def _excluded(page: Page, combos: list[dict[str, Any]]) -> list[dict[str, Any]]:
             raise _fail(page, "exclude", f"exclude names {unknown[0]!r}, which is not a "
                         f"parameter of the family ({', '.join(sorted(names))})", hint)
     kept = [c for c in combos
-            if not any(all(str(c[k]) == str(v) for k, v in r.items()) for r in rules)]
+            if not any(all(_plain(c[k]) == _plain(v) for k, v in r.items()) for r in rules)]
     if not kept:
         raise _fail(page, "exclude", "exclude drops every member of the family",
                     "remove an entry of exclude:, or give matrix: more values")

@@ -123,3 +123,10 @@ def test_a_family_that_cannot_be_made_names_the_file_line_and_fix(tmp_path, fron
         members(page)
     assert said in caught.value.message and caught.value.line == line
     assert caught.value.path == page.source.path and caught.value.hint
+
+
+def test_the_fix_for_a_slug_that_leaves_out_a_name_keeps_the_family_s_folder(tmp_path):
+    page = family(tmp_path, "title: Fam\nmatrix: {team: [a, b], w: [1, 2]}\nslug: /alerts/{team}")
+    with pytest.raises(PageError) as caught:
+        members(page)
+    assert caught.value.hint.endswith("slug: /alerts/{team}/{w}")
