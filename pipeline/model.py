@@ -116,6 +116,9 @@ class Exported:
     unsupported: tuple[tuple[str, str], ...] = ()   # directives shown plain: (name, opening)
     warnings: tuple[str, ...] = ()                  # what the export left out, and why
     scripts: tuple[str, ...] = ()                   # site scripts it needs, as assets/<name>
+    # Where the author's own HTML is in `body` when the Markdown engine wrote the rest (a
+    # prose page); None: not known (a notebook's cells and outputs).
+    raw_spans: tuple[tuple[int, int], ...] | None = None
 
     def __repr__(self) -> str:
         return f"Exported({len(self.body)} chars, files={len(self.files)})"

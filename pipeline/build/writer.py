@@ -123,7 +123,8 @@ class SiteWriter:
         process: it writes files and returns what it did, and `record()` books it."""
         from pipeline.render.style import scope_styles
 
-        rewritten = self.resolver.rewrite(page, exported.body, exported.files)
+        rewritten = self.resolver.rewrite(page, exported.body, exported.files,
+                                          raw_spans=exported.raw_spans)
         article = scope_styles(rewritten.html, ".page-body")    # a page's <style>: its own
         assets = list(rewritten.assets)
         image, warnings = None, list(rewritten.said)    # each once

@@ -5,6 +5,7 @@ Building an exporter costs 140-180 ms (template compile), so one Exporter serves
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.model import Exported
@@ -45,7 +46,12 @@ class Exporter:
         (one Markdown cell, or none when blank), with no notebook made."""
         self.warm(full=False)
         self._markdown.unsupported.clear()
-        return self._exported(self._markdown.render(text if text.strip() else ""), {}, [], ())
+        body, spans = self._markdown.render_marked(text if text.strip() else "")
+        exported = self._exported(body, {}, [], ())
+        if spans is None:
+            return exported
+        cut = len(body) - len(body.lstrip())            # `_exported` strips the body
+        return replace(exported, raw_spans=tuple((a - cut, b - cut) for a, b in spans))
 
     def export(self, nb) -> Exported:
         scripts = ()

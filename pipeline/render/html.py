@@ -10,7 +10,7 @@ shown (highlighted listings, plain-text outputs, inline code) and is never read 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import unescape
 from html.parser import HTMLParser
 from typing import Iterable, Iterator
@@ -49,16 +49,47 @@ class UrlAttr:
         return f"UrlAttr(<{self.tag} {self.name}={self.value!r}> at {self.start}:{self.end})"
 
 
-def url_attributes(html: str) -> Iterator[UrlAttr]:
+def url_attributes(html: str, raw_spans: tuple[tuple[int, int], ...] | None = None
+                   ) -> Iterator[UrlAttr]:
     """Each src/href/poster/srcset/xlink:href attribute with a value, in text order, outside
     `<pre>`, `<code>`, `<script>`, `<style>` and comments. Text with no `src=`-like substring
-    (a page without links or images) is not parsed at all."""
+    (a page without links or images) is not parsed at all.
+
+    `raw_spans`: the Markdown engine wrote `html` but for these spans, the author's HTML
+    (`Markdown.render_marked`). In the engine's part every `<` opens a tag and there is no
+    comment, script or style, so its tags are found by position, ten times faster than by
+    the parser; each span of the author's is parsed alone. When one of them does not end
+    as it began (an element of code, a comment or a tag left open), the whole text is parsed
+    (tests/unit/test_engine_urls.py compares the two ways)."""
+    if raw_spans is not None:
+        found = _marked_urls(html, raw_spans)
+        if found is not None:
+            return iter(found)
     if not _MAYBE_URL.search(html):
         return iter(())
     finder = _UrlFinder(html)
     finder.feed(html)
     finder.close()
     return iter(finder.found)
+
+
+def _marked_urls(html: str, spans: tuple[tuple[int, int], ...]) -> list[UrlAttr] | None:
+    if not spans:
+        return _engine_urls(html)
+    parts, pos, found = [], 0, []
+    for start, end in spans:
+        parts += [html[pos:start], " " * (end - start)]      # the engine's, to read apart
+        pos = end
+        raw = html[start:end]
+        if "<" not in raw:
+            continue
+        finder = _UrlFinder(raw)
+        finder.feed(raw)
+        if finder.rawdata or finder.cdata_elem or finder.literal_depth:
+            return None                 # it leaves something open: read as one text
+        found += [replace(a, start=a.start + start, end=a.end + start) for a in finder.found]
+    found += _engine_urls("".join(parts) + html[pos:])
+    return sorted(found, key=lambda a: a.start)
 
 
 def replace_values(html: str, changes: Iterable[tuple[UrlAttr, str]]) -> str:
@@ -208,6 +239,32 @@ class _UrlFinder(HTMLParser):
             self.literal_depth -= 1
 
 
+def _engine_urls(html: str) -> list[UrlAttr]:
+    """`url_attributes` of the Markdown engine's HTML. Its URL attributes are `href` and
+    `src`, written ` href="...`; `<` and `>` only begin and end tags (the engine escapes them
+    in text, code and attribute values, and `"` in text), so the tag around each is its
+    nearest `<` before it; an element around it is open where more of its start tags than end
+    tags come before."""
+    found, done = [], -1
+    for spot in sorted(_finds(html, ' href="') + _finds(html, ' src="')):
+        start = html.rfind("<", 0, spot)
+        if start <= done or html[start + 1] == "/" or any(
+                html.count(f"<{name}", 0, start) > html.count(f"</{name}>", 0, start)
+                for name in LITERAL_ELEMENTS):
+            continue                        # its tag's, done; in code
+        done = start
+        found += _tag_urls(html[start:html.find(">", start) + 1], start)
+    return found
+
+
+def _finds(text: str, needle: str) -> list[int]:
+    spots, at = [], text.find(needle)
+    while at >= 0:
+        spots.append(at)
+        at = text.find(needle, at + 1)
+    return spots
+
+
 def _has_url(attrs: list[tuple[str, str | None]]) -> bool:
     for name, value in attrs:
         if name in URL_ATTRIBUTES and value is not None:
@@ -215,21 +272,23 @@ def _has_url(attrs: list[tuple[str, str | None]]) -> bool:
     return False
 
 
-def _tag_urls(raw: str, base: int, names: frozenset[str] = frozenset()) -> list[UrlAttr]:
+def _tag_urls(raw: str, base: int, names: frozenset[str] | None = None) -> list[UrlAttr]:
     """The URL attributes of one start tag written as `raw` at offset `base` of the text;
-    `names`, those of all its attributes."""
+    `names`, those of all its attributes (None: read from `raw`)."""
     tag_name = _TAG_NAME.match(raw)
     tag, pos = tag_name.group()[1:].lower(), tag_name.end()
-    found = []
+    found, seen = [], []
     while (match := _ATTRIBUTE.match(raw, pos)) and match.end() > pos:
         pos = match.end()
         name, written = match.group("name").lower(), match.group("value")
+        seen.append(name)
         if name in URL_ATTRIBUTES and written is not None:
             quote = written[0] if written[:1] in ("'", '"') else ""
             value = written[1:-1] if quote else written
-            found.append(UrlAttr(tag, name, unescape(value), base + match.start("value"),
-                                 base + match.end("value"), quote, names))
-    return found
+            found.append((name, unescape(value), base + match.start("value"),
+                          base + match.end("value"), quote))
+    names = frozenset(seen) if names is None else names
+    return [UrlAttr(tag, *attr, names) for attr in found]
 
 
 def _descriptors_end(value: str, pos: int) -> int:

@@ -115,13 +115,14 @@ class LinkResolver:
         return self._gone
 
     def rewrite(self, page: Page, html: str,
-                local: Collection[str] | Mapping[str, bytes] = frozenset()) -> Rewritten:
-        """Rewrite every src/href/poster/srcset of `html` outside code listings (`<pre>`,
-        `<code>`), and complete its images' attributes; `local` names files the page itself
-        produced (with their bytes, when a mapping: the size of its figures is read)."""
+                local: Collection[str] | Mapping[str, bytes] = frozenset(),
+                raw_spans: tuple[tuple[int, int], ...] | None = None) -> Rewritten:
+        """Rewrite every src/href/poster/srcset of `html` outside `<pre>` and `<code>`, and
+        complete its images' attributes; `local`: files the page made (with their bytes: its
+        figures' sizes are read); `raw_spans`: where the author's HTML is (`Exported`)."""
         found = _Found()
         changes = [(attr, self._attribute(page, attr, local, found))
-                   for attr in url_attributes(html)]
+                   for attr in url_attributes(html, raw_spans)]
         if found.problems:
             raise _unresolved(page, found.problems)
         added = [(attr.end, self._img(page, attr, url, shown, local, found))
@@ -362,8 +363,7 @@ def _edited(html: str, changes: list[tuple[UrlAttr, str]], added: list[tuple[int
     attributes of `added` inserted at their offsets (the end of an `<img>`'s src)."""
     edits = [(a.start, a.end, attribute_value(v, a.quote)) for a, v in changes if v != a.value]
     edits += [(at, at, text) for at, text in added if text]
-    parts: list[str] = []
-    pos = 0
+    parts, pos = [], 0
     for start, end, text in sorted(edits, key=lambda edit: (edit[0], edit[1])):
         if start < pos:
             continue

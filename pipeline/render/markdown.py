@@ -1,6 +1,6 @@
 """Stage 4: Markdown to HTML with markdown-it-py and mdit-py-plugins (the engine of the MyST
 parser), for prose pages and for the Markdown cells of notebook pages alike (nbconvert's
-`markdown2html` filter calls it: `render/export.py`). The only markdown-it importer.
+`markdown2html` filter calls it: `render/export.py`). With render/boxes.py, the only markdown-it importer.
 
 CommonMark with raw HTML kept as written, plus GitHub's tables and strikethrough, footnotes,
 task lists, definition lists, `$...$` and `$$...$$` math (MathML made at build time,
@@ -25,25 +25,21 @@ import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
+from pipeline.render.boxes import DIRECTIVE, box_open, expand_boxes
 from pipeline.render.math import to_mathml
 
 _NOT_ID = re.compile(r"[^\w\- ]")
-_DIRECTIVE = re.compile(r"^\{([\w-]+)\}\s*(.*)$")          # {note} Optional title
-_CALLOUT = re.compile(r"^\{\.callout-(\w+)([^}]*)\}$")        # {.callout-tip title="..."}
-_TITLE_ATTR = re.compile(r'title\s*=\s*"([^"]*)"')
-_OPTION = re.compile(r"^:[\w-]+:.*$")                           # :class: dropdown
 # Every link linkify-it can make, as configured by `_github_links`, has one of these in the
 # text: `http(s)://` (the inline rule needs `://` too), `www.`, and `@` (e-mail, `mailto:`).
 # A text without any is rendered without linkify, which doubles the cost of a page, and
 # comes out the same (tests/unit/test_markdown_review.py).
 _LINKABLE = re.compile(r"://|www\.|@", re.IGNORECASE)
 _LEFT_AS_TEXT = re.compile(r"\[\^([^\]\s]+)\]")                 # [^2] with no definition
-ADMONITIONS = ("note", "tip", "hint", "important", "warning", "caution", "attention",
-               "danger", "error", "seealso", "admonition")
-CALLOUTS = ("note", "tip", "important", "warning", "caution")
 DISPLAY = {"display_mode": True}                 # dollarmath's options of a display formula
 MATH_NAMES = ("$", "$$")          # an Unsupported formula's name: never a directive's
 PAGE, FIRST, LEFT = "nbpress_page", "nbpress_first_note", "nbpress_left_as_text"  # env keys
+MARK = "nbpress_mark_raw"
+RAW_OPEN, RAW_CLOSE = "\ue000", "\ue001"       # private use: around the author's HTML
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +99,30 @@ class Markdown:
         """One text of the current page (all of it, or one of its cells) as HTML."""
         return self._render(self._linking if _LINKABLE.search(text) else self._plain, text)
 
-    def _render(self, md, text: str) -> str:
+    def render_marked(self, text: str) -> tuple[str, tuple[tuple[int, int], ...] | None]:
+        """`render(text)`, and where in it the author's own HTML is (its blocks and inline
+        tags, as written): the rest is the engine's, in which every `<` opens a tag
+        (`render/html.url_attributes`). None where that cannot be told (the text holds the
+        marks used)."""
+        if RAW_OPEN in text or RAW_CLOSE in text:
+            return self.render(text), None
+        md = self._linking if _LINKABLE.search(text) else self._plain
+        marked = self._render(md, text, {MARK: True})
+        if RAW_OPEN not in marked:
+            return marked, ()
+        first, *rest = marked.split(RAW_OPEN)
+        html, spans, pos = [first], [], len(first)
+        for part in rest:
+            raw, _, after = part.partition(RAW_CLOSE)
+            spans.append((pos, pos + len(raw)))
+            html += [raw, after]
+            pos += len(raw) + len(after)
+        return "".join(html), tuple(spans)
+
+    def _render(self, md, text: str, more: dict | None = None) -> str:
         page = self._page
         return md.render(text, {"footnotes": page.footnotes, PAGE: page,
-                                FIRST: len(page.footnotes["list"]), LEFT: set()})
+                                FIRST: len(page.footnotes["list"]), LEFT: set(), **(more or {})})
 
     @property
     def warnings(self) -> list[str]:
@@ -145,7 +161,7 @@ class Markdown:
               .use(colon_fence_plugin))
         _github_links(md.linkify)
         core = md.core.ruler
-        core.after("block", "nbpress_boxes", _expand_boxes)
+        core.after("block", "nbpress_boxes", expand_boxes)
         core.after("inline", "nbpress_left_as_text", _refs_left_as_text)
         core.before("footnote_tail", "nbpress_notes_defined", _notes_defined)
         core.after("footnote_tail", "nbpress_notes_of_this_text", _notes_of_this_text)
@@ -157,9 +173,10 @@ class Markdown:
         fence = rules["fence"]
         rules["fence"] = rules["colon_fence"] = (
             lambda tokens, idx, options, env: self._fence(tokens, idx, options, env, fence))
-        rules["box_open"] = lambda tokens, idx, *_: _box_open(tokens[idx].meta["kind"])
+        rules["box_open"] = lambda tokens, idx, *_: box_open(tokens[idx].meta["kind"])
         rules["box_title_close"] = lambda *_: "</p>\n"
         rules["box_close"] = lambda *_: "</div>\n"
+        rules["html_block"] = rules["html_inline"] = _raw
         rules["table_open"] = lambda *_: '<div class="table-wrap">\n<table>\n'   # it scrolls,
         rules["table_close"] = lambda *_: "</table>\n</div>\n"                 # the page not
         return md
@@ -180,7 +197,7 @@ class Markdown:
         language is known, or a directive we do not support, shown and reported."""
         token = tokens[idx]
         info = token.info.strip()
-        directive = _DIRECTIVE.match(info)
+        directive = DIRECTIVE.match(info)
         if directive is None:
             return (_highlight(token.content, info.split()[0] if info else "")
                     or fence(tokens, idx, options, env))
@@ -189,6 +206,12 @@ class Markdown:
         return (f'<div class="directive unsupported" data-directive="{escape(name)}">'
                 f'<p class="directive-name">{escape("{" + name + "}")} {escape(title)}</p>'
                 f"<pre>{escape(token.content)}</pre></div>\n")
+
+
+def _raw(tokens, idx, options, env) -> str:
+    """The author's HTML, as written; between marks when the caller asked (`MARK`)."""
+    content = tokens[idx].content
+    return f"{RAW_OPEN}{content}{RAW_CLOSE}" if env.get(MARK) else content
 
 
 def _github_links(linkify) -> None:
@@ -223,63 +246,6 @@ class _Www:
 
     def normalize(self, match) -> None:
         match.url = "http://" + match.url
-
-
-def _expand_boxes(state) -> None:
-    """Core rule after `block`: each box (admonition, callout, plain `:::` container) becomes
-    its body's tokens, parsed with the page's `env`, between box_open and box_close: its
-    headings, footnotes, links and math are the page's."""
-    state.tokens = _expanded(state.tokens, state)
-
-
-def _expanded(tokens: list, state) -> list:
-    from markdown_it.token import Token
-
-    out = []
-    for token in tokens:
-        box = _box_of(token) if token.type in ("fence", "colon_fence") else None
-        if box is None:
-            out.append(token)
-            continue
-        kind, title, body = box
-        out.append(Token("box_open", "div", 1, map=token.map, meta={"kind": kind}, block=True))
-        if kind:
-            out += [Token("inline", "", 0, map=token.map, content=title, children=[]),
-                    Token("box_title_close", "p", -1, block=True)]
-        inner: list = []
-        state.md.block.parse(body, state.md, state.env, inner)
-        out += _expanded(inner, state) + [Token("box_close", "div", -1, block=True)]
-    return out
-
-
-def _box_of(token) -> tuple[str, str, str] | None:
-    """(kind, title, body) of a fence that is a box (kind "": a plain `:::` container)."""
-    info = token.info.strip()
-    callout = _CALLOUT.match(info)
-    if callout:
-        return _callout(callout, token.content)
-    directive = _DIRECTIVE.match(info)
-    if directive is None:
-        return ("", "", token.content) if token.type == "colon_fence" else None
-    name, title = directive.group(1), directive.group(2).strip()
-    if name not in ADMONITIONS:
-        return None
-    return name, title or name.capitalize(), _without_options(token.content)
-
-
-def _callout(match: re.Match, content: str) -> tuple[str, str, str]:
-    kind = match.group(1) if match.group(1) in CALLOUTS else "note"
-    title = _TITLE_ATTR.search(match.group(2))
-    lines = content.split("\n")
-    if title is None and lines and lines[0].startswith("#"):   # Quarto: the first heading
-        return kind, lines[0].lstrip("#").strip(), "\n".join(lines[1:])
-    return kind, title.group(1) if title else kind.capitalize(), content
-
-
-def _box_open(kind: str) -> str:
-    if not kind:
-        return "<div>\n"
-    return f'<div class="admonition {escape(kind)}">\n<p class="admonition-title">'
 
 
 def _page_of(env: dict) -> _Page:
@@ -356,14 +322,6 @@ def _heading_ids(state) -> None:
             unique = f"{slug}-{count}"
         ids.add(unique)
         token.attrSet("id", unique)
-
-
-def _without_options(content: str) -> str:
-    """A MyST directive's body without its `:option: value` lines."""
-    lines = content.split("\n")
-    while lines and _OPTION.match(lines[0]):
-        lines.pop(0)
-    return "\n".join(lines)
 
 
 def _highlight(code: str, lang: str) -> str | None:
