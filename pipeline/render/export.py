@@ -51,7 +51,7 @@ class Exporter:
         if spans is None:
             return exported
         cut = len(body) - len(body.lstrip())            # `_exported` strips the body
-        return replace(exported, raw_spans=tuple((a - cut, b - cut) for a, b in spans))
+        return replace(exported, raw_spans=tuple((max(a - cut, 0), b - cut) for a, b in spans))
 
     def export(self, nb) -> Exported:
         scripts = ()

@@ -109,3 +109,18 @@ def test_every_page_of_the_real_sites_reads_the_same_both_ways():
         assert read == parsed, path
         compared += 1
     assert compared >= 20
+
+
+@pytest.mark.parametrize("text", [
+    '   <div class="x">\n\n[a](a.md) <img src="b.png">\n\n</div>\n\n\n',
+    '\n\n<a href="first.md">first</a> then [md](md.md)\n',
+    "[only markdown](m.md)\n\n\n", "",
+])
+def test_a_prose_page_s_spans_fit_its_body_as_exported(text):
+    from pipeline.render.export import Exporter
+
+    exported = Exporter().export_prose(text)
+    body, spans = exported.body, exported.raw_spans
+    assert spans is not None and all(0 <= a <= b <= len(body) for a, b in spans)
+    assert [(a, a.attributes) for a in url_attributes(body, spans)] == \
+        [(a, a.attributes) for a in url_attributes(body)]
