@@ -51,7 +51,9 @@ class Exporter:
         if spans is None:
             return exported
         cut = len(body) - len(body.lstrip())            # `_exported` strips the body
-        return replace(exported, raw_spans=tuple((max(a - cut, 0), b - cut) for a, b in spans))
+        size = len(exported.body)
+        return replace(exported, raw_spans=tuple((max(a - cut, 0), min(b - cut, size))
+                                                 for a, b in spans))
 
     def export(self, nb) -> Exported:
         scripts = ()

@@ -84,7 +84,10 @@ def _marked_urls(html: str, spans: tuple[tuple[int, int], ...]) -> list[UrlAttr]
         if "<" not in raw:
             continue
         finder = _UrlFinder(raw)
-        finder.feed(raw)
+        try:
+            finder.feed(raw)
+        except Exception:               # the parser's own failure (`<![x]>`): as the whole
+            return None                 # text is read (not at all without a URL in it)
         if finder.rawdata or finder.cdata_elem or finder.literal_depth:
             return None                 # it leaves something open: read as one text
         found += [replace(a, start=a.start + start, end=a.end + start) for a in finder.found]
@@ -244,16 +247,19 @@ def _engine_urls(html: str) -> list[UrlAttr]:
     `src`, written ` href="...`; `<` and `>` only begin and end tags (the engine escapes them
     in text, code and attribute values, and `"` in text), so the tag around each is its
     nearest `<` before it; an element around it is open where more of its start tags than end
-    tags come before."""
-    found, done = [], -1
+    tags come before (counted as the text is walked, once)."""
+    found, done, counted = [], -1, 0
+    open_ = dict.fromkeys(LITERAL_ELEMENTS, 0)
     for spot in sorted(_finds(html, ' href="') + _finds(html, ' src="')):
         start = html.rfind("<", 0, spot)
-        if start <= done or html[start + 1] == "/" or any(
-                html.count(f"<{name}", 0, start) > html.count(f"</{name}>", 0, start)
-                for name in LITERAL_ELEMENTS):
-            continue                        # its tag's, done; in code
-        done = start
-        found += _tag_urls(html[start:html.find(">", start) + 1], start)
+        if start <= done:
+            continue                        # its tag's, done
+        for name in LITERAL_ELEMENTS:
+            open_[name] += html.count(f"<{name}", counted, start) - html.count(
+                f"</{name}>", counted, start)
+        counted = done = start
+        if html[start + 1] != "/" and all(n <= 0 for n in open_.values()):     # not in code
+            found += _tag_urls(html[start:html.find(">", start) + 1], start)
     return found
 
 

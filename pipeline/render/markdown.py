@@ -1,6 +1,7 @@
 """Stage 4: Markdown to HTML with markdown-it-py and mdit-py-plugins (the engine of the MyST
 parser), for prose pages and for the Markdown cells of notebook pages alike (nbconvert's
-`markdown2html` filter calls it: `render/export.py`). With render/boxes.py, the only markdown-it importer.
+`markdown2html` filter calls it: `render/export.py`). With render/boxes.py, the only
+markdown-it importer.
 
 CommonMark with raw HTML kept as written, plus GitHub's tables and strikethrough, footnotes,
 task lists, definition lists, `$...$` and `$$...$$` math (MathML made at build time,
@@ -100,15 +101,18 @@ class Markdown:
         return self._render(self._linking if _LINKABLE.search(text) else self._plain, text)
 
     def render_marked(self, text: str) -> tuple[str, tuple[tuple[int, int], ...] | None]:
-        """`render(text)`, and where in it the author's own HTML is (its blocks and inline
-        tags, as written): the rest is the engine's, in which every `<` opens a tag
-        (`render/html.url_attributes`). None where that cannot be told (the text holds the
-        marks used)."""
-        if RAW_OPEN in text or RAW_CLOSE in text:
-            return self.render(text), None
+        """A page of one text (a prose page; the page begins here): its HTML, and where in
+        it the author's own HTML is (its blocks and inline tags, as written): the rest is
+        the engine's, in which every `<` opens a tag (`render/html.url_attributes`). None
+        where that cannot be told (the page holds a mark's character: U+E000, U+E001)."""
+        self.begin_page()
         md = self._linking if _LINKABLE.search(text) else self._plain
-        marked = self._render(md, text, {MARK: True})
-        if RAW_OPEN not in marked:
+        marks = [0]                     # how many pieces of HTML `_raw` marked
+        marked = self._render(md, text, {MARK: marks})
+        if not (marked.count(RAW_OPEN) == marked.count(RAW_CLOSE) == marks[0]):
+            self.begin_page()           # the engine wrote a mark's character itself (an
+            return self.render(text), None      # entity, a title): rendered again, unmarked
+        if not marks[0]:
             return marked, ()
         first, *rest = marked.split(RAW_OPEN)
         html, spans, pos = [first], [], len(first)
@@ -210,8 +214,11 @@ class Markdown:
 
 def _raw(tokens, idx, options, env) -> str:
     """The author's HTML, as written; between marks when the caller asked (`MARK`)."""
-    content = tokens[idx].content
-    return f"{RAW_OPEN}{content}{RAW_CLOSE}" if env.get(MARK) else content
+    content, marks = tokens[idx].content, env.get(MARK)
+    if marks is None:
+        return content
+    marks[0] += 1
+    return f"{RAW_OPEN}{content}{RAW_CLOSE}"
 
 
 def _github_links(linkify) -> None:
