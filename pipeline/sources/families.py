@@ -256,9 +256,11 @@ def _fill(template: str, combo: dict[str, Any], shown) -> str:
 
 def _slugged(value: Any) -> str:
     """A value as part of a URL: lower case, each run of other characters than letters,
-    digits, '.', '_' and '-' made one '-'."""
+    digits, '.', '_' and '-' made one '-'; '-' for one that would be empty, '.' or '..'
+    (a folder's own name, or its parent's: never a page's)."""
     text = "true" if value is True else "false" if value is False else str(value)
-    return _SLUG_UNSAFE.sub("-", text.strip()).strip("-").lower() or "-"
+    slug = _SLUG_UNSAFE.sub("-", text.strip()).strip("-").lower()
+    return "-" if slug in ("", ".", "..") else slug
 
 
 def _base(page: Page, slug_t: str) -> str:

@@ -130,3 +130,10 @@ def test_the_fix_for_a_slug_that_leaves_out_a_name_keeps_the_family_s_folder(tmp
     with pytest.raises(PageError) as caught:
         members(page)
     assert caught.value.hint.endswith("slug: /alerts/{team}/{w}")
+
+
+def test_a_value_of_dots_is_a_url_safe_member_not_a_folder_s_parent(tmp_path):
+    made = members(family(tmp_path, 'title: "T {team}"\nslug: /x/{team}\nmatrix:\n'
+                                    '  team: [a, "..", "v1.2"]'))
+    assert [m.slug for m in made] == ["x/a", "x/-", "x/v1.2"]
+    assert made[1].title == "T .."
