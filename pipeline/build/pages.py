@@ -76,18 +76,13 @@ class PageContext:
             server = None if self.isolate else self.kept.fork_server()
             self.run = replace(self.run, kernel_manager=manager_class(server, self.scratch),
                                scratch=str(self.scratch), fork_server=server)
-        cluster = None
+        if todo:
+            self.exporter.warm(full=self.run.kernel_manager is not None)
+            self.writer.warm()
         if self.run.kernel_manager is not None and self.config.executor == "dask" and \
                 isinstance(self.executor, InlineExecutor) and any(
                     _sends_job(d.page, self) for d in todo if may_run(d.page)):
-            cluster = self.kept.dask_soon(self.config, self.on_note)   # starts while we warm
-        try:
-            if todo:
-                self.exporter.warm(full=self.run.kernel_manager is not None)
-                self.writer.warm()
-        finally:
-            if cluster is not None:
-                self.executor = cluster()
+            self.executor = self.kept.dask(self.config, self.on_note)
 
     def __enter__(self) -> "PageContext":
         return self

@@ -2,10 +2,8 @@
 layout, the kernel fork server, the Dask executor, and what the last build read."""
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from pipeline.config import SiteConfig
 from pipeline.execute.base import Executor
@@ -50,26 +48,6 @@ class Warm:
                                           or self.executor.address != (config.scheduler or None)):
             self.executor.close()
             self.executor = None
-
-    def dask_soon(self, config: SiteConfig, on_note: Any = None) -> Callable[[], Executor]:
-        """`dask(...)` started in a thread: a LocalCluster takes 1-2 s (its workers import
-        papermill), which the build spends warming its exporter. The callable returned waits
-        for it, and gives the executor or raises what starting it raised."""
-        started: Future = Future()
-
-        def start() -> None:
-            try:
-                started.set_result(self.dask(config, on_note))
-            except BaseException as exc:        # given to the build, which reports it
-                started.set_exception(exc)
-
-        thread = threading.Thread(target=start, name="nbpress-dask-start", daemon=True)
-        thread.start()
-
-        def wait() -> Executor:
-            thread.join()                       # ended before the page workers fork
-            return started.result()
-        return wait
 
     def fork_server(self):
         from pipeline.execute.kernels import ForkServer

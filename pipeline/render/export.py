@@ -45,7 +45,6 @@ class Exporter:
         """A prose page's body (`notebook/convert.prose_body`), as `export` gives its notebook
         (one Markdown cell, or none when blank), with no notebook made."""
         self.warm(full=False)
-        self._markdown.unsupported.clear()
         body, spans = self._markdown.render_marked(text if text.strip() else "")
         exported = self._exported(body, {}, [], ())
         if spans is None:
