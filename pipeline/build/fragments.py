@@ -1,8 +1,8 @@
 """Links to a heading that is not there, found by the build as `nbpress check` finds them:
-after the site phase, each page built in this build is read for links with a fragment (`#x`
-on the page, `../other/#x` to another page), and each fragment is looked up among the ids of
-the page it leads to as this build publishes it (`site/anchors.py`). Only pages built now are
-read, and a target's ids once."""
+each page built in this build lists its links with a fragment (`#x` on the page, `../other/#x`
+to another page) as it is written, and after the site phase each fragment is looked up among
+the ids of the page it leads to as this build publishes it (`site/anchors.py`). Only the pages
+such links lead to are read, each once."""
 from __future__ import annotations
 
 import posixpath
@@ -16,10 +16,22 @@ _HREF = re.compile(r'href="([^"]*#[^"]*)"')
 _ANCHOR = re.compile(r'<a class="anchor-link" href="#([^"]*)"')
 
 
-def fragment_warnings(pages: dict[str, str], read: Callable[[str], str | None],
+def fragment_links(article: str) -> tuple[str, ...]:
+    """The links of an article with a fragment (`#x`, `../other/#x`), each once, but for its
+    headings' own anchor marks: found where the page is built (in its worker), as it is
+    published (the site phase lays a page out again, its article as it was)."""
+    if "#" not in article:
+        return ()
+    own = _own(article)
+    return tuple(dict.fromkeys(h for h in _HREF.findall(article) if h not in own))
+
+
+def fragment_warnings(pages: dict[str, tuple[str, tuple[str, ...]]],
+                      read: Callable[[str], str | None],
                       ids_of: Callable[[str], frozenset[str]]) -> dict[str, list[str]]:
-    """`pages`: page file ("blog/a/index.html") -> the source it was built from; `read(file)`
-    its article HTML (None: not ours); `ids_of(article)` the ids in it. Source -> warnings."""
+    """`pages`: page file ("blog/a/index.html") -> (the source it was built from, its
+    `fragment_links`); `read(file)` a page's article HTML as published (None: not ours);
+    `ids_of(article)` the ids in it. Source -> warnings."""
     known: dict[str, frozenset[str] | None] = {}
 
     def ids(file: str) -> frozenset[str] | None:
@@ -29,12 +41,8 @@ def fragment_warnings(pages: dict[str, str], read: Callable[[str], str | None],
         return known[file]
 
     found: dict[str, list[str]] = {}
-    for file, source in sorted(pages.items()):
-        article = read(file)
-        if article is None or "#" not in article:
-            continue
-        own = _own(article)
-        for href in dict.fromkeys(h for h in _HREF.findall(article) if h not in own):
+    for file, (source, hrefs) in sorted(pages.items()):
+        for href in hrefs:
             target, fragment = _target(href, file)
             if target is None or not fragment:
                 continue

@@ -17,6 +17,21 @@ from pipeline.errors import OutputError
 MARKER = ".nbpress.json"      # in the output folder: the build that made it, and that it is ours
 
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _make_folder(folder: str) -> None:
+    """`os.makedirs(folder, exist_ok=True)` in one system call when its parent is there (a
+    page's folder, most often), not two or more."""
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        if not os.path.isdir(folder):
+            raise
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+
+
 class _Folder:
     """Paths inside the folder a build writes (`_root`), never outside it. The folder is ours
     and holds no links, so normalizing the path is enough (no file system round trips)."""
@@ -33,7 +48,7 @@ class _Folder:
                                                 "with the page that names this file")
         folder = os.path.dirname(target)
         if folder not in self._made:
-            os.makedirs(folder, exist_ok=True)
+            _make_folder(folder)
             self._made.add(folder)
         return Path(target)
 
@@ -55,11 +70,16 @@ class Staging(_Folder):
 
     def write(self, rel: str, data: str | bytes) -> None:
         target = self.path(rel)
-        target.unlink(missing_ok=True)      # it may be a hard link into the live site, made
-        if isinstance(data, str):           # by any process of the build (not always this one)
-            target.write_text(data, encoding="utf-8")
-        else:
-            target.write_bytes(data)
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        try:
+            fd = os.open(target, _NEW_FILE, 0o666)
+        except FileExistsError:         # it may be a hard link into the live site, made by
+            os.unlink(target)           # any process of the build (not always this one)
+            fd = os.open(target, _NEW_FILE, 0o666)
+        with open(fd, "wb", buffering=0) as file:       # unbuffered: no more system calls
+            view = memoryview(data)                     # than the write (a short one goes on)
+            while view:
+                view = view[file.write(view):]
 
     def copy(self, source: Path, rel: str) -> None:
         """Copy a file the site uses, unless the copy there is of this very version (same

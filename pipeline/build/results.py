@@ -66,7 +66,9 @@ def fragments(writer: SiteWriter, results: list[PageResult],
 
     built = {rel_of(config, r.source): str(r.source.path) for r in results
              if r.outcome is Outcome.BUILT}
-    pages = {writer.files[rel][0]: path for rel, path in built.items() if writer.files.get(rel)}
+    pages = {writer.files[rel][0]: (path, writer.fragment_links[rel])
+             for rel, path in built.items()
+             if writer.files.get(rel) and writer.fragment_links.get(rel)}
     found = fragment_warnings(pages, writer.article_text, element_ids) if pages else {}
     return [replace(r, warnings=r.warnings + tuple(found[str(r.source.path)]))
             if r.outcome is Outcome.BUILT and str(r.source.path) in found else r for r in results]

@@ -21,6 +21,7 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.build.audit import Audit, Hidden
 from pipeline.build.deps import Recorder
+from pipeline.build.fragments import fragment_links
 from pipeline.build.output import InPlace, Staging
 from pipeline.build.state import PageState
 from pipeline.files import site_rel
@@ -48,6 +49,7 @@ class Written:
     image: str | None = None                # its card's image (featured, else its first figure)
     digest: str = ""                        # of its article HTML
     scripts: tuple[str, ...] = ()           # the site's scripts it needs (assets/<name>)
+    fragment_links: tuple[str, ...] = ()    # its links with a #fragment (build/fragments.py)
 
 
 class SiteWriter:
@@ -67,6 +69,7 @@ class SiteWriter:
         self.files: dict[str, list[str]] = {}              # output files, by source
         self.refs: dict[str, dict[str, list[int]]] = {}    # files each page used, by source
         self.links: dict[str, dict[str, str | None]] = {}  # pages each page links to: slugs
+        self.fragment_links: dict[str, tuple[str, ...]] = {}   # of each page built now
         self.layouts: dict[str, str] = {}                  # layout key each page has now
         self.previous_site = previous_site
         self.in_place = in_place
@@ -166,7 +169,7 @@ class SiteWriter:
                               if n.lower().endswith(FIGURES)), None)
         digest = hashlib.sha256(article.encode()).hexdigest()[:16]
         return Written(tuple(files), deps.refs, deps.links, tuple(warnings), layout,
-                       card, digest, scripts)
+                       card, digest, scripts, fragment_links(article))
 
     def record(self, page: Page, written: Written) -> None:
         rel = self._rel(page)
@@ -175,6 +178,7 @@ class SiteWriter:
         self.refs[rel] = written.refs
         self.links[rel] = written.links
         self.layouts[rel] = written.layout
+        self.fragment_links[rel] = written.fragment_links
         self.model.put(rel, entry_of(page, rel, written.image, written.digest, written.scripts))
 
     def keep_previous(self, page_rel: str) -> bool:
@@ -189,7 +193,7 @@ class SiteWriter:
 
     def forget(self, page_rel: str) -> None:
         """A page kept from the last build is not published after all."""
-        for mine in (self.files, self.refs, self.links, self.layouts):
+        for mine in (self.files, self.refs, self.links, self.layouts, self.fragment_links):
             mine.pop(page_rel, None)
         self.model.drop(page_rel)
 

@@ -22,6 +22,14 @@ _TAG_NAME = re.compile(r"<[a-zA-Z][^\t\n\r\f />\x00]*")
 _ATTRIBUTE = re.compile(r"""[\s/]*
     (?P<name>[^\s/>][^\s/=>]*)
     (?:\s*=+\s*(?P<value>'[^']*'|"[^"]*"|(?!['"])[^>\s]*))?""", re.VERBOSE)
+# A piece of the author's HTML that the parser could leave in no other state than it found:
+# text without `<` or `&`, whole style elements, and whole tags (attribute values quoted, or
+# plain) of no element whose content is code or raw text; no comment, declaration or entity.
+_ATTRS = r"""[^<>"']*+(?:(?:"[^"]*+"|'[^']*+')[^<>"']*+)*+"""
+_STYLE = rf"<style\b{_ATTRS}>(?:[^<]++|<(?!/style|!--))*+</style\s*>"
+_PLAIN_PIECE = re.compile(rf"""(?:[^<&]++|{_STYLE}|</?(?!(?:pre|code|script|style|textarea|title
+    |xmp|iframe|noembed|noframes|noscript|plaintext)\b)[a-zA-Z][^<>"'&]*+(?:(?:"[^"]*+"|'[^']*+')
+    [^<>"'&]*+)*+>)*+""", re.IGNORECASE | re.VERBOSE)
 _UNQUOTED_SAFE = re.compile(r"[^\s\"'=<>`&]+")
 _SPACE = " \t\n\r\f"                               # whitespace, as HTML counts it
 _HTML_SPACE = re.compile(f"[{_SPACE}]+")
@@ -81,8 +89,8 @@ def _marked_urls(html: str, spans: tuple[tuple[int, int], ...]) -> list[UrlAttr]
         parts += [html[pos:start], " " * (end - start)]      # the engine's, to read apart
         pos = end
         raw = html[start:end]
-        if "<" not in raw:
-            continue
+        if "<" not in raw or (_PLAIN_PIECE.fullmatch(raw) and not _MAYBE_URL.search(raw)):
+            continue                    # nothing to find, and nothing left open
         finder = _UrlFinder(raw)
         try:
             finder.feed(raw)
@@ -140,12 +148,27 @@ def srcset_urls(value: str) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
+# What comes before an article's first paragraph or heading, read without the parser when
+# it is only whole pieces no parser reads two ways: text, comments with no `--` inside,
+# whole style and script elements, tags whose attribute values hold no `<` or `>`. Elements
+# that some Python versions read as raw text (textarea, title, ...) stop it.
+_WHOLE = "|".join([r"<!--(?:[^-]|-(?!-))*+-->", _STYLE,
+                   rf"<script\b{_ATTRS}>(?:[^<]++|<(?!/script|!--))*+</script\s*>"])
+_UNSURE = r"(?:style|script|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)\b"
+_BEFORE_P = re.compile(rf"(?:[^<]++|{_WHOLE}|</?(?!p\b|{_UNSURE})[a-zA-Z]{_ATTRS}>)*+"
+                       r"(?=<p[\s/>])", re.IGNORECASE)
+_BEFORE_H1 = re.compile(rf"(?:\s++|{_WHOLE}|</[a-zA-Z]{_ATTRS}>"
+                        rf"|<(?:div|section|article|header|main)\b{_ATTRS}>)*+", re.IGNORECASE)
+_NOT_AROUND_H1 = frozenset({"div", "section", "article", "header", "main", "h1", "style", "script"})
+
+
 def first_paragraph_text(html: str) -> str:
     """The text of the first `<p>` (entities unescaped, HTML whitespace collapsed), or "".
     Parsing stops at its end; a `<p>` in a comment, script or style does not count."""
     reader = _FirstParagraph()
+    before = _BEFORE_P.match(html)      # the parser starts at the paragraph, when it can
     try:
-        reader.feed(html)
+        reader.feed(html[before.end():] if before else html)
         reader.close()
     except _Done:
         pass
@@ -172,9 +195,14 @@ def headings(html: str) -> list[tuple[int, str, str]]:
 def leading_heading(html: str) -> str | None:
     """The text of the `<h1>` an article opens with (nothing a reader sees before it: only
     whitespace, comments, `<style>` and `<script>`), or None."""
+    pos = _BEFORE_H1.match(html).end()
+    name = _TAG_NAME.match(html, pos)
+    if pos == len(html) or (html[pos] not in "<&" and not html[pos].isspace()) or (
+            name and name.group()[1:].lower() not in _NOT_AROUND_H1):
+        return None                     # text, or another element, comes first
     reader = _LeadingHeading()
     try:
-        reader.feed(html)
+        reader.feed(html[pos:] if name else html)
         reader.close()
     except _Done:
         pass

@@ -47,6 +47,16 @@ WITH_HTML = [
     "<!-- a comment never closed\n\n[after](after.md)",
     "text &amp; <b>bold</b> [x](x.md) &",
     '<img src="a.png" srcset="a.png 1x, b.png 2x"> <video poster="p.jpg"></video>',
+    # pieces the shortcut takes as plain (no URL, nothing left open), and their look-alikes
+    '<div class="a > b" id=\'q\' hidden>\n\n[in](in.md)\n\n</div>',
+    "x <code class=\"c\">[not](not.md)</code> <CODE>[no](no.md)</CODE> [yes](y.md)",
+    "x <code-block>[a](a.md)</code-block> <prefix>[b](b.md)</prefix>",
+    "x <title>[t](t.md)</title> <textarea>[a](a.md)</textarea> [b](b.md)",
+    "x <span data-x=\"href=y\">s</span> <b>AT&T [l](l.md)</b>",
+    "x <span>[s](s.md)</span> <i title=\"a\"b\">[u](u.md)</i>",
+    "<div id=x\n\n[open](open.md)\n\n<p>",
+    "<style>\np { color: red }\n</style>\n\n[after](a.md) <style>x</STYLE > <b>[b](b.md)</b>",
+    "<style>x</style\n\n[in style](s.md)\n\n</style>\n\n[after](after.md)",
     f"a mark {RAW_OPEN} in the text <b>x</b> [x](x.md)",
 ]
 
