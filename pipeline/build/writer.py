@@ -65,7 +65,7 @@ class SiteWriter:
         self.build_time = build_time
         self.previous = previous
         self.model = SiteModel(config)
-        self.layout = layout or Layout(config)
+        self.layout = layout.fresh() if layout is not None else Layout(config)
         self.files: dict[str, list[str]] = {}              # output files, by source
         self.refs: dict[str, dict[str, list[int]]] = {}    # files each page used, by source
         self.links: dict[str, dict[str, str | None]] = {}  # pages each page links to: slugs

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline.model import Exported
+from pipeline.render.templates import installed_templates_cache
 
 TEMPLATES = Path(__file__).parent / "nbconvert-templates"
 FIGURE_NAME = "fig-{cell_index}-{index}{extension}"
@@ -40,6 +41,7 @@ class Exporter:
             self._markdown = _markdown_renderer()
         if full and self._html is None:
             self._html = _make_exporter(self._markdown)
+            _ = self._html.template         # compiled (or read from the cache) before a fork
 
     def export_prose(self, text: str) -> Exported:
         """A prose page's body (`notebook/convert.prose_body`), as `export` gives its notebook
@@ -264,6 +266,11 @@ def _exporter_class(markdown):
                 return super().markdown2html(context, source)
             return markdown.render(source)
 
+        def _create_environment(self):
+            environment = super()._create_environment()
+            environment.bytecode_cache = installed_templates_cache(_installed)
+            return environment
+
         def from_notebook_node(self, nb, resources=None, **kw):
             info = nb.metadata.get("language_info", {})
             lexer = info.get("pygments_lexer", info.get("name", None))
@@ -277,6 +284,11 @@ def _exporter_class(markdown):
             return _FIGURE_WITHOUT_ALT.sub(r'\1 alt="Figure"', html), resources
 
     return PageExporter
+
+
+def _installed(path: Path) -> bool:
+    """A template of ours or of nbconvert's (not one of a site's)."""
+    return TEMPLATES in path.parents or ("nbconvert" in path.parts and "templates" in path.parts)
 
 
 DARK = ':root[data-theme="dark"]'

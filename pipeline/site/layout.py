@@ -17,6 +17,7 @@ from pipeline.errors import ConfigError
 from pipeline.model import Page, url_of
 from pipeline.render.html import leading_heading, script_safe
 from pipeline.render.links import relative_url
+from pipeline.render.templates import installed_templates_cache
 from pipeline.site.model import Entry, Listed, SiteModel, description_of, section_title, \
     section_url, tag_url
 from pipeline.site.views import around_view, date_view, family_view, href, is_url, listing_views, \
@@ -26,6 +27,8 @@ from pipeline.sources.frontmatter import json_safe, plain_text
 THEME = Path(__file__).parent / "theme"
 TEMPLATES = ("page.html.j2", "listing.html.j2", "tags.html.j2", "search.html.j2",
              "alias.html.j2", "404.html.j2", "family.html.j2")
+PARTS = ("base.html.j2", "listing.j2")     # what ours extend and import: compiled before the
+                                           # workers fork too, not once in each
 URL_SAFE = "!#$%&'()*+,/:;=?@[]~"     # what a URL may hold besides letters, digits and -._
 
 
@@ -36,12 +39,23 @@ class Layout:
     def __init__(self, config: SiteConfig):
         self.config = config
         self._env = None
+        self._stamp: tuple = ()
 
     @property
     def env(self):
         if self._env is None:
-            self._env = _environment(self.config)
+            self._env, self._stamp = _environment(self.config), _theme_stamp(self.config)
         return self._env
+
+    def fresh(self) -> "Layout":
+        """Once a build (a service keeps its layout): the templates are compiled again when
+        the site's theme folder changed since, or one of them did. Jinja2 itself does not
+        look while pages render (`auto_reload` off: its look cost three `stat` calls a page)."""
+        env = self._env
+        if env is not None and (_theme_stamp(self.config) != self._stamp or any(
+                not template.is_up_to_date for template in env.cache.values())):
+            self._env = None
+        return self
 
     def warm(self) -> None:
         """Compile every template now: before worker processes fork (they share them), and
@@ -49,7 +63,7 @@ class Layout:
         in every page."""
         import jinja2
 
-        for name in TEMPLATES:
+        for name in TEMPLATES + PARTS:
             try:
                 self.env.get_template(name)
             except jinja2.TemplateSyntaxError as exc:
@@ -304,4 +318,18 @@ def _environment(config: SiteConfig):
     loaders = [jinja2.FileSystemLoader(config.theme)] if config.theme.is_dir() else []
     return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders + [jinja2.FileSystemLoader(THEME)]),
                               autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=False, keep_trailing_newline=True)
+                              trim_blocks=False, keep_trailing_newline=True, auto_reload=False,
+                              bytecode_cache=installed_templates_cache(_ours))
+
+
+def _ours(path: Path) -> bool:
+    return path.parent == THEME
+
+
+def _theme_stamp(config: SiteConfig) -> tuple:
+    """The files of the site's theme folder with their sizes and times: one added (a
+    template that overrides ours) or edited shows."""
+    if not config.theme.is_dir():
+        return ()
+    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size)
+                        for p in config.theme.rglob("*") if p.is_file()))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pipeline.build.engine import BuildOptions
 from pipeline.build.service import BuildService
@@ -85,3 +86,20 @@ def test_a_service_that_builds_on_threads_keeps_its_fork_server(site):
         assert len(set(pids)) == 1
         assert ">4" in (site.root / "output/b/index.html").read_text()
     assert not server.alive()
+
+
+def test_a_service_sees_a_theme_template_added_then_edited(site):
+    """Jinja2 looks at no template while pages render: the layout asks once a build."""
+    site.page("a.md", '---\ntitle: "A"\n---\n\nA.\n')
+    out, theme = site.root / "output", site.root / "theme"
+    base = (Path(__file__).parents[2] / "pipeline/site/theme/base.html.j2").read_text()
+    with BuildService(site.config()) as service:
+        assert service.build().ok
+        assert "THEMED" not in (out / "a/index.html").read_text()
+        theme.mkdir()
+        (theme / "base.html.j2").write_text(base.replace("<body>", "<body>THEMED-1"))
+        assert service.build().ok
+        assert "THEMED-1" in (out / "a/index.html").read_text()
+        (theme / "base.html.j2").write_text(base.replace("<body>", "<body>THEMED-22"))
+        assert service.build().ok
+        assert "THEMED-22" in (out / "a/index.html").read_text()
