@@ -7,6 +7,7 @@ why, without it; the seed page is the repo's own copy, held to its SHA-256."""
 from __future__ import annotations
 
 import shutil
+import signal
 import textwrap
 from pathlib import Path
 
@@ -83,3 +84,10 @@ def site(tmp_path: Path) -> SiteMaker:
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360f8cf000000030101001a9b8c2b0000000049454e44ae426082")
+
+
+def default_sigint() -> None:
+    """`preexec_fn` of a child a test sends Ctrl-C: SIGINT handled as in a terminal, also when
+    the test run itself was started in the background (a shell makes it ignore SIGINT, and
+    a Python started so never raises KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SiteMaker
+from tests.conftest import SiteMaker, default_sigint
 from tests.e2e.test_processes import MARK, SLOW_PAGE, processes_marked, wait_until
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(),
@@ -30,7 +30,8 @@ def test_ctrl_c_ends_the_build_its_workers_and_kernels(tmp_path, isolate):
             *(["--isolate"] if isolate else [])]
     env = {**os.environ, MARK: mark}
     build = subprocess.Popen(argv, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=default_sigint)
     try:
         assert wait_until(lambda: len(list(signals.glob("started-*"))) >= 2, 90), \
             "the pages' code did not start"

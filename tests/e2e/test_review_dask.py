@@ -18,7 +18,7 @@ import pytest
 
 from pipeline.build.engine import BuildOptions, build_site
 from pipeline.model import Outcome
-from tests.conftest import REPO
+from tests.conftest import REPO, default_sigint
 
 distributed = pytest.importorskip("distributed") if not os.environ.get("CI") else \
     __import__("distributed")
@@ -64,7 +64,7 @@ class Processes:
     def start(self, name: str, argv: list[str], **env: str) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "wb")
         process = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True,
+                                   start_new_session=True, preexec_fn=default_sigint,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1", **env})
         process.log = self.folder / f"{name}.log"
         self.started.append(process)
