@@ -22,14 +22,17 @@ _TAG_NAME = re.compile(r"<[a-zA-Z][^\t\n\r\f />\x00]*")
 _ATTRIBUTE = re.compile(r"""[\s/]*
     (?P<name>[^\s/>][^\s/=>]*)
     (?:\s*=+\s*(?P<value>'[^']*'|"[^"]*"|(?!['"])[^>\s]*))?""", re.VERBOSE)
+# Tags as plainly written, which no HTML parser reads two ways: a name, attributes each a name
+# and, after `=`, a value quoted (no `<` in it) or plain (`<div class="x" hidden id=y>`).
+_NAME = r"[a-zA-Z][-a-zA-Z0-9]*+"
+_ATTRS = r"""(?:\s++[a-zA-Z_:][-\w:.]*+(?:\s*+=\s*+(?:"[^"<]*+"|'[^'<]*+'|[^\s"'=<>`]++))?+)*+\s*+"""
+_STYLE = rf"<style{_ATTRS}>(?:[^<]++|<(?!/style|!--))*+</style\s*+>"
+_CODE = r"(?:pre|code|script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)\b"
 # A piece of the author's HTML that the parser could leave in no other state than it found:
-# text without `<` or `&`, whole style elements, and whole tags (attribute values quoted, or
-# plain) of no element whose content is code or raw text; no comment, declaration or entity.
-_ATTRS = r"""[^<>"']*+(?:(?:"[^"]*+"|'[^']*+')[^<>"']*+)*+"""
-_STYLE = rf"<style\b{_ATTRS}>(?:[^<]++|<(?!/style|!--))*+</style\s*>"
-_PLAIN_PIECE = re.compile(rf"""(?:[^<&]++|{_STYLE}|</?(?!(?:pre|code|script|style|textarea|title
-    |xmp|iframe|noembed|noframes|noscript|plaintext)\b)[a-zA-Z][^<>"'&]*+(?:(?:"[^"]*+"|'[^']*+')
-    [^<>"'&]*+)*+>)*+""", re.IGNORECASE | re.VERBOSE)
+# text without `<` or `&`, whole style elements, plain tags of no element whose content is
+# code or raw text; no comment, declaration or entity.
+_PLAIN_PIECE = re.compile(rf"(?:[^<&]++|{_STYLE}|<(?!{_CODE}){_NAME}{_ATTRS}/?>"
+                          rf"|</(?!{_CODE}){_NAME}\s*+>)*+", re.IGNORECASE)
 _UNQUOTED_SAFE = re.compile(r"[^\s\"'=<>`&]+")
 _SPACE = " \t\n\r\f"                               # whitespace, as HTML counts it
 _HTML_SPACE = re.compile(f"[{_SPACE}]+")
@@ -150,23 +153,27 @@ def srcset_urls(value: str) -> tuple[tuple[int, int], ...]:
 
 # What comes before an article's first paragraph or heading, read without the parser when
 # it is only whole pieces no parser reads two ways: text, comments with no `--` inside,
-# whole style and script elements, tags whose attribute values hold no `<` or `>`. Elements
-# that some Python versions read as raw text (textarea, title, ...) stop it.
+# whole style and script elements, plain tags (above). Elements that some Python versions
+# read as raw text (textarea, title, ...) stop it.
 _WHOLE = "|".join([r"<!--(?:[^-]|-(?!-))*+-->", _STYLE,
-                   rf"<script\b{_ATTRS}>(?:[^<]++|<(?!/script|!--))*+</script\s*>"])
+                   rf"<script{_ATTRS}>(?:[^<]++|<(?!/script|!--))*+</script\s*+>"])
 _UNSURE = r"(?:style|script|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)\b"
-_BEFORE_P = re.compile(rf"(?:[^<]++|{_WHOLE}|</?(?!p\b|{_UNSURE})[a-zA-Z]{_ATTRS}>)*+"
-                       r"(?=<p[\s/>])", re.IGNORECASE)
-_BEFORE_H1 = re.compile(rf"(?:\s++|{_WHOLE}|</[a-zA-Z]{_ATTRS}>"
-                        rf"|<(?:div|section|article|header|main)\b{_ATTRS}>)*+", re.IGNORECASE)
+_BEFORE_P = re.compile(rf"(?:[^<]++|{_WHOLE}|<(?!p\b|{_UNSURE}){_NAME}{_ATTRS}/?>"
+                       rf"|</(?!p\b|{_UNSURE}){_NAME}\s*+>)*+(?=<p[\s/>])", re.IGNORECASE)
+_PLAIN_P = re.compile(rf"<p{_ATTRS}>([^<&]*+)</p\s*+>", re.IGNORECASE)
+_BEFORE_H1 = re.compile(rf"(?:\s++|{_WHOLE}|</{_NAME}\s*+>"
+                        rf"|<(?:div|section|article|header|main){_ATTRS}/?>)*+", re.IGNORECASE)
 _NOT_AROUND_H1 = frozenset({"div", "section", "article", "header", "main", "h1", "style", "script"})
 
 
 def first_paragraph_text(html: str) -> str:
     """The text of the first `<p>` (entities unescaped, HTML whitespace collapsed), or "".
     Parsing stops at its end; a `<p>` in a comment, script or style does not count."""
-    reader = _FirstParagraph()
     before = _BEFORE_P.match(html)      # the parser starts at the paragraph, when it can
+    plain = before and _PLAIN_P.match(html, before.end())
+    if plain:                           # text alone, no entity: what the parser would give
+        return _HTML_SPACE.sub(" ", plain.group(1)).strip(" ")
+    reader = _FirstParagraph()
     try:
         reader.feed(html[before.end():] if before else html)
         reader.close()

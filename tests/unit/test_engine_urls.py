@@ -57,6 +57,7 @@ WITH_HTML = [
     "<div id=x\n\n[open](open.md)\n\n<p>",
     "<style>\np { color: red }\n</style>\n\n[after](a.md) <style>x</STYLE > <b>[b](b.md)</b>",
     "<style>x</style\n\n[in style](s.md)\n\n</style>\n\n[after](after.md)",
+    '<div\n"<code>">\n\n[x](x.md)\n\n</code> <i a="<code>">[y](y.md)</i> <div/>[z](z.md)',
     f"a mark {RAW_OPEN} in the text <b>x</b> [x](x.md)",
 ]
 

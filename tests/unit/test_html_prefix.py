@@ -3,6 +3,7 @@ starts when what comes before is plain (`_BEFORE_P`, `_BEFORE_H1`): always what 
 finds in the whole text."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from pipeline.render import html as H
@@ -37,13 +38,24 @@ PIECES = st.sampled_from([
     "<script><!--</script>", "</script>", "<textarea><p>t</textarea>", "<title>x</title>",
     "<b>", "</b>", "<br>", "<img src=x>", "<pre>", "<annotation>TeX</annotation>", "<", ">",
     "< 5", "<!DOCTYPE html>", "<?php x ?>", '"', "'", "<div title='<p>'>", "<a href=\"x\">",
-    "<div\n", "x</p", "<math><annotation>a</annotation></math>",
+    "<div\n", "x</p", "<math><annotation>a</annotation></math>", "<p class='a'/>",
+    "<p title=\"x/y\">", "</p >", "</P>", "a\r\nb", "\t",
 ])
 
 
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(PIECES, max_size=14).map("".join))
 def test_any_mix_reads_as_the_parser_reads_it(text):
+    assert H.first_paragraph_text(text) == parsed_paragraph(text)
+    assert H.leading_heading(text) == parsed_heading(text)
+
+
+@pytest.mark.parametrize("text", [
+    '<div\n"<p><p>\u00a0<div class="x>y"><p>',    # a quote that opens no value: not a tag's
+    "<div a=\"<p>\">text</div><p>b</p>", "<p a='>'>x</p>", "<div/><h1/>t", "<p\n>a</p>",
+    "<br/><p>x</p>", "<p/>a</p><p>b</p>", "<div id=x=y><p>c</p>",
+])
+def test_tricky_starts_read_as_the_parser_reads_them(text):
     assert H.first_paragraph_text(text) == parsed_paragraph(text)
     assert H.leading_heading(text) == parsed_heading(text)
 
