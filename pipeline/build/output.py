@@ -76,10 +76,14 @@ class Staging(_Folder):
         except FileExistsError:         # it may be a hard link into the live site, made by
             os.unlink(target)           # any process of the build (not always this one)
             fd = os.open(target, _NEW_FILE, 0o666)
-        with open(fd, "wb", buffering=0) as file:       # unbuffered: no more system calls
-            view = memoryview(data)                     # than the write (a short one goes on)
-            while view:
-                view = view[file.write(view):]
+        try:
+            with open(fd, "wb", buffering=0) as file:   # unbuffered: no more system calls
+                view = memoryview(data)                 # than the write (a short one goes on)
+                while view:
+                    view = view[file.write(view):]
+        except BaseException:           # a full disk: no half a page left to be published
+            os.unlink(target)           # (its last good version is carried instead)
+            raise
 
     def copy(self, source: Path, rel: str) -> None:
         """Copy a file the site uses, unless the copy there is of this very version (same

@@ -23,7 +23,11 @@ def installed_templates_cache(installed: Callable[[Path], bool]):
         def get_bucket(self, environment, name, filename, source):
             if filename is None or not installed(Path(filename)):
                 return Bucket(environment, "", self.get_source_checksum(source))
-            return super().get_bucket(environment, name, filename, source)
+            try:
+                return super().get_bucket(environment, name, filename, source)
+            except Exception:               # a damaged entry: compiled, and written again
+                return Bucket(environment, self.get_cache_key(name, filename),
+                              self.get_source_checksum(source))
 
         def set_bucket(self, bucket) -> None:
             if bucket.key:                  # "": a site's template, not kept

@@ -215,3 +215,22 @@ def test_carry_hard_links_and_a_later_write_never_touches_the_live_file(output):
     staging.write("a/index.html", "new page")
     assert (output / "a/index.html").read_text() == "old page"
     staging.abort()
+
+
+def test_a_write_that_fails_half_way_leaves_no_half_page(tmp_path, monkeypatch):
+    """A full disk mid-write: the page is gone, so its last good version is carried."""
+    import pipeline.build.output as output
+
+    staging = Staging(tmp_path / "output")
+
+    def full_disk(data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "memoryview", full_disk, raising=False)
+    with pytest.raises(OSError):
+        staging.write("a/index.html", "<p>half</p>")
+    assert not staging.path("a/index.html").exists()
+    monkeypatch.undo()
+    staging.write("a/index.html", "<p>whole</p>")
+    assert staging.path("a/index.html").read_text(encoding="utf-8") == "<p>whole</p>"
+    staging.abort()

@@ -69,3 +69,14 @@ def test_a_relative_cache_home_is_ignored(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert cache_folder() == tmp_path / ".cache" / "nbpress"
     assert os.path.isabs(cache_folder())
+
+
+def test_a_damaged_entry_is_compiled_again(site, cache_home):
+    layout_of(site).warm()
+    from jinja2.bccache import bc_magic
+
+    for entry in cache_home.iterdir():          # the header kept, what follows cut off
+        entry.write_bytes(entry.read_bytes()[:len(bc_magic) + 1])
+    layout_of(site).warm()                      # read as missing, compiled again
+    site.page("a.md", '---\ntitle: "A"\n---\n\nA.\n')
+    assert site.build().ok
