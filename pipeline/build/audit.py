@@ -32,8 +32,6 @@ _URLS = tuple(re.compile(p) for p in (
     r"""href(?=\s*=\s*["']([^"']*)["'])""", r"""src(?=\s*=\s*["']([^"']*)["'])""",
     r"""content(?=\s*=\s*["']([^"']*)["'])""", r"<loc>(?=([^<]*)<)", r"<link>(?=([^<]*)<)",
     r"<id>(?=([^<]*)<)", r'"url":"(?=([^"]*)")'))
-_PAGE_URLS = _URLS[:3]      # an HTML file's links are its attributes (a sitemap's <loc>, a
-                            # feed's <link>, a search index's "url" are in files of their own)
 _TEXTS = (re.compile(r">(?=([^<>]+)<)"), re.compile(r'"title":(?=("(?:[^"\\]|\\.)*"))'))
 AUDITED = (".html", ".xml", ".json", ".txt")
 
@@ -95,7 +93,7 @@ class Audit:
 def _leak(rel: str, text: str, audit: Audit) -> tuple[str, Hidden] | None:
     here = "/" + posixpath.dirname(rel)
     if audit.urls:
-        for ref in _found(_PAGE_URLS if rel.endswith(".html") else _URLS, text):
+        for ref in _found(_URLS, text):
             if _last(ref.split("#")[0].split("?")[0]) not in audit.names:
                 continue                           # a reference that ends in none: no leak
             path = _site_path(ref, here, audit.base)

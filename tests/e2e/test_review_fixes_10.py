@@ -58,3 +58,14 @@ def test_a_worker_never_writes_through_a_file_the_build_process_carried_after_it
     assert done.is_set()
     assert (output / "old-a" / "index.html").read_text(encoding="utf-8") == "Page A"
     staging.abort()
+
+
+def test_a_draft_url_in_a_pages_json_fails_the_build_as_in_any_file(site):
+    """The audit reads a page with every pattern it has (a JSON "url" too), not only its
+    attributes: a page's own JSON-LD naming a draft shows it."""
+    site.settings('[tool.nbpress]\ntitle = "S"\nsearch = false\n')
+    site.page("blog/draft.md", "---\ntitle: Secret Plan\ndraft: true\n---\n\nx\n")
+    site.page("blog/tips.md", '---\ntitle: Tips\n---\n\n<script type="application/ld+json">'
+                              '{"url":"/blog/draft/"}</script>\n\nTips.\n')
+    (failed,) = site.build().failed
+    assert "draft.md" in failed.error.message and failed.source.rel == "blog/tips"
