@@ -26,7 +26,7 @@ _ATTRIBUTE = re.compile(r"""[\s/]*
 # and, after `=`, a value quoted (no `<` in it) or plain (`<div class="x" hidden id=y>`).
 _NAME = r"[a-zA-Z][-a-zA-Z0-9]*+"
 _ATTRS = r"""(?:\s++[a-zA-Z_:][-\w:.]*+(?:\s*+=\s*+(?:"[^"<]*+"|'[^'<]*+'|[^\s"'=<>`]++))?+)*+\s*+"""
-_STYLE = rf"<style{_ATTRS}>(?:[^<]++|<(?!/style|!--))*+</style\s*+>"
+_STYLE = rf"<style{_ATTRS}>(?:[^<]++|<(?!/|!--))*+</style\s*+>"
 _CODE = r"(?:pre|code|script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)\b"
 # A piece of the author's HTML that the parser could leave in no other state than it found:
 # text without `<` or `&`, whole style elements, plain tags of no element whose content is
@@ -156,7 +156,7 @@ def srcset_urls(value: str) -> tuple[tuple[int, int], ...]:
 # whole style and script elements, plain tags (above). Elements that some Python versions
 # read as raw text (textarea, title, ...) stop it.
 _WHOLE = "|".join([r"<!--(?:[^-]|-(?!-))*+-->", _STYLE,
-                   rf"<script{_ATTRS}>(?:[^<]++|<(?!/script|!--))*+</script\s*+>"])
+                   rf"<script{_ATTRS}>(?:[^<]++|<(?!/|!--))*+</script\s*+>"])
 _UNSURE = r"(?:style|script|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)\b"
 _BEFORE_P = re.compile(rf"(?:[^<]++|{_WHOLE}|<(?!p\b|{_UNSURE}){_NAME}{_ATTRS}/?>"
                        rf"|</(?!p\b|{_UNSURE}){_NAME}\s*+>)*+(?=<p[\s/>])", re.IGNORECASE)

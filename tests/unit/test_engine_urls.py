@@ -96,7 +96,7 @@ PIECES = st.sampled_from([
     "- item\n", "> quote [q](q.md)\n", "~~d~~", "    code [x](x.md)\n", "\\<a href=\"e.md\"\\>",
     "<div>", "</div>", "<code>", "</code>", "<pre>", "</pre>", "<!--", "-->", "<b>", "</b>",
     '<a href="r.md">', "</a>", '<img src="r.png">', "<style>", "</style>", "<script>",
-    "</script>", "<div\n", 'title="x>"', "<br/>", "&amp;", "&#",
+    "</script>", "</ style>", "</ script>", "<div\n", 'title="x>"', "<br/>", "&amp;", "&#",
 ])
 
 

@@ -39,7 +39,8 @@ PIECES = st.sampled_from([
     "<b>", "</b>", "<br>", "<img src=x>", "<pre>", "<annotation>TeX</annotation>", "<", ">",
     "< 5", "<!DOCTYPE html>", "<?php x ?>", '"', "'", "<div title='<p>'>", "<a href=\"x\">",
     "<div\n", "x</p", "<math><annotation>a</annotation></math>", "<p class='a'/>",
-    "<p title=\"x/y\">", "</p >", "</P>", "a\r\nb", "\t",
+    "<p title=\"x/y\">", "</p >", "</P>", "a\r\nb", "\t", "</ script>", "</ style>",
+    "</ STYLE >",
 ])
 
 
