@@ -24,11 +24,15 @@ def test_a_value_holding_another_attributes_word_never_hides_a_leak(text):
     assert _leak("blog/tips/index.html", text, audit) is not None
 
 
-def test_a_page_whose_code_shows_an_attribute_word_before_a_draft_link_fails(site):
+@pytest.mark.parametrize("body", [
+    "In a meta tag write `content='href='` and see <a href=\"/blog/draft/\">the plan</a>.\n",
+    # the audit reads a page with every pattern it has: its own JSON-LD naming a draft shows it
+    '<script type="application/ld+json">{"url":"/blog/draft/"}</script>\n\nTips.\n',
+], ids=["code-shows-an-attribute-word", "json-ld-url"])
+def test_a_page_showing_a_draft_url_fails(site, body):
     site.settings('[tool.nbpress]\ntitle = "S"\nsearch = false\n')
     site.page("blog/draft.md", "---\ntitle: Secret Plan\ndraft: true\n---\n\nx\n")
-    site.page("blog/tips.md", "---\ntitle: Tips\n---\n\nIn a meta tag write `content='href='` "
-                              'and see <a href="/blog/draft/">the plan</a>.\n')
+    site.page("blog/tips.md", "---\ntitle: Tips\n---\n\n" + body)
     (failed,) = site.build().failed
     assert "draft.md" in failed.error.message and failed.source.rel == "blog/tips"
     assert not (site.root / "output" / "blog" / "tips").exists()
@@ -58,14 +62,3 @@ def test_a_worker_never_writes_through_a_file_the_build_process_carried_after_it
     assert done.is_set()
     assert (output / "old-a" / "index.html").read_text(encoding="utf-8") == "Page A"
     staging.abort()
-
-
-def test_a_draft_url_in_a_pages_json_fails_the_build_as_in_any_file(site):
-    """The audit reads a page with every pattern it has (a JSON "url" too), not only its
-    attributes: a page's own JSON-LD naming a draft shows it."""
-    site.settings('[tool.nbpress]\ntitle = "S"\nsearch = false\n')
-    site.page("blog/draft.md", "---\ntitle: Secret Plan\ndraft: true\n---\n\nx\n")
-    site.page("blog/tips.md", '---\ntitle: Tips\n---\n\n<script type="application/ld+json">'
-                              '{"url":"/blog/draft/"}</script>\n\nTips.\n')
-    (failed,) = site.build().failed
-    assert "draft.md" in failed.error.message and failed.source.rel == "blog/tips"
