@@ -4,8 +4,9 @@ found with an HTML parser, never inside code."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from typing import Any, Callable, Iterable, Iterator
+
+from pipeline.markup import HtmlReader
 
 # Container tags whose opening and closing may be split over two cells by a double blank line.
 _CONTAINERS = ("div", "style", "script", "section", "figure", "table", "details", "aside",
@@ -56,7 +57,7 @@ def open_containers(text: str) -> int:
     return sum(1 for tag in parser.open if tag in _CONTAINERS)
 
 
-class _OpenElements(HTMLParser):
+class _OpenElements(HtmlReader):
     """The stack of open containers and code elements, innermost last."""
 
     def __init__(self) -> None:

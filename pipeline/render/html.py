@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from html import unescape
-from html.parser import HTMLParser
 from typing import Iterable, Iterator
+
+from pipeline.markup import HtmlReader
 
 URL_ATTRIBUTES = frozenset({"src", "href", "poster", "srcset", "xlink:href"})
 LITERAL_ELEMENTS = frozenset({"pre", "code"})      # contents shown as written, never links
@@ -216,7 +217,7 @@ def leading_heading(html: str) -> str | None:
     return _HTML_SPACE.sub(" ", "".join(reader.text)).strip(" ") if reader.found else None
 
 
-class _LeadingHeading(HTMLParser):
+class _LeadingHeading(HtmlReader):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
@@ -244,7 +245,7 @@ class _LeadingHeading(HTMLParser):
             raise _Done                     # text before any heading
 
 
-class _UrlFinder(HTMLParser):
+class _UrlFinder(HtmlReader):
     """Collects the URL attributes of the start tags outside literal elements."""
 
     def __init__(self, html: str):
@@ -350,7 +351,7 @@ class _Done(Exception):
     """The first paragraph has ended: stop parsing."""
 
 
-class _FirstParagraph(HTMLParser):
+class _FirstParagraph(HtmlReader):
     """Keeps the text of the first paragraph."""
 
     def __init__(self):

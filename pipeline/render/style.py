@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import functools
 import re
-from html.parser import HTMLParser
 
+from pipeline.markup import HtmlReader
 from pipeline.render.html import LITERAL_ELEMENTS
 
 SCOPED_AT_RULES = frozenset({"media", "supports", "layer", "container", "starting-style"})
@@ -172,7 +172,7 @@ def _root_end(nodes, span: range) -> int | None:
     return after
 
 
-class _StyleFinder(HTMLParser):
+class _StyleFinder(HtmlReader):
     """The spans of the text of the `<style>` elements to scope, outside `<pre>`/`<code>`;
     comments, scripts and other styles are the parser's job, as browsers read them."""
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Collection, Hashable, Iterable, Mapping
 from urllib.parse import unquote
+
+from pipeline.markup import HtmlReader
 
 TOP = "top"             # scrolls to the top of any page, with or without such an element
 
@@ -84,7 +85,7 @@ def missing_fragments(links: Iterable[FragmentLink],
     return found
 
 
-class _Ids(HTMLParser):
+class _Ids(HtmlReader):
     """Collects `id` attributes (of any element) and the `name` of `<a>` elements. Escaped
     text in code listings is text, not tags: it adds nothing."""
 

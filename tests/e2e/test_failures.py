@@ -233,3 +233,21 @@ def test_cli_config_error_exit_code(site):
                          capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 2 and "titel" in run.stderr and "'title'" in run.stderr
     assert not (site.root / "output").exists()
+
+
+def test_a_page_holding_a_marked_section_is_built_as_a_browser_reads_it(site):
+    """`<![` in a page (`<div><![alt](a.png)`) failed the page with Python 3.11's
+    `AssertionError: unknown status keyword`; a browser reads a comment to the next `>`."""
+    site.page("a.md", """\
+        ---
+        title: A
+        ---
+
+        <div><![i](i.png) [b](b.md)
+
+        text <![if x]> and <![CDATA[ c ]]> and <![ open
+        """)
+    site.page("b.md", "---\ntitle: B\n---\n\nb\n")
+    report = site.build()
+    assert not report.failed, report.failed
+    assert (site.root / "output" / "a" / "index.html").is_file()

@@ -58,6 +58,8 @@ WITH_HTML = [
     "<style>\np { color: red }\n</style>\n\n[after](a.md) <style>x</STYLE > <b>[b](b.md)</b>",
     "<style>x</style\n\n[in style](s.md)\n\n</style>\n\n[after](after.md)",
     '<div\n"<code>">\n\n[x](x.md)\n\n</code> <i a="<code>">[y](y.md)</i> <div/>[z](z.md)',
+    "<div><![i](i.png)`href=\"c.md\"`",                    # found by CI: `<![` is a comment
+    "<![CDATA[ [c](c.md) ]]> <![if x]>[i](i.md)<![endif]> <![ x",
     f"a mark {RAW_OPEN} in the text <b>x</b> [x](x.md)",
 ]
 
@@ -97,6 +99,7 @@ PIECES = st.sampled_from([
     "<div>", "</div>", "<code>", "</code>", "<pre>", "</pre>", "<!--", "-->", "<b>", "</b>",
     '<a href="r.md">', "</a>", '<img src="r.png">', "<style>", "</style>", "<script>",
     "</script>", "</ style>", "</ script>", "<div\n", 'title="x>"', "<br/>", "&amp;", "&#",
+    "<![", "<![CDATA[", "]]>", "<![if x]>", "<!x",
 ])
 
 

@@ -40,7 +40,7 @@ PIECES = st.sampled_from([
     "< 5", "<!DOCTYPE html>", "<?php x ?>", '"', "'", "<div title='<p>'>", "<a href=\"x\">",
     "<div\n", "x</p", "<math><annotation>a</annotation></math>", "<p class='a'/>",
     "<p title=\"x/y\">", "</p >", "</P>", "a\r\nb", "\t", "</ script>", "</ style>",
-    "</ STYLE >",
+    "</ STYLE >", "<![", "<![CDATA[x]]>", "<![if x]>", "<![i](i.png)", "]]>", "<!x>",
 ])
 
 
