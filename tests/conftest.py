@@ -6,12 +6,22 @@ The tests of real sites by others (../shared/corpora) carry `needs_corpora` and 
 why, without it; the seed page is the repo's own copy, held to its SHA-256."""
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore new examples on a developer's machine (a failure found is kept in
+# .hypothesis/ and tried first next time); CI runs the same examples every time, so a red CI
+# is the change's, never the draw's (Hypothesis's advice). A case either finds is then kept
+# as an explicit example beside its test.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
