@@ -59,19 +59,29 @@ def dead_links(writer: SiteWriter, results: list[PageResult],
 
 def fragments(writer: SiteWriter, results: list[PageResult],
                config: SiteConfig) -> list[PageResult]:
-    """A page built now that links to a heading its target does not have: warned (as
-    `nbpress check` does), with the closest id (`build/fragments.py`)."""
-    from pipeline.build.fragments import fragment_warnings
+    """A page that links to a heading its target does not have: warned (as `nbpress check`
+    does), with the closest id (`build/fragments.py`). A page built now is checked; a kept
+    page, when a page it links to was built now or is gone (its warnings said again else)."""
+    from pipeline.build.fragments import Linking, fragment_warnings, is_fragment_warning, targets
     from pipeline.site.anchors import element_ids
 
-    built = {rel_of(config, r.source): str(r.source.path) for r in results
-             if r.outcome is Outcome.BUILT}
-    pages = {writer.files[rel][0]: (path, writer.fragment_links[rel])
-             for rel, path in built.items()
-             if writer.files.get(rel) and writer.fragment_links.get(rel)}
+    ours = {rel: Linking(writer.files[rel][0], r.source.shown, writer.fragment_links[rel])
+            for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)
+            and writer.files.get(rel := rel_of(config, r.source)) and writer.fragment_links.get(rel)}
+    kept = {rel_of(config, r.source) for r in results if r.outcome is Outcome.UNCHANGED}
+    built = {files[0] for rel, files in writer.files.items() if files and rel not in kept}
+    present = {files[0] for files in writer.files.values() if files}
+    pages = {rel: page for rel, page in ours.items()
+             if rel not in kept or any(t in built or t not in present for t in targets(page))}
     found = fragment_warnings(pages, writer.article_text, element_ids) if pages else {}
-    return [replace(r, warnings=r.warnings + tuple(found[str(r.source.path)]))
-            if r.outcome is Outcome.BUILT and str(r.source.path) in found else r for r in results]
+    out = []
+    for r in results:
+        rel = rel_of(config, r.source)
+        if rel in pages:
+            r = replace(r, warnings=tuple(w for w in r.warnings if not is_fragment_warning(w))
+                        + tuple(found.get(rel, ())))
+        out.append(r)
+    return out
 
 
 def alias_clashes(writer: SiteWriter, results: list[PageResult],

@@ -69,7 +69,7 @@ class SiteWriter:
         self.files: dict[str, list[str]] = {}              # output files, by source
         self.refs: dict[str, dict[str, list[int]]] = {}    # files each page used, by source
         self.links: dict[str, dict[str, str | None]] = {}  # pages each page links to: slugs
-        self.fragment_links: dict[str, tuple[str, ...]] = {}   # of each page built now
+        self.fragment_links: dict[str, tuple[str, ...]] = {}   # of each page, by source
         self.layouts: dict[str, str] = {}                  # layout key each page has now
         self.previous_site = previous_site
         self.in_place = in_place
@@ -206,6 +206,7 @@ class SiteWriter:
         self.refs[page_rel] = dict(old.refs)
         self.links[page_rel] = dict(old.links)
         self.layouts[page_rel] = old.layout
+        self.fragment_links[page_rel] = tuple(old.fragments)
         return old
 
     def _copy(self, assets: list[Asset]) -> list[str]:

@@ -26,14 +26,15 @@ _ATTRIBUTE = re.compile(r"""[\s/]*
 # Tags as plainly written, which no HTML parser reads two ways: a name, attributes each a name
 # and, after `=`, a value quoted (no `<` in it) or plain (`<div class="x" hidden id=y>`).
 _NAME = r"[a-zA-Z][-a-zA-Z0-9]*+"
-_ATTRS = r"""(?:\s++[a-zA-Z_:][-\w:.]*+(?:\s*+=\s*+(?:"[^"<]*+"|'[^'<]*+'|[^\s"'=<>`]++))?+)*+\s*+"""
-_STYLE = rf"<style{_ATTRS}>(?:[^<]++|<(?!/|!--))*+</style\s*+>"
+_WS = r"[ \t\n\r\f]"     # HTML's whitespace: no \xa0, \x0b or \x1c, which str's `\s` takes
+_ATTRS = rf"""(?:{_WS}++[a-zA-Z_:][-\w:.]*+(?:{_WS}*+={_WS}*+(?:"[^"<]*+"|'[^'<]*+'|[^\s"'=<>`]++))?+)*+{_WS}*+"""
+_STYLE = rf"<style{_ATTRS}>(?:[^<]++|<(?!/|!--))*+</style{_WS}*+>"
 _CODE = r"(?:pre|code|script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)\b"
 # A piece of the author's HTML that the parser could leave in no other state than it found:
 # text without `<` or `&`, whole style elements, plain tags of no element whose content is
 # code or raw text; no comment, declaration or entity.
 _PLAIN_PIECE = re.compile(rf"(?:[^<&]++|{_STYLE}|<(?!{_CODE}){_NAME}{_ATTRS}/?>"
-                          rf"|</(?!{_CODE}){_NAME}\s*+>)*+", re.IGNORECASE)
+                          rf"|</(?!{_CODE}){_NAME}{_WS}*+>)*+", re.IGNORECASE)
 _UNQUOTED_SAFE = re.compile(r"[^\s\"'=<>`&]+")
 _SPACE = " \t\n\r\f"                               # whitespace, as HTML counts it
 _HTML_SPACE = re.compile(f"[{_SPACE}]+")
@@ -157,12 +158,12 @@ def srcset_urls(value: str) -> tuple[tuple[int, int], ...]:
 # whole style and script elements, plain tags (above). Elements that some Python versions
 # read as raw text (textarea, title, ...) stop it.
 _WHOLE = "|".join([r"<!--(?:[^-]|-(?!-))*+-->", _STYLE,
-                   rf"<script{_ATTRS}>(?:[^<]++|<(?!/|!--))*+</script\s*+>"])
+                   rf"<script{_ATTRS}>(?:[^<]++|<(?!/|!--))*+</script{_WS}*+>"])
 _UNSURE = r"(?:style|script|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)\b"
 _BEFORE_P = re.compile(rf"(?:[^<]++|{_WHOLE}|<(?!p\b|{_UNSURE}){_NAME}{_ATTRS}/?>"
-                       rf"|</(?!p\b|{_UNSURE}){_NAME}\s*+>)*+(?=<p[\s/>])", re.IGNORECASE)
-_PLAIN_P = re.compile(rf"<p{_ATTRS}>([^<&]*+)</p\s*+>", re.IGNORECASE)
-_BEFORE_H1 = re.compile(rf"(?:\s++|{_WHOLE}|</{_NAME}\s*+>"
+                       rf"|</(?!p\b|{_UNSURE}){_NAME}{_WS}*+>)*+(?=<p[ \t\n\r\f/>])", re.IGNORECASE)
+_PLAIN_P = re.compile(rf"<p{_ATTRS}>([^<&]*+)</p{_WS}*+>", re.IGNORECASE)
+_BEFORE_H1 = re.compile(rf"(?:\s++|{_WHOLE}|</{_NAME}{_WS}*+>"
                         rf"|<(?:div|section|article|header|main){_ATTRS}/?>)*+", re.IGNORECASE)
 _NOT_AROUND_H1 = frozenset({"div", "section", "article", "header", "main", "h1", "style", "script"})
 

@@ -76,6 +76,8 @@ class Layout:
                                   self.config.theme / name,
                                   hint="name one of nbpress's templates, or add it to the "
                                        "theme folder") from None
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(self.config, name, exc) from None
 
     def page(self, page: Page, rel: str, body: str, image: str | None, model: SiteModel,
              scripts: tuple[str, ...] = (), notice: str | None = None) -> str:
@@ -189,6 +191,8 @@ class Layout:
         site's template it happened in (Jinja2 puts them in the traceback)."""
         import traceback
 
+        if isinstance(exc, UnicodeDecodeError):
+            return _not_utf8(self.config, template, exc)
         frames = [f for f in traceback.extract_tb(exc.__traceback__)
                   if f.filename.endswith(".j2")]
         where = frames[-1] if frames else None
@@ -324,6 +328,22 @@ def _environment(config: SiteConfig):
 
 def _ours(path: Path) -> bool:
     return path.parent == THEME
+
+
+def _not_utf8(config: SiteConfig, name: str, exc: UnicodeDecodeError) -> ConfigError:
+    """A template of the site's theme folder (the first found) is not UTF-8 text."""
+    path = config.theme / name
+    for candidate in sorted(config.theme.rglob("*.j2")) if config.theme.is_dir() else ():
+        try:
+            candidate.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as error:
+            path, exc = candidate, error
+            break
+        except OSError:
+            continue
+    return ConfigError(f"the template {path.name} is not UTF-8 text (byte {exc.start}: "
+                       f"{exc.object[exc.start:exc.start + 1]!r})", path,
+                       hint="save the template as UTF-8 in your editor")
 
 
 def _theme_stamp(config: SiteConfig) -> tuple:
