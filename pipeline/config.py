@@ -133,6 +133,7 @@ _DURATION = re.compile(r"(\d+)\s*([smhd])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")   # HTML cannot hold them
 
 
+_BASE_URL = re.compile(r"https?://[^/\s?#]+(/\S*)?")
 _SCHEDULER = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?[^\s/:]+:\d{1,5}/?")
 
 
@@ -203,6 +204,9 @@ def config_from_table(root: Path, table: dict[str, Any], file: Path | None = Non
             problems.append(f"[tool.nbpress] {key} must be a positive number, not {values.pop(key)}")
     if "timezone" in values:
         _zone_problem(values["timezone"], problems)
+    if values.get("base_url") and not _BASE_URL.fullmatch(values["base_url"]):
+        problems.append(f"[tool.nbpress] base_url must be the site's address from http:// or "
+                        f"https:// on, such as \"https://example.org/\", not {values.pop('base_url')!r}")
     if values.get("scheduler") and scheduler_problem(values["scheduler"]):
         problems.append(f"[tool.nbpress] {scheduler_problem(values.pop('scheduler'))}")
     if problems:

@@ -233,8 +233,9 @@ def _alias_clash(config: SiteConfig, page: Page, alias: str, other: Page | None,
     if output is not None:
         return f"alias {shown} would replace {output} {fix}, or choose another old URL)"
     if reserved:
-        return (f"alias {shown} would overwrite a file of the whole site (404.html, "
-                f"index.html, sitemap.xml, assets/, or a file of static/) {fix})")
+        return (f"alias {shown} would overwrite a file nbpress writes for the whole site "
+                f"(404.html, index.html, sitemap.xml, assets/, tags/, search/, a listing's "
+                f"page/2/) or a file of static/ {fix})")
     return None
 
 

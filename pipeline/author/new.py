@@ -29,12 +29,13 @@ def new_page(config: SiteConfig, title: str, section: str | None = None,
     if not slug:
         raise NbpressError(f"the title {title!r} gives an empty file name", config.content,
                            hint="use a title with letters or digits")
-    folder = config.content / section if section else config.content
+    folder = _section_folder(config, section) if section else config.content
     path = folder / f"{slug}.md"
     if path.exists():
         raise NbpressError("already exists", path, hint="choose another title, or edit it")
     keys = section_keys(folder)
-    text = frontmatter_text(keys, title, f"/{section}/{slug}" if section else f"/{slug}",
+    where = folder.relative_to(config.content).as_posix()
+    text = frontmatter_text(keys, title, f"/{where}/{slug}" if section else f"/{slug}",
                             today or dt.date.today())
     body = "\nWrite here.\n" + (f"\n{PARAMETERS_CELL}" if notebook else "")
     folder.mkdir(parents=True, exist_ok=True)
@@ -75,9 +76,24 @@ def frontmatter_text(keys: tuple[str, ...], title: str, slug: str, day: dt.date)
     return "\n".join(lines + ["---", ""])
 
 
-def slugify(title: str) -> str:
+def slugify(title: str, most: int = 80) -> str:
+    """The file name a title gives: ASCII letters and digits, hyphens between, cut at a word
+    within `most` characters (file systems take 255 bytes)."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    if len(slug) > most:
+        slug = slug[:most + 1].rsplit("-", 1)[0] if "-" in slug[:most + 1] else slug[:most]
+    return slug.strip("-")
+
+
+def _section_folder(config: SiteConfig, section: str) -> Path:
+    """The folder of a section named as a path under the content folder (`blog`, `docs/api`)."""
+    parts = section.replace("\\", "/").strip("/").split("/")
+    if Path(section).is_absolute() or any(p in ("", ".", "..") for p in parts):
+        raise NbpressError(f"the section {section!r} is not a folder of the content folder",
+                           config.content, hint="name the section as a path under the content "
+                                                "folder, such as blog or docs/api")
+    return config.content.joinpath(*parts)
 
 
 def _quote(text: str) -> str:

@@ -7,14 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import unicodedata
 from collections import defaultdict
 from pathlib import Path
 from dataclasses import dataclass, replace
+from typing import Iterable
 
 from pipeline.build.plan import may_run
 from pipeline.build.state import BuildState, PageState
 from pipeline.config import SiteConfig
-from pipeline.errors import NbpressError, PageError
+from pipeline.errors import LinkError, NbpressError, PageError
 from pipeline.files import site_rel
 from pipeline.model import Page, Source
 from pipeline.sources.families import is_family, members
@@ -164,9 +166,10 @@ def _read_once(source: Source, rel: str, old: PageState | None, memo: dict | Non
 
 
 def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
-    from pipeline.sources.frontmatter import decode, make_page, parse_frontmatter, read_source
+    from pipeline.sources.frontmatter import (decode, make_page, parse_frontmatter, read_bytes,
+                                              read_source)
 
-    data = source.path.read_bytes()
+    data = read_bytes(source.path)
     sha = hashlib.sha256(data).hexdigest()
     if source.kind == "md":
         text = decode(data, source.path)
@@ -185,8 +188,8 @@ def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset()
     """Pages whose slug is taken by another page, or reserved for a site-wide file (`static`:
     the output paths of static/), fail; each error names all."""
     by_slug: dict[str, list[Scanned]] = defaultdict(list)
-    for item in scanned:
-        by_slug[item.page.slug].append(item)
+    for item in scanned:        # one URL on a file system blind to case or to how é is written
+        by_slug[unicodedata.normalize("NFC", item.page.slug).casefold()].append(item)
     ok, failures = [], []
     for slug, group in by_slug.items():
         if len(group) == 1 and not reserved(slug, static):
@@ -195,6 +198,26 @@ def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset()
         for item in group:
             failures.append((item.page.source, _clash(item.page, [g.page for g in group])))
     return ok, failures
+
+
+def page_files(entries: Iterable) -> dict[str, str]:
+    """Each published page's file ("x/index.html") -> its source ("content/x.md")."""
+    return {e.url.strip("/") + "/index.html" if e.url != "/" else "index.html":
+            e.source.split("#")[0] for e in entries}
+
+
+def over_a_page(page: Page, source: str, target: str, files: dict[str, str]) -> None:
+    """A page refers to the file `source`, to be copied to `target`: an error when that is a
+    page's file (`x/index.html` of x.md) or inside its path (`x/index.html/a.png`)."""
+    parts = target.split("/")
+    clash = next((f for f in ("/".join(parts[:n]) for n in range(1, len(parts) + 1))
+                  if f in files), None)
+    if clash is not None:
+        where = f"over {clash}" if clash == target else f"at {target}, inside {clash}"
+        raise LinkError(f"refers to {source}, which would be published {where}, the page of "
+                        f"{files[clash]}", page.source.path,
+                        hint="rename or move the file (or the page), or link to the page "
+                             "instead of the file")
 
 
 def rel_of(config: SiteConfig, source: Source) -> str:
@@ -210,8 +233,9 @@ def _other_slug(slug: str) -> str:
 
 def _clash(page: Page, group: list[Page]) -> PageError:
     if len(group) == 1:
-        return PageError(f"slug {page.slug!r} would overwrite a file of the whole site "
-                         "(404.html, index.html, sitemap.xml, assets/, or a file of static/)",
+        return PageError(f"slug {page.slug!r} (the URL /{page.slug}/) would overwrite a file "
+                         "nbpress writes for the whole site (404.html, index.html, sitemap.xml, "
+                         "assets/, tags/, search/, a listing's page/2/) or a file of static/",
                          page.source.path, hint=f"choose another slug: {_other_slug(page.slug)}")
     others = ", ".join(str(p.source.path) for p in group if p is not page)
     return PageError(f"slug {page.slug!r} is also the slug of {others}", page.source.path,

@@ -78,6 +78,7 @@ class SiteWriter:
         self.written: list[str] = []                       # files this build wrote: audited
         self.alias_clashes: dict[str, list[str]] = {}      # aliases given no redirect, by page
         self._auditor: Audit | None = None
+        self._page_files: tuple[int, dict] | None = None   # (entries, page file -> page)
         self._staging: Staging | InPlace | None = None
 
     @property
@@ -144,6 +145,7 @@ class SiteWriter:
             else:
                 assets.append(featured)
                 image = featured.target
+        self._not_over_a_page(page, assets)
         rel = self._rel(page)
         layout = self._layout_key(page, rel)
         scripts = tuple(exported.scripts)
@@ -170,6 +172,16 @@ class SiteWriter:
         digest = hashlib.sha256(article.encode()).hexdigest()[:16]
         return Written(tuple(files), deps.refs, deps.links, tuple(warnings), layout,
                        card, digest, scripts, fragment_links(article))
+
+    def _not_over_a_page(self, page: Page, assets: list[Asset]) -> None:
+        """A file a page refers to is never copied over a page's file, nor into its path."""
+        from pipeline.build.publish import over_a_page, page_files
+
+        if assets and (self._page_files is None or self._page_files[0] != len(self.model.entries)):
+            self._page_files = (len(self.model.entries), page_files(self.model.entries.values()))
+        for asset in assets:
+            over_a_page(page, site_rel(self.config.root, asset.source), asset.target,
+                        self._page_files[1])
 
     def record(self, page: Page, written: Written) -> None:
         rel = self._rel(page)

@@ -19,6 +19,7 @@ FRONTMATTER_TAG = "nbpress-frontmatter"
 
 _MAGIC = re.compile(r"^%%(\w+)\n?")
 _CODE_FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
+_OPTION = re.compile(r"^:[\w-]+:")            # a MyST directive's option line
 _JUPYTEXT_MARKER = re.compile(r"<!--\s*#")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 RUNNABLE_ALIASES = {"python": ("python3",)}
@@ -34,7 +35,7 @@ def to_notebook(page: Page, config: SiteConfig):
         import jupytext
 
         if page.source.kind == "ipynb":
-            nb = _notebook_page(jupytext.read(page.source.path), page)
+            nb = _notebook_page(jupytext.read(page.source.path, as_version=4), page)
         elif own_header:
             nb = jupytext.reads(page.text, fmt=text_format(page.text))   # its header (MyST too)
         else:
@@ -183,11 +184,25 @@ def code_fences(text: str, nb) -> dict[int, Fence]:
         code = _MAGIC.sub("", cell.source, count=1).strip("\n")
         for k in range(position, len(blocks)):
             fence, body = blocks[k]
-            if body.strip("\n") in (code, cell.source.strip("\n")):
+            if _code_of(fence, body) in (code, cell.source.strip("\n")):
                 found[index] = fence
                 position = k + 1
                 break
     return found
+
+
+def _code_of(fence: Fence, body: str) -> str:
+    """A fenced block's code: for a MyST `{code-cell}`, without its options (`:tags: [x]`
+    lines, or a `---` block of YAML) and the blank line after them."""
+    if not fence.language.startswith("{code-cell}"):
+        return body.strip("\n")
+    lines = body.split("\n")
+    if lines and lines[0].strip() == "---":
+        end = next((k for k in range(1, len(lines)) if lines[k].strip() == "---"), 0)
+        lines = lines[end + 1:]
+    while lines and _OPTION.match(lines[0]):
+        lines = lines[1:]
+    return "\n".join(lines).strip("\n")
 
 
 def _fenced_blocks(text: str) -> list[tuple[Fence, str]]:

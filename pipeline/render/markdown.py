@@ -152,6 +152,7 @@ class Markdown:
         from mdit_py_plugins.deflist import deflist_plugin
         from mdit_py_plugins.dollarmath import dollarmath_plugin
         from mdit_py_plugins.footnote import footnote_plugin
+        from mdit_py_plugins.myst_blocks import myst_block_plugin
         from mdit_py_plugins.tasklists import tasklists_plugin
 
         md = (MarkdownIt("commonmark", {"html": True, "linkify": linkify})
@@ -162,7 +163,8 @@ class Markdown:
               # Pandoc's rule: "$5 and $10" is money, not math
               .use(dollarmath_plugin, double_inline=True, allow_space=False, allow_digits=False,
                    renderer=self._math)
-              .use(colon_fence_plugin))
+              .use(colon_fence_plugin)
+              .use(myst_block_plugin))         # MyST's (target)=, % comment and +++
         _github_links(md.linkify)
         core = md.core.ruler
         core.after("block", "nbpress_boxes", expand_boxes)
@@ -181,6 +183,11 @@ class Markdown:
         rules["box_title_close"] = lambda *_: "</p>\n"
         rules["box_close"] = lambda *_: "</div>\n"
         rules["html_block"] = rules["html_inline"] = _raw
+        rules["myst_line_comment"] = rules["myst_block_break"] = lambda *_: ""   # not shown
+        rules["myst_target"] = lambda tokens, idx, *_: (
+            "" if tokens[idx].meta.get("heading") else _target(tokens[idx].content))
+        rules["heading_open"] = lambda tokens, idx, options, env: md.renderer.renderToken(
+            tokens, idx, options, env) + "".join(map(_target, tokens[idx].meta.get("targets", ())))
         rules["table_open"] = lambda *_: '<div class="table-wrap">\n<table>\n'   # it scrolls,
         rules["table_close"] = lambda *_: "</table>\n</div>\n"                 # the page not
         return md
@@ -329,6 +336,16 @@ def _heading_ids(state) -> None:
             unique = f"{slug}-{count}"
         ids.add(unique)
         token.attrSet("id", unique)
+        before = index - 1                  # MyST targets of the heading: anchors in it
+        while before >= 0 and state.tokens[before].type == "myst_target":
+            state.tokens[before].meta["heading"] = True
+            token.meta.setdefault("targets", []).insert(0, state.tokens[before].content)
+            before -= 1
+
+
+def _target(label: str) -> str:
+    """A MyST target, `(label)=`: an anchor a link can name (`#label`)."""
+    return f'<span id="{escape(label)}"></span>'
 
 
 def _highlight(code: str, lang: str) -> str | None:

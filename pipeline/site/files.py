@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pipeline.site.layout import Layout
 
 RESERVED = {"assets", "404.html", "index.html", "sitemap.xml", "robots.txt", "feed.xml",
-            "rss.xml", "pagefind", ".nbpress.json"}   # ours
+            "rss.xml", "pagefind", ".nbpress.json", "tags", "search"}   # ours
 Made = Iterator[tuple[str, str, Callable[[], str | bytes]]]
 
 
@@ -231,12 +231,13 @@ def static_files(config: SiteConfig) -> list[tuple[Path, str]]:
 
 def reserved(slug: str, static: set[str]) -> bool:
     """Whether a page at `slug` would collide with a file nbpress writes for the whole site
-    (404.html, sitemap.xml, assets/), with a file of static/ (`static`: their output paths;
+    (404.html, sitemap.xml, assets/, the tag pages, the search page, a listing's page 2), with a file of static/ (`static`: their output paths;
     `static/robots.txt` and a page at `robots.txt`, or `static/a/index.html` and a page at
     `a`: a folder of static/ beside pages is fine), or with a folder's index.html."""
     parts = slug.split("/")
-    if parts[0] in RESERVED or "index.html" in parts:
-        return True
+    if parts[0] in RESERVED or "index.html" in parts or (
+            len(parts) > 1 and parts[-2] == "page" and parts[-1].isdigit()):
+        return True             # (`blog/page/2`: where a listing's second page is)
     prefixes = {"/".join(parts[:i]) for i in range(1, len(parts) + 1)}
     return bool(prefixes & static) or f"{slug}/index.html" in static
 

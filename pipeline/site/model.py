@@ -347,9 +347,13 @@ def section_url(name: str) -> str:
 
 def tag_slug(tag: str) -> str:
     """A tag's part of a URL: "Learning to write" -> "learning-to-write" (tags that differ
-    only in case or spacing are one tag)."""
-    slug = re.sub(r"[\s/\\?#%<>\"|*:]+", "-", tag.strip().lower()).strip("-.")
-    return slug or "tag"
+    only in case or spacing are one tag). A tag whose name loses characters a URL cannot
+    hold ("C#", "..") gets a short hash of its name after them, so it stays its own tag."""
+    name = " ".join(tag.lower().split())
+    slug = re.sub(r"[\s/\\?#%<>\"|*:]+", "-", name).strip("-.")
+    if slug == name.replace(" ", "-"):
+        return slug or "tag"
+    return f"{slug or 'tag'}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
 
 
 def tag_url(tag: str) -> str:

@@ -34,7 +34,7 @@ def fastpages_frontmatter(source: str, path: Path | None = None) -> dict[str, An
         elif item:
             try:
                 meta[item.group(1)] = yaml.safe_load(item.group(2)) if item.group(2) else None
-            except yaml.YAMLError:
+            except (yaml.YAMLError, ValueError):     # (ValueError: 2024-02-30, no date)
                 meta[item.group(1)] = item.group(2)
         elif line.strip():
             return None

@@ -220,6 +220,9 @@ def _stamp_tree(folder: str, root: str, found: dict[str, list[int]]) -> None:
             if entry.name not in SKIP_DIRS:
                 _stamp_tree(entry.path, root, found)
         elif entry.name.endswith((".md", ".ipynb")):
-            st = entry.stat()
-            found[entry.path[len(root) + 1:].replace(os.sep, "/")] = [st.st_mtime_ns, st.st_size,
-                                                                      st.st_ctime_ns]
+            try:
+                st = entry.stat()
+                stamp = [st.st_mtime_ns, st.st_size, st.st_ctime_ns]
+            except OSError:             # a link to nothing: its page fails, saying so
+                stamp = [0, -1, 0]
+            found[entry.path[len(root) + 1:].replace(os.sep, "/")] = stamp

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import json
 import math
+import os
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -21,7 +20,6 @@ KNOWN_FIELDS = ("title", "slug", "draft", "created", "edited", "date", "abstract
                 "matrix", "matrix_from", "exclude", "resources")
 EXECUTE_POLICIES = ("auto", "always", "never")
 DATE_FIELDS = ("created", "edited", "date")
-_DATE_VALUE = re.compile(r":\s*(\d{4}-\d\d?-\d\d?(?:[T ][\d:.]+)?)\s*(?:#.*)?$")
 _SLUG_PART = re.compile(r"^[^\x00-\x1f\x7f-\x9f/\\?#%<>\"|*:]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # not tab, newline, form feed, CR
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -30,10 +28,24 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 def read_source(source: Source) -> Page:
     """Read a Markdown page or a notebook without a Markdown twin into a validated Page."""
     if source.kind == "ipynb":
-        return _read_notebook(source)
-    text = decode(source.path.read_bytes(), source.path)
+        from pipeline.sources.notebooks import read_notebook
+
+        return read_notebook(source)
+    text = decode(read_bytes(source.path), source.path)
     meta, body_line = parse_frontmatter(text, source.path)
     return make_page(source, text, body_line, meta)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A page's bytes, or an error saying why they cannot be read (a link to a moved file)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        gone = path.is_symlink() and not path.exists()
+        raise PageError(f"cannot be read: {exc.strerror or exc}" + (
+            f" (it is a link to {os.readlink(path)}, which is not there)" if gone else ""),
+            path, hint="point the link at the page's file, or remove it" if gone else
+            "check the file's permissions, or move it out of the site") from None
 
 
 def decode(data: bytes, path: Path) -> str:
@@ -52,7 +64,8 @@ def decode(data: bytes, path: Path) -> str:
 def parse_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], int]:
     """The frontmatter mapping and the 1-based line where the body starts."""
     import frontmatter
-    import yaml
+
+    from pipeline.sources.yamlfront import load_yaml
 
     if not text.startswith("---"):
         return {}, 1
@@ -62,14 +75,7 @@ def parse_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], int]:
     except ValueError:
         raise PageError("the frontmatter has no closing '---' line", path, line=1,
                         hint="end the frontmatter with a line of three dashes: ---") from None
-    try:
-        meta = handler.load(block)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, path) from None
-    except ValueError as exc:       # an impossible date such as 2024-13-01
-        raise PageError(f"invalid date in the frontmatter: {exc}", path,
-                        line=_impossible_date_line(block),
-                        hint="check the dates: they must exist, written as \"2024-02-24\"") from None
+    meta = load_yaml(block, path)
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -78,29 +84,6 @@ def parse_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], int]:
     end = re.search(r"^(---|\.\.\.)\s*$", text[3:], re.MULTILINE)
     body_line = text.count("\n", 0, 3 + end.end()) + 2 if end else 1
     return meta, body_line
-
-
-def _impossible_date_line(block: str) -> int | None:
-    """The file line of the first unquoted YYYY-MM-DD value that is not a real date."""
-    for number, line in enumerate(block.splitlines()):
-        match = _DATE_VALUE.search(line)
-        if match and parse_date(match.group(1)) is None:
-            return number + 1        # the block starts after the first '---' line
-    return None
-
-
-def _yaml_error(exc, path: Path) -> PageError:
-    """The YAML error at its line in the file (the YAML text starts on the '---' line)."""
-    problem = getattr(exc, "problem", None) or str(exc)
-    mark = getattr(exc, "problem_mark", None)
-    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    line = mark.line + 1 if mark is not None else 1
-    if context and start is not None:    # an unclosed [ or " : point at where it opened
-        problem = f"{problem} ({context} that starts on line {start.line + 1})"
-        line = start.line + 1
-    return PageError(f"invalid YAML in the frontmatter: {problem}", path, line=line,
-                     hint="correct the YAML between the two '---' lines; quote values that "
-                          "contain ': ' or start with a special character")
 
 
 def make_page(source: Source, text: str, body_line: int, meta: Mapping[str, Any]) -> Page:
@@ -112,7 +95,7 @@ def make_page(source: Source, text: str, body_line: int, meta: Mapping[str, Any]
     if isinstance(meta.get("description"), str):
         check.shown(meta, "description")
     fields: dict[str, Any] = {
-        "title": check.shown(meta, "title") or _title_from_body(text, source),
+        "title": check.shown(meta, "title") or title_from_body(text, source),
         "slug": check.slug(meta.get("slug"), source),
         "draft": check.boolean(meta, "draft"),
         "abstract": check.shown(meta, "abstract"),
@@ -348,7 +331,7 @@ def slug_from_path(rel: str) -> str:
     return "/".join(re.sub(r"\s+", "-", p.strip()).lower() for p in parts)
 
 
-def _title_from_body(text: str, source: Source) -> str:
+def title_from_body(text: str, source: Source) -> str:
     match = re.search(r"^#\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
     if match:
         return plain_text(match.group(1).strip().strip('"')) or match.group(1).strip()
@@ -375,25 +358,3 @@ def plain_text(markdown: str) -> str:
     for pattern, replacement in _INLINE_MARKS:
         text = pattern.sub(replacement, text)
     return " ".join(unescape(text).split())
-
-
-def _read_notebook(source: Source) -> Page:
-    """A notebook with no Markdown twin: frontmatter from metadata.nbpress or a leading raw cell."""
-    try:
-        nb = json.loads(decode(source.path.read_bytes(), source.path))
-    except json.JSONDecodeError as exc:
-        raise PageError(f"is not a valid notebook (JSON error: {exc.msg})", source.path,
-                        line=exc.lineno, hint="open and save it again in Jupyter") from None
-    meta = dict(nb.get("metadata", {}).get("nbpress", {}).get("frontmatter", {}))
-    cells = nb.get("cells", [])
-    first = "".join(cells[0].get("source", "")) if cells else ""
-    if cells and cells[0].get("cell_type") == "raw" and first.startswith("---"):
-        meta = {**parse_frontmatter(first, source.path)[0], **meta}
-    elif not meta and cells and cells[0].get("cell_type") == "markdown":
-        from pipeline.sources.dialects import fastpages_frontmatter
-
-        meta = fastpages_frontmatter(first, source.path) or {}
-    heading_text = "\n".join("".join(c.get("source", "")) for c in cells
-                             if c.get("cell_type") == "markdown")
-    page = make_page(source, "", 1, meta)
-    return page if "title" in meta else replace(page, title=_title_from_body(heading_text, source))

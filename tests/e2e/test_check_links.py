@@ -202,8 +202,9 @@ def test_aliases_that_take_a_url_something_else_has_are_errors_naming_both(site)
         "content/a.md:7: alias /a/ is the page's own URL (fix: remove the alias)",
         "content/a.md:8: alias /404.html would replace the site's 404.html (fix: remove the "
         "alias, or choose another old URL)",
-        "content/a.md:9: alias /assets/x/ would overwrite a file of the whole site (404.html, "
-        "index.html, sitemap.xml, assets/, or a file of static/) (fix: remove the alias)",
+        "content/a.md:9: alias /assets/x/ would overwrite a file nbpress writes for the whole "
+        "site (404.html, index.html, sitemap.xml, assets/, tags/, search/, a listing's page/2/) "
+        "or a file of static/ (fix: remove the alias)",
         "content/a.md:10: alias /files/ would replace static/files/index.html (fix: remove the "
         "alias, or choose another old URL)",
         "content/c.md:3: alias /old/ is also an alias of content/a.md: one old URL can redirect "

@@ -100,7 +100,7 @@ def test_bug9_a_slug_that_names_a_site_file_fails_that_page_only(site):
     report = site.build()
     for rel in ("a", "b", "c"):
         r = result(report, rel)
-        assert r.outcome is Outcome.FAILED and "would overwrite a file of the whole site" in r.error.message
+        assert r.outcome is Outcome.FAILED and "would overwrite a file nbpress writes for the whole site" in r.error.message
     assert result(report, "ok").outcome is Outcome.BUILT
     assert (site.root / "output/404.html").is_file()
 
