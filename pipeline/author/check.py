@@ -154,12 +154,30 @@ def article_html(page: Page, config: SiteConfig, markdown: Markdown) -> str:
     from pipeline.render.export import REMOVE_CELL, _markdown_only
 
     nb = to_notebook(page, config)
-    shown = [c.source for c in nb.cells if c.cell_type == "markdown"
-             and not REMOVE_CELL & set(c.metadata.get("tags", ()))]
+    shown = [c for c in nb.cells if not REMOVE_CELL & set(c.metadata.get("tags", ()))]
     markdown.unsupported.clear()
     if _markdown_only(nb):
-        return markdown.render("\n\n\n".join(shown))
-    return "\n".join(markdown.render(source) for source in shown)
+        return markdown.render("\n\n\n".join(c.source for c in shown if c.cell_type == "markdown"))
+    return "\n".join(markdown.render(c.source) if c.cell_type == "markdown" else
+                     _stored_outputs(c, markdown) for c in shown if c.cell_type != "raw")
+
+
+def _stored_outputs(cell, markdown: Markdown) -> str:
+    """The HTML of a code cell's stored outputs that are HTML or Markdown (their ids and
+    links are the published page's too); none when its outputs are removed."""
+    from pipeline.render.export import REMOVE_OUTPUT
+
+    if REMOVE_OUTPUT & set(cell.metadata.get("tags", ())):
+        return ""
+    parts = []
+    for output in cell.get("outputs", ()):
+        data = output.get("data", {})
+        html, text = data.get("text/html"), data.get("text/markdown")
+        if html is not None:
+            parts.append("".join(html) if isinstance(html, list) else str(html))
+        elif text is not None:
+            parts.append(markdown.render("".join(text) if isinstance(text, list) else str(text)))
+    return "\n".join(parts)
 
 
 def _resolve(resolver: LinkResolver, page: Page, html: str) -> tuple[list[str], str | None]:
@@ -188,7 +206,11 @@ def _urls(html: str) -> set[str]:
     for attr in url_attributes(html):
         values = ([attr.value[s:e] for s, e in srcset_urls(attr.value)]
                   if attr.name == "srcset" else [attr.value])
-        urls.update(urlsplit(v).path for v in values)
+        for value in values:
+            try:
+                urls.add(urlsplit(value).path)
+            except ValueError:          # not a URL (`http://[::1`): no file of the site
+                pass
     return urls - {""}
 
 

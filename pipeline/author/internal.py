@@ -69,12 +69,17 @@ def page_links(item: Rendered, base_url: str = "") -> list[Link]:
 
 
 def _link(page: Page, written: str, new: str, base_url: str, lines: Locator) -> Link | None:
-    parts = urlsplit(written)
+    try:
+        parts = urlsplit(written)
+        urlsplit(new)
+    except ValueError:                  # not a URL (`http://[::1`): the build warns of it
+        return None
     if parts.scheme or parts.netloc:
         url = f"{parts.scheme or 'https'}:{written}" if not parts.scheme else written
         inside = _inside(url, base_url)
         if inside is not None:
-            return _site_link(page, written, inside, lines) if inside.endswith("/") else None
+            return _site_link(page, written, inside, lines) \
+                if urlsplit(inside).path.endswith("/") else None
         if urlsplit(url).scheme not in ("http", "https"):
             return None
         return Link(page, written, lines.find(written), url.split("#")[0],

@@ -339,7 +339,7 @@ def _new_state(build_id: str, plan: SitePlan, results: list[PageResult],
             body_line=d.page.body_line, key=d.key if d.page.source in ok else "",
             files=writer.files.get(d.rel, []), refs=writer.refs.get(d.rel, {}),
             links=writer.links.get(d.rel, {}), entry=entry.as_json() if entry else {},
-            fragments=list(writer.fragment_links.get(d.rel, ())),
+            fragments=[list(f) for f in writer.fragment_links.get(d.rel, ())],
             peak_memory=peaks.get(d.page.source) or (old.peak_memory if old else 0))
         pages[d.rel] = old if page == old else page     # the same: saved without encoding
     for s in plan.skipped:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Callable, Collection
 from urllib.parse import unquote, urlsplit
 
-from pipeline.site.anchors import has_fragment, suggestion
+from pipeline.site.anchors import SUGGESTIONS, has_fragment, suggestion
 
 _ANCHOR = re.compile(r'<a class="anchor-link" href="#([^"]*)"')
+_HASH = r"(?:#|&num;?|&\#0*35;?|&\#x0*23;?)"     # `#`, as written or as a character reference
+_MAYBE = re.compile(rf"""href\s*=\s*(?:"[^"]*{_HASH}|'[^']*{_HASH}|[^\s"'>]*{_HASH})""",
+                    re.IGNORECASE)              # an href whose value may hold a `#`
 _FIX = " (correct the fragment after # to a heading of that page)"
 
 
@@ -27,38 +31,50 @@ class Linking:
     file: str
     shown: str
     hrefs: tuple[str, ...]
+    spelled: dict[str, str] = field(default_factory=dict)   # an href as the author wrote it
 
 
-def fragment_links(article: str) -> tuple[str, ...]:
+def fragment_links(article: str, spelled: dict[str, str] | None = None
+                   ) -> tuple[tuple[str, str], ...]:
     """The links of an article with a fragment (`#x`, `../other/#x`), unescaped, each once,
-    but for its headings' own anchor marks. The article is parsed only when something but
-    those marks may be one: a `#` (or `&num;`) and an `href`."""
+    but for its headings' own anchor marks, each with how the author wrote it (`spelled`:
+    the resolver's, `t.md#x` for `../t/#x`). The article is parsed only when something but
+    those marks may be one: an `href` whose value holds a `#`."""
     from pipeline.render.html import url_attributes
     from pipeline.render.links import LINK_ATTRIBUTES
 
     rest = _ANCHOR.sub("", article) if "anchor-link" in article else article
-    if ("#" not in rest and "&num" not in rest) or "href" not in rest.lower():
+    if not _MAYBE.search(rest):
         return ()
-    own = _own(article)
-    return tuple(dict.fromkeys(a.value for a in url_attributes(article)
-                               if a.name in LINK_ATTRIBUTES and "#" in a.value
-                               and a.value not in own))
+    own, spelled = _own(article), spelled or {}
+    hrefs = dict.fromkeys(a.value for a in url_attributes(article)
+                          if a.name in LINK_ATTRIBUTES and "#" in a.value and a.value not in own)
+    return tuple((href, spelled.get(href, href)) for href in hrefs)
 
 
-def targets(page: Linking) -> set[str]:
-    """The page files its fragment links lead to."""
-    found = (_target(href, page.file) for href in page.hrefs)
-    return {target for target, fragment in found if target is not None and fragment}
+def target_of(href: str, file: str, base_url: str = "") -> str | None:
+    """The page file a fragment link of the page file `file` leads to (None: another site's,
+    or no page)."""
+    target, fragment = _target(href, file, base_url)
+    return target if fragment else None
 
 
 def is_fragment_warning(warning: str) -> bool:
     return warning.endswith(_FIX)
 
 
+def said_of(page: Linking, href: str, warning: str) -> bool:
+    """Whether `warning` is the one `fragment_warnings` gives for this link of this page."""
+    return (warning.startswith(f"{page.shown}: links to {page.spelled.get(href, href)}: ")
+            and is_fragment_warning(warning))
+
+
 def fragment_warnings(pages: dict[str, Linking], read: Callable[[str], str | None],
-                      ids_of: Callable[[str], Collection[str]]) -> dict[str, list[str]]:
+                      ids_of: Callable[[str], Collection[str]],
+                      base_url: str = "") -> dict[str, list[str]]:
     """`pages`: state key -> the page; `read(file)` a page's article HTML as published (None:
-    not ours); `ids_of(article)` the ids in it. State key -> warnings."""
+    not ours); `ids_of(article)` the ids in it; `base_url`: the site's (its absolute links
+    are its pages). State key -> warnings."""
     known: dict[str, Collection[str] | None] = {}
 
     def ids(file: str) -> Collection[str] | None:
@@ -68,17 +84,19 @@ def fragment_warnings(pages: dict[str, Linking], read: Callable[[str], str | Non
         return known[file]
 
     found: dict[str, list[str]] = {}
+    asked: Counter[str] = Counter()         # suggestions made for each target
     for key, page in sorted(pages.items()):
         for href in page.hrefs:
-            target, fragment = _target(href, page.file)
+            target, fragment = _target(href, page.file, base_url)
             if target is None or not fragment:
                 continue
             there = ids(target)
             if there is None or has_fragment(fragment, there):
                 continue
-            close = suggestion(fragment, there)
+            asked[target] += 1
+            close = suggestion(fragment, there) if asked[target] <= SUGGESTIONS else None
             found.setdefault(key, []).append(
-                f"{page.shown}: links to {href}: no heading with that id"
+                f"{page.shown}: links to {page.spelled.get(href, href)}: no heading with that id"
                 + (f" (did you mean #{close}?)" if close else "") + _FIX)
     return found
 
@@ -88,15 +106,23 @@ def _own(article: str) -> set[str]:
     return {f"#{m}" for m in _ANCHOR.findall(article)}
 
 
-def _target(href: str, file: str) -> tuple[str | None, str]:
+def _target(href: str, file: str, base_url: str = "") -> tuple[str | None, str]:
     """The page file a link leads to from `file`, and its fragment; None for another site or
-    a file that is not a page."""
-    parts = urlsplit(href)
+    a file that is not a page. `/x/` and the site's own absolute URLs are from its root, as
+    `nbpress check` reads them."""
+    base = base_url.rstrip("/") + "/" if base_url else ""
+    if base and href.startswith(base):
+        href = "/" + href[len(base):]
+    try:
+        parts = urlsplit(href)
+    except ValueError:                  # a broken host (`http://[::1`): no page of ours
+        return None, ""
     if parts.scheme or parts.netloc:
         return None, ""
     if not parts.path:
         return file, unquote(parts.fragment)
-    path = posixpath.normpath(posixpath.join(posixpath.dirname(file), unquote(parts.path)))
+    here = "" if parts.path.startswith("/") else posixpath.dirname(file)
+    path = posixpath.normpath(posixpath.join(here, unquote(parts.path).lstrip("/")))
     if path.startswith(".."):
         return None, ""
     if parts.path.endswith("/") or path == ".":

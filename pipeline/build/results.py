@@ -60,26 +60,42 @@ def dead_links(writer: SiteWriter, results: list[PageResult],
 def fragments(writer: SiteWriter, results: list[PageResult],
                config: SiteConfig) -> list[PageResult]:
     """A page that links to a heading its target does not have: warned (as `nbpress check`
-    does), with the closest id (`build/fragments.py`). A page built now is checked; a kept
-    page, when a page it links to was built now or is gone (its warnings said again else)."""
-    from pipeline.build.fragments import Linking, fragment_warnings, is_fragment_warning, targets
+    does), with the closest id (`build/fragments.py`). A page built now is checked; of a kept
+    page, the links into a page built now or gone (its other warnings are the last build's)."""
+    from dataclasses import replace as changed
+
+    from pipeline.build.fragments import Linking, fragment_warnings, said_of, target_of
     from pipeline.site.anchors import element_ids
 
-    ours = {rel: Linking(writer.files[rel][0], r.source.shown, writer.fragment_links[rel])
-            for r in results if r.outcome in (Outcome.BUILT, Outcome.UNCHANGED)
-            and writer.files.get(rel := rel_of(config, r.source)) and writer.fragment_links.get(rel)}
     kept = {rel_of(config, r.source) for r in results if r.outcome is Outcome.UNCHANGED}
     built = {files[0] for rel, files in writer.files.items() if files and rel not in kept}
     present = {files[0] for files in writer.files.values() if files}
-    pages = {rel: page for rel, page in ours.items()
-             if rel not in kept or any(t in built or t not in present for t in targets(page))}
-    found = fragment_warnings(pages, writer.article_text, element_ids) if pages else {}
-    out = []
+    pages: dict[str, Linking] = {}
     for r in results:
         rel = rel_of(config, r.source)
-        if rel in pages:
-            r = replace(r, warnings=tuple(w for w in r.warnings if not is_fragment_warning(w))
-                        + tuple(found.get(rel, ())))
+        if r.outcome not in (Outcome.BUILT, Outcome.UNCHANGED) or not writer.files.get(rel) \
+                or not writer.fragment_links.get(rel):
+            continue
+        links = writer.fragment_links[rel]
+        page = Linking(writer.files[rel][0], r.source.shown, tuple(h for h, _ in links),
+                       {h: written for h, written in links if written != h})
+        if rel in kept:
+            page = changed(page, hrefs=tuple(
+                h for h in page.hrefs if (t := target_of(h, page.file, config.base_url))
+                is not None and (t in built or t not in present)))
+        if page.hrefs:
+            pages[rel] = page
+
+    def read(file: str) -> str | None:      # a page of this build (not an old file in place)
+        return writer.article_text(file, whole=True) if file in present else None
+
+    found = fragment_warnings(pages, read, element_ids, config.base_url) if pages else {}
+    out = []
+    for r in results:
+        page = pages.get(rel := rel_of(config, r.source))
+        if page is not None:
+            r = replace(r, warnings=tuple(w for w in r.warnings if not any(
+                said_of(page, h, w) for h in page.hrefs)) + tuple(found.get(rel, ())))
         out.append(r)
     return out
 

@@ -37,7 +37,7 @@ class PageState:
     layout: str = ""                          # the layout key its page was rendered with
     always: bool = False                      # `execute: always`: built on every build
     peak_memory: int = 0                      # bytes its kernel reached when its code ran
-    fragments: list[str] = field(default_factory=list)     # its links with a #fragment
+    fragments: list = field(default_factory=list)     # its #fragment links: [href, as written]
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,7 @@ class Written:
     image: str | None = None                # its card's image (featured, else its first figure)
     digest: str = ""                        # of its article HTML
     scripts: tuple[str, ...] = ()           # the site's scripts it needs (assets/<name>)
-    fragment_links: tuple[str, ...] = ()    # its links with a #fragment (build/fragments.py)
+    fragment_links: tuple[tuple[str, str], ...] = ()   # its #fragment links, as written too
 
 
 class SiteWriter:
@@ -69,7 +69,7 @@ class SiteWriter:
         self.files: dict[str, list[str]] = {}              # output files, by source
         self.refs: dict[str, dict[str, list[int]]] = {}    # files each page used, by source
         self.links: dict[str, dict[str, str | None]] = {}  # pages each page links to: slugs
-        self.fragment_links: dict[str, tuple[str, ...]] = {}   # of each page, by source
+        self.fragment_links: dict[str, tuple[tuple[str, str], ...]] = {}   # of each page
         self.layouts: dict[str, str] = {}                  # layout key each page has now
         self.previous_site = previous_site
         self.in_place = in_place
@@ -171,7 +171,7 @@ class SiteWriter:
                               if n.lower().endswith(FIGURES)), None)
         digest = hashlib.sha256(article.encode()).hexdigest()[:16]
         return Written(tuple(files), deps.refs, deps.links, tuple(warnings), layout,
-                       card, digest, scripts, fragment_links(article))
+                       card, digest, scripts, fragment_links(article, dict(rewritten.spelled)))
 
     def _not_over_a_page(self, page: Page, assets: list[Asset]) -> None:
         """A file a page refers to is never copied over a page's file, nor into its path."""
@@ -218,7 +218,8 @@ class SiteWriter:
         self.refs[page_rel] = dict(old.refs)
         self.links[page_rel] = dict(old.links)
         self.layouts[page_rel] = old.layout
-        self.fragment_links[page_rel] = tuple(old.fragments)
+        self.fragment_links[page_rel] = tuple((f, f) if isinstance(f, str) else tuple(f)
+                                              for f in old.fragments)
         return old
 
     def _copy(self, assets: list[Asset]) -> list[str]:
@@ -350,19 +351,21 @@ class SiteWriter:
         return self.article_text(entry.url.strip("/") + "/index.html" if entry.url != "/"
                                  else "index.html")
 
-    def article_text(self, path: str) -> str | None:
+    def article_text(self, path: str, whole: bool = False) -> str | None:
         """The article HTML of the page file `path` as this build publishes it; None when
-        there is none, or it is not a page of ours."""
+        there is none, or it is not a page of ours (`whole`: then the page itself, laid out
+        by a theme without nbpress's article marks)."""
         top = str(self.staging.path("x").parent)    # its root, made if need be: nothing else
         target = os.path.normpath(os.path.join(top, path))
         if not target.startswith(top + os.sep):
             return None
         try:
             with open(target, encoding="utf-8") as file:
-                found = article_of(file.read())
+                text = file.read()
         except (OSError, ValueError):
             return None
-        return found[0] if found else None
+        found = article_of(text)
+        return found[0] if found else text if whole else None
 
     def abort(self) -> None:
         if self._staging is not None:

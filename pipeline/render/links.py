@@ -16,7 +16,7 @@ import glob
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Collection, Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 from urllib.parse import quote, unquote, urlsplit
 
 from pipeline.config import SiteConfig
@@ -24,7 +24,8 @@ from pipeline.errors import LinkError
 from pipeline.files import Existing, cache_dir
 from pipeline.model import Page
 from pipeline.render import images
-from pipeline.render.html import UrlAttr, attribute_value, srcset_urls, url_attributes
+from pipeline.render.edits import each_url, edited
+from pipeline.render.html import UrlAttr, attribute_value, url_attributes
 
 LINK_ATTRIBUTES = frozenset({"href", "xlink:href"})    # the others show a file: it must exist
 PAGE_SUFFIXES = (".md", ".ipynb")
@@ -49,6 +50,7 @@ class Rewritten:
     # there yet, or used before the one found, a static/ one); `watch`: as (folder, glob)
     missing: tuple[Path, ...] = ()
     watch: tuple[tuple[Path, str], ...] = ()
+    spelled: tuple[tuple[str, str], ...] = ()   # (a page link with a fragment, as written)
 
     @property
     def said(self) -> tuple[str, ...]:
@@ -128,9 +130,10 @@ class LinkResolver:
         added = [(attr.end, self._img(page, attr, url, shown, local, found))
                  for attr, url, shown in found.images]
         watched = sorted(found.watched)
-        return Rewritten(_edited(html, changes, added), tuple(found.assets.values()),
+        return Rewritten(edited(html, changes, added), tuple(found.assets.values()),
                          tuple(found.warnings), tuple(sorted(found.linked)), tuple(watched),
-                         tuple((p.parent, _pattern(p.name)) for p in watched))
+                         tuple((p.parent, _pattern(p.name)) for p in watched),
+                         tuple(found.spelled.items()))
 
     def _attribute(self, page: Page, attr: UrlAttr, local: Collection[str],
                    found: _Found) -> str:
@@ -142,7 +145,7 @@ class LinkResolver:
                 found.images.append((attr, url, shown))
             return url
         if attr.name == "srcset":
-            return _each_url(attr.value,
+            return each_url(attr.value,
                              lambda url: self._one(page, url, local, found, found.problems))
         if attr.name not in LINK_ATTRIBUTES:
             return self._one(page, attr.value, local, found, found.problems)
@@ -179,7 +182,12 @@ class LinkResolver:
                problems: list[str]) -> tuple[str, Asset | str | None]:
         """`_one`, and the file the URL shows: an Asset (where it is, where it is published),
         the name of a file the page produced, or None (a page, another site, nothing)."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:       # `http://[::1`: a typo in another site's address
+            found.warnings.append(f"{page.source.path}: the link {url!r} is not a URL ({exc}): "
+                                  "it is left as written (correct it)")
+            return url, None
         if (parts.scheme or parts.netloc or not parts.path or url.startswith("#")
                 or parts.path.endswith("/")):     # a URL of the site, not a file
             return url, None
@@ -189,7 +197,12 @@ class LinkResolver:
             "#" + parts.fragment if parts.fragment else "")
         if parts.path.endswith(PAGE_SUFFIXES):
             target = self._page(page, parts.path, problems, found.warnings, found.linked)
-            return (url if target is None else relative_url(target, page.slug) + suffix), None
+            if target is None:
+                return url, None
+            shown = relative_url(target, page.slug) + suffix
+            if parts.fragment:
+                found.spelled.setdefault(shown, url)
+            return shown, None
         static = self._static(parts.path)
         if static is not None:          # watched either way: the page is checked again
             found.watched.add(static)   # when the file comes or goes
@@ -346,6 +359,7 @@ class _Found:
     linked: set[Path] = field(default_factory=set)
     watched: set[Path] = field(default_factory=set)     # `Rewritten.missing`
     images: list[tuple[UrlAttr, str, Asset | str]] = field(default_factory=list)  # <img src>s
+    spelled: dict[str, str] = field(default_factory=dict)   # `Rewritten.spelled`
 
 
 def _unresolved(page: Page, problems: list[str]) -> LinkError:
@@ -355,30 +369,6 @@ def _unresolved(page: Page, problems: list[str]) -> LinkError:
                      page.source.path, detail="\n".join(problems) if many else None,
                      hint="correct the path (relative to the page's folder, or "
                           "starting with / for the content folder), or add the file")
-
-
-def _edited(html: str, changes: list[tuple[UrlAttr, str]], added: list[tuple[int, str]]) -> str:
-    """`html` with each attribute's value replaced (unescaped in, escaped as written; a value
-    that did not change keeps its bytes, the author's quotes are kept) and the written
-    attributes of `added` inserted at their offsets (the end of an `<img>`'s src)."""
-    edits = [(a.start, a.end, attribute_value(v, a.quote)) for a, v in changes if v != a.value]
-    edits += [(at, at, text) for at, text in added if text]
-    parts, pos = [], 0
-    for start, end, text in sorted(edits, key=lambda edit: (edit[0], edit[1])):
-        if start < pos:
-            continue
-        parts += [html[pos:start], text]
-        pos = end
-    return "".join(parts) + html[pos:] if parts else html
-
-
-def _each_url(srcset: str, rewrite: Callable[[str], str]) -> str:
-    """A srcset value with each candidate's URL rewritten, the descriptors kept."""
-    parts, pos = [], 0
-    for start, end in srcset_urls(srcset):
-        parts += [srcset[pos:start], rewrite(srcset[start:end])]
-        pos = end
-    return "".join(parts) + srcset[pos:]
 
 
 IMAGE_PREFERENCE = (".svg", ".png", ".gif", ".webp", ".jpg", ".jpeg")

@@ -10,6 +10,7 @@ a repeat), footnotes' (`fn1`, `fnref1`), and whatever `id=` or `<a name=>` an au
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from dataclasses import dataclass
 from typing import Collection, Hashable, Iterable, Mapping
 from urllib.parse import unquote
@@ -61,6 +62,10 @@ def has_fragment(fragment: str, ids: Collection[str]) -> bool:
     return decoded in ids or decoded.lower() == TOP
 
 
+SUGGESTIONS = 25     # "did you mean" for this many missing fragments of one page at most:
+                     # each reads every id of the page (many near misses: quadratic time)
+
+
 def suggestion(fragment: str, ids: Collection[str]) -> str | None:
     """The id closest to `fragment` (decoded; case ignored first: `#Setup` is `setup`), or
     None when none is close."""
@@ -77,11 +82,13 @@ def missing_fragments(links: Iterable[FragmentLink],
     """The links whose fragment their target page does not have, in the order given, each with
     the closest id the page has. A target missing from `ids` (a listing, a page not read) is
     not judged."""
-    found = []
+    found, asked = [], Counter()
     for link in links:
         known = ids.get(link.target)
         if known is not None and not has_fragment(link.fragment, known):
-            found.append(MissingFragment(link, suggestion(link.fragment, known)))
+            asked[link.target] += 1
+            close = suggestion(link.fragment, known) if asked[link.target] <= SUGGESTIONS else None
+            found.append(MissingFragment(link, close))
     return found
 
 

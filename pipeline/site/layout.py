@@ -76,8 +76,6 @@ class Layout:
                                   self.config.theme / name,
                                   hint="name one of nbpress's templates, or add it to the "
                                        "theme folder") from None
-            except UnicodeDecodeError as exc:
-                raise _not_utf8(self.config, name, exc) from None
 
     def page(self, page: Page, rel: str, body: str, image: str | None, model: SiteModel,
              scripts: tuple[str, ...] = (), notice: str | None = None) -> str:
@@ -191,8 +189,8 @@ class Layout:
         site's template it happened in (Jinja2 puts them in the traceback)."""
         import traceback
 
-        if isinstance(exc, UnicodeDecodeError):
-            return _not_utf8(self.config, template, exc)
+        if isinstance(exc, ConfigError):        # a template not in UTF-8, named
+            return exc
         frames = [f for f in traceback.extract_tb(exc.__traceback__)
                   if f.filename.endswith(".j2")]
         where = frames[-1] if frames else None
@@ -319,7 +317,20 @@ def _nav_href(url: str, slug: str, root: str | None) -> str:
 def _environment(config: SiteConfig):
     import jinja2
 
-    loaders = [jinja2.FileSystemLoader(config.theme)] if config.theme.is_dir() else []
+    class Loader(jinja2.FileSystemLoader):
+        """A template not in UTF-8 is an error naming its file and line."""
+
+        def get_source(self, environment, template):
+            try:
+                return super().get_source(environment, template)
+            except UnicodeDecodeError as exc:
+                path = next(p for top in self.searchpath if (p := Path(top, template)).is_file())
+                raise ConfigError(f"the template {template} is not UTF-8 text (byte "
+                                  f"{exc.object[exc.start:exc.start + 1]!r})", path,
+                                  line=exc.object.count(b"\n", 0, exc.start) + 1,
+                                  hint="save the template as UTF-8 in your editor") from None
+
+    loaders = [Loader(config.theme)] if config.theme.is_dir() else []
     return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders + [jinja2.FileSystemLoader(THEME)]),
                               autoescape=True, undefined=jinja2.StrictUndefined,
                               trim_blocks=False, keep_trailing_newline=True, auto_reload=False,
@@ -328,22 +339,6 @@ def _environment(config: SiteConfig):
 
 def _ours(path: Path) -> bool:
     return path.parent == THEME
-
-
-def _not_utf8(config: SiteConfig, name: str, exc: UnicodeDecodeError) -> ConfigError:
-    """A template of the site's theme folder (the first found) is not UTF-8 text."""
-    path = config.theme / name
-    for candidate in sorted(config.theme.rglob("*.j2")) if config.theme.is_dir() else ():
-        try:
-            candidate.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as error:
-            path, exc = candidate, error
-            break
-        except OSError:
-            continue
-    return ConfigError(f"the template {path.name} is not UTF-8 text (byte {exc.start}: "
-                       f"{exc.object[exc.start:exc.start + 1]!r})", path,
-                       hint="save the template as UTF-8 in your editor")
 
 
 def _theme_stamp(config: SiteConfig) -> tuple:
