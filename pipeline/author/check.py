@@ -24,7 +24,7 @@ from pipeline.sources.discover import discover
 from pipeline.errors import LinkError, NbpressError
 from pipeline.model import Page, Source
 from pipeline.sources.frontmatter import read_source
-from pipeline.files import write_atomic
+from pipeline.files import site_rel, write_atomic
 
 if TYPE_CHECKING:
     from pipeline.author.external import External
@@ -43,17 +43,20 @@ def check_site(config: SiteConfig, fix: bool = False,
     from pipeline.author.internal import page_links
     from pipeline.build.publish import publishable, unique_slugs
     from pipeline.render.markdown import Markdown
-    from pipeline.site.files import static_files
+    from pipeline.site.files import generated, static_files
 
     sources = discover(config)
     scanned, failures, findings = _read_all(config, sources)
-    for source, error in unique_slugs(scanned, {rel for _, rel in static_files(config)})[1]:
+    ours = generated(config, (s.page for s in scanned))
+    for source, error in unique_slugs(scanned, {rel for _, rel in static_files(config)}, ours)[1]:
         findings.append(Finding(source.path, error.line, _with_hint(error)))
     published, drafts, clashes = publishable(config, scanned, drafts=False)
     resolver = _resolver(config, published, drafts, failures + clashes)
+    at = {(p.url.strip("/") + "/index.html" if p.url != "/" else "index.html"):
+          site_rel(config.root, p.source.path) for p in (s.page for s in published)}
     markdown, rendered, links = Markdown(), [], []
     for page in (s.page for s in scanned if not s.page.family or s.page.family.index == 0):
-        found, item = references(page, config, resolver, markdown)     # a family's text once
+        found, item = references(page, config, resolver, markdown, at)  # a family's text once
         findings += found
         if item is not None:
             rendered.append(item)
@@ -124,8 +127,8 @@ def _resolver(config: SiteConfig, published: list[Scanned], drafts: list[Scanned
 
 # -- links and images ---------------------------------------------------------------------------
 
-def references(page: Page, config: SiteConfig, resolver: LinkResolver, markdown: Markdown
-               ) -> tuple[list[Finding], Rendered | None]:
+def references(page: Page, config: SiteConfig, resolver: LinkResolver, markdown: Markdown,
+               at: dict[str, str] | None = None) -> tuple[list[Finding], Rendered | None]:
     """What a build of `page` would say about its links and images (errors here: files it
     shows that are missing, links that do not resolve), and the page as read: its Markdown
     rendered once, without its code cells (nothing runs)."""
@@ -137,7 +140,7 @@ def references(page: Page, config: SiteConfig, resolver: LinkResolver, markdown:
         error = exc if isinstance(exc, NbpressError) else NbpressError(
             f"cannot be rendered ({type(exc).__name__}: {exc})", page.source.path)
         return [Finding(page.source.path, error.line, _with_hint(error))], None
-    messages, rewritten = _resolve(resolver, page, html)
+    messages, rewritten = _resolve(resolver, page, html, at or {})
     refs = sorted(_urls(html), key=len, reverse=True) if messages else []
     lines = Locator(page.text, page.body_line)
     return ([_finding(page, refs, m, lines) for m in messages] + _featured_image(page, resolver),
@@ -180,12 +183,18 @@ def _stored_outputs(cell, markdown: Markdown) -> str:
     return "\n".join(parts)
 
 
-def _resolve(resolver: LinkResolver, page: Page, html: str) -> tuple[list[str], str | None]:
+def _resolve(resolver: LinkResolver, page: Page, html: str, at: dict[str, str]
+             ) -> tuple[list[str], str | None]:
     """The build's messages for `html` (each file it cannot show, with the fix, then each
-    warning), and the HTML as the build rewrites it (None when it cannot). The build stops at
-    a missing file; here the links are resolved past it."""
+    warning; a file it would copy over a page: `at`, page file -> source), and the HTML as the
+    build rewrites it (None when it cannot). The build stops at a missing file; here the
+    links are resolved past it."""
+    from pipeline.build.publish import over_a_page
+
     try:
         rewritten = resolver.rewrite(page, html)
+        for asset in rewritten.assets:
+            over_a_page(page, site_rel(resolver.site, asset.source), asset.target, at)
         return list(rewritten.warnings), rewritten.html
     except LinkError as error:
         problems = error.detail.splitlines() if error.detail else [error.message]

@@ -206,9 +206,9 @@ def _what(config: SiteConfig, path: str, static: set[str], listings: dict[str, s
 def alias_findings(config: SiteConfig, pages: list[Page], outputs: dict[str, str]) -> list[Finding]:
     """Each alias (an old URL that redirects to its page) whose file something else has: a
     page, another page's alias, a listing or another file of the site."""
-    from pipeline.site.files import reserved, static_files
+    from pipeline.site.files import generated, reserved, static_files
 
-    static = {rel for _, rel in static_files(config)}
+    static, ours = {rel for _, rel in static_files(config)}, generated(config, pages)
     at = {output_of(p.url): p for p in pages}
     first: dict[str, Page] = {}
     findings = []
@@ -216,7 +216,7 @@ def alias_findings(config: SiteConfig, pages: list[Page], outputs: dict[str, str
         for alias in page.aliases:
             clash = _alias_clash(config, page, alias, at.get(alias), first.get(alias),
                                  outputs.get(alias),
-                                 reserved(alias.removesuffix("/index.html"), static))
+                                 reserved(alias.removesuffix("/index.html"), static, ours))
             first.setdefault(alias, page)
             if clash is not None:
                 findings.append(Finding(page.source.path, _alias_line(page, alias), clash))

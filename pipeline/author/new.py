@@ -88,8 +88,10 @@ def slugify(title: str, most: int = 80) -> str:
 
 def _section_folder(config: SiteConfig, section: str) -> Path:
     """The folder of a section named as a path under the content folder (`blog`, `docs/api`)."""
-    parts = section.replace("\\", "/").strip("/").split("/")
-    if Path(section).is_absolute() or any(p in ("", ".", "..") for p in parts):
+    parts = [p for p in section.replace("\\", "/").strip("/").split("/") if p != "."]
+    if parts[:1] == [config.content.name] and not (config.content / parts[0]).is_dir():
+        parts = parts[1:]           # `content/blog`, named from the site's folder
+    if Path(section).is_absolute() or not parts or any(p in ("", "..") for p in parts):
         raise NbpressError(f"the section {section!r} is not a folder of the content folder",
                            config.content, hint="name the section as a path under the content "
                                                 "folder, such as blog or docs/api")

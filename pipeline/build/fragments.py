@@ -84,7 +84,7 @@ def fragment_warnings(pages: dict[str, Linking], read: Callable[[str], str | Non
         return known[file]
 
     found: dict[str, list[str]] = {}
-    asked: Counter[str] = Counter()         # suggestions made for each target
+    asked: Counter = Counter()              # suggestions made, by page and target
     for key, page in sorted(pages.items()):
         for href in page.hrefs:
             target, fragment = _target(href, page.file, base_url)
@@ -93,8 +93,8 @@ def fragment_warnings(pages: dict[str, Linking], read: Callable[[str], str | Non
             there = ids(target)
             if there is None or has_fragment(fragment, there):
                 continue
-            asked[target] += 1
-            close = suggestion(fragment, there) if asked[target] <= SUGGESTIONS else None
+            asked[key, target] += 1
+            close = suggestion(fragment, there) if asked[key, target] <= SUGGESTIONS else None
             found.setdefault(key, []).append(
                 f"{page.shown}: links to {page.spelled.get(href, href)}: no heading with that id"
                 + (f" (did you mean #{close}?)" if close else "") + _FIX)

@@ -21,7 +21,7 @@ from pipeline.files import site_rel
 from pipeline.model import Page, Source
 from pipeline.sources.families import is_family, members
 from pipeline.sources.schedule import hidden_reason
-from pipeline.site.files import reserved, static_files
+from pipeline.site.files import generated, reserved, static_files
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,8 @@ def publishable(config: SiteConfig, scanned: list[Scanned], drafts: bool,
     hidden = {id(s) for s in scanned if not drafts and hidden_reason(s.page, now, zone)}
     published = [s for s in scanned if id(s) not in hidden]
     skipped = [s for s in scanned if id(s) in hidden]
-    published, clashes = unique_slugs(published, {rel for _, rel in static_files(config)})
+    published, clashes = unique_slugs(published, {rel for _, rel in static_files(config)},
+                                      generated(config, (s.page for s in published)))
     published, more = _one_family_a_listing(published)
     clashes += more
     taken = {slug: source for source, slug in (kept or {}).items()}
@@ -183,20 +184,21 @@ def _read(source: Source, rel: str, old: PageState | None) -> Scanned:
     return Scanned(page, sha, rel, may_run(page))
 
 
-def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset()
+def unique_slugs(scanned: list[Scanned], static: set[str] = frozenset(),
+                 ours: frozenset[str] = frozenset()
                  ) -> tuple[list[Scanned], list[tuple[Source, NbpressError]]]:
     """Pages whose slug is taken by another page, or reserved for a site-wide file (`static`:
-    the output paths of static/), fail; each error names all."""
+    the output paths of static/; `ours`: `site.files.generated`), fail; each error names all."""
     by_slug: dict[str, list[Scanned]] = defaultdict(list)
     for item in scanned:        # one URL on a file system blind to case or to how é is written
-        by_slug[unicodedata.normalize("NFC", item.page.slug).casefold()].append(item)
+        by_slug[unicodedata.normalize("NFC", item.page.slug).lower()].append(item)
     ok, failures = [], []
-    for slug, group in by_slug.items():
-        if len(group) == 1 and not reserved(slug, static):
+    for group in by_slug.values():
+        if len(group) == 1 and not reserved(group[0].page.slug, static, ours):
             ok.extend(group)
             continue
         for item in group:
-            failures.append((item.page.source, _clash(item.page, [g.page for g in group])))
+            failures.append((item.page.source, _clash(item.page, [g.page for g in group], ours)))
     return ok, failures
 
 
@@ -231,15 +233,23 @@ def _other_slug(slug: str) -> str:
     return "/" + "/".join(parts[:-1] + [parts[-1] + "-page"])
 
 
-def _clash(page: Page, group: list[Page]) -> PageError:
+def _clash(page: Page, group: list[Page], ours: frozenset[str] = frozenset()) -> PageError:
     if len(group) == 1:
+        other = _other_slug(page.slug)
+        if reserved(other.lstrip("/"), set(), ours):       # (`tags/x`: out of tags/)
+            other = "/" + page.slug.replace("/", "-")
         return PageError(f"slug {page.slug!r} (the URL /{page.slug}/) would overwrite a file "
                          "nbpress writes for the whole site (404.html, index.html, sitemap.xml, "
                          "assets/, tags/, search/, a listing's page/2/) or a file of static/",
-                         page.source.path, hint=f"choose another slug: {_other_slug(page.slug)}")
+                         page.source.path, hint=f"choose another slug: {other}")
     others = ", ".join(str(p.source.path) for p in group if p is not page)
-    return PageError(f"slug {page.slug!r} is also the slug of {others}", page.source.path,
-                     hint="give each page its own slug: two pages cannot share one URL")
+    if all(p.slug == page.slug for p in group):
+        return PageError(f"slug {page.slug!r} is also the slug of {others}", page.source.path,
+                         hint="give each page its own slug: two pages cannot share one URL")
+    return PageError(f"slug {page.slug!r} is also the slug of {others} but for case or how "
+                     "its letters are written in Unicode: one folder on macOS and Windows",
+                     page.source.path, hint="give each page its own slug, differing in more "
+                                            "than case")
 
 
 def with_git_dates(config: SiteConfig, scanned: list[Scanned], memo: dict | None = None

@@ -20,6 +20,7 @@ FRONTMATTER_TAG = "nbpress-frontmatter"
 _MAGIC = re.compile(r"^%%(\w+)\n?")
 _CODE_FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
 _OPTION = re.compile(r"^:[\w-]+:")            # a MyST directive's option line
+_MYST_COMMENT = re.compile(r"^ {0,3}%")
 _JUPYTEXT_MARKER = re.compile(r"<!--\s*#")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 RUNNABLE_ALIASES = {"python": ("python3",)}
@@ -37,7 +38,9 @@ def to_notebook(page: Page, config: SiteConfig):
         if page.source.kind == "ipynb":
             nb = _notebook_page(jupytext.read(page.source.path, as_version=4), page)
         elif own_header:
-            nb = jupytext.reads(page.text, fmt=text_format(page.text))   # its header (MyST too)
+            nb = jupytext.reads(page.text, fmt=(fmt := text_format(page.text)))   # its header
+            if fmt["format_name"] == "myst":
+                _myst_comments_dropped(nb)
         else:
             nb = jupytext.reads(_body(page), fmt=MD_FORMAT)
             nb.cells[0:0] = _frontmatter_cells(page)
@@ -189,6 +192,19 @@ def code_fences(text: str, nb) -> dict[int, Fence]:
                 position = k + 1
                 break
     return found
+
+
+def _myst_comments_dropped(nb) -> None:
+    """A MyST page's `% comment` lines (outside code fences) are the author's notes: never
+    published (MyST's rule; jupytext keeps them in the Markdown cells)."""
+    for cell in (c for c in nb.cells if c.cell_type == "markdown" and "%" in c.source):
+        kept, fence = [], None
+        for line in cell.source.split("\n"):
+            if _FENCE.match(line) and (fence is None or line.strip().startswith(fence)):
+                fence = line.strip()[:3] if fence is None else None
+            if fence is not None or not _MYST_COMMENT.match(line):
+                kept.append(line)
+        cell.source = "\n".join(kept)
 
 
 def _code_of(fence: Fence, body: str) -> str:

@@ -152,7 +152,7 @@ class Markdown:
         from mdit_py_plugins.deflist import deflist_plugin
         from mdit_py_plugins.dollarmath import dollarmath_plugin
         from mdit_py_plugins.footnote import footnote_plugin
-        from mdit_py_plugins.myst_blocks import myst_block_plugin
+        from mdit_py_plugins.myst_blocks.index import target as myst_target
         from mdit_py_plugins.tasklists import tasklists_plugin
 
         md = (MarkdownIt("commonmark", {"html": True, "linkify": linkify})
@@ -163,8 +163,10 @@ class Markdown:
               # Pandoc's rule: "$5 and $10" is money, not math
               .use(dollarmath_plugin, double_inline=True, allow_space=False, allow_digits=False,
                    renderer=self._math)
-              .use(colon_fence_plugin)
-              .use(myst_block_plugin))         # MyST's (target)=, % comment and +++
+              .use(colon_fence_plugin))
+        # MyST's `(label)=` line, between blocks only (its `%` comments and `+++` are left to
+        # MyST pages: `notebook/convert.py`; here they would take ordinary lines)
+        md.block.ruler.before("hr", "myst_target", myst_target, {"alt": []})
         _github_links(md.linkify)
         core = md.core.ruler
         core.after("block", "nbpress_boxes", expand_boxes)
@@ -183,7 +185,6 @@ class Markdown:
         rules["box_title_close"] = lambda *_: "</p>\n"
         rules["box_close"] = lambda *_: "</div>\n"
         rules["html_block"] = rules["html_inline"] = _raw
-        rules["myst_line_comment"] = rules["myst_block_break"] = lambda *_: ""   # not shown
         rules["myst_target"] = lambda tokens, idx, *_: (
             "" if tokens[idx].meta.get("heading") else _target(tokens[idx].content))
         rules["heading_open"] = lambda tokens, idx, options, env: md.renderer.renderToken(
@@ -339,7 +340,8 @@ def _heading_ids(state) -> None:
         before = index - 1                  # MyST targets of the heading: anchors in it
         while before >= 0 and state.tokens[before].type == "myst_target":
             state.tokens[before].meta["heading"] = True
-            token.meta.setdefault("targets", []).insert(0, state.tokens[before].content)
+            if state.tokens[before].content != unique:      # (the heading's id already)
+                token.meta.setdefault("targets", []).insert(0, state.tokens[before].content)
             before -= 1
 
 

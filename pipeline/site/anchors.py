@@ -62,8 +62,8 @@ def has_fragment(fragment: str, ids: Collection[str]) -> bool:
     return decoded in ids or decoded.lower() == TOP
 
 
-SUGGESTIONS = 25     # "did you mean" for this many missing fragments of one page at most:
-                     # each reads every id of the page (many near misses: quadratic time)
+SUGGESTIONS = 25     # "did you mean" for this many missing fragments of one page in a page
+                     # at most: each reads every id (many near misses: quadratic time)
 
 
 def suggestion(fragment: str, ids: Collection[str]) -> str | None:
@@ -86,8 +86,9 @@ def missing_fragments(links: Iterable[FragmentLink],
     for link in links:
         known = ids.get(link.target)
         if known is not None and not has_fragment(link.fragment, known):
-            asked[link.target] += 1
-            close = suggestion(link.fragment, known) if asked[link.target] <= SUGGESTIONS else None
+            key = (link.target, getattr(getattr(link.where, "page", None), "source", None))
+            asked[key] += 1             # by target and linking page
+            close = suggestion(link.fragment, known) if asked[key] <= SUGGESTIONS else None
             found.append(MissingFragment(link, close))
     return found
 

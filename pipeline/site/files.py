@@ -6,17 +6,18 @@ import hashlib
 import os
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Collection, Iterable, Iterator
 
 from pipeline.config import SiteConfig
 from pipeline.site.model import Entry, SiteModel, section_url, tag_url
 from pipeline.site.views import page_url
 
 if TYPE_CHECKING:
+    from pipeline.model import Page
     from pipeline.site.layout import Layout
 
 RESERVED = {"assets", "404.html", "index.html", "sitemap.xml", "robots.txt", "feed.xml",
-            "rss.xml", "pagefind", ".nbpress.json", "tags", "search"}   # ours
+            "rss.xml", "pagefind", ".nbpress.json"}   # ours
 Made = Iterator[tuple[str, str, Callable[[], str | bytes]]]
 
 
@@ -108,6 +109,7 @@ def _aliases(model: SiteModel, layout: Layout, page_urls: set[str], files: set[s
     pages = {url.strip("/") + "/index.html" if url != "/" else "index.html": rel
              for rel, e in model.entries.items() if (url := e.url) in page_urls}
     taken: dict[str, str] = {}
+    ours = ({"tags"} if model.tags() else set()) | ({"search"} if model.search else set())
     for rel, entry in sorted(model.entries.items()):
         if entry.url not in page_urls:
             continue
@@ -117,7 +119,7 @@ def _aliases(model: SiteModel, layout: Layout, page_urls: set[str], files: set[s
                    else f"its alias {shown} is the URL of {pages[path]}" if path in pages
                    else f"its alias {shown} is also an alias of {taken[path]}" if path in taken
                    else f"its alias {shown} is a file of the site ({path})"
-                   if path in files or reserved(path.removesuffix("/index.html"), set())
+                   if path in files or reserved(path.removesuffix("/index.html"), set(), ours)
                    else None)
             if why is not None:
                 clashes.setdefault(rel, []).append(why)
@@ -229,14 +231,27 @@ def static_files(config: SiteConfig) -> list[tuple[Path, str]]:
     return found
 
 
-def reserved(slug: str, static: set[str]) -> bool:
+def generated(config: SiteConfig, pages: Iterable[Page]) -> frozenset[str]:
+    """The top folders nbpress writes on this site besides RESERVED: tags/ when a page has
+    tags, search/ when the site has search (as `SiteModel.search` decides)."""
+    from pipeline.site.model import SEARCH_AUTO
+
+    pages = list(pages)
+    search = config.search if config.search is not None else len(pages) <= SEARCH_AUTO
+    return frozenset({"tags"} if any(p.tags for p in pages) else ()) | (
+        {"search"} if search else set())
+
+
+def reserved(slug: str, static: set[str], ours: Collection[str] = ()) -> bool:
     """Whether a page at `slug` would collide with a file nbpress writes for the whole site
-    (404.html, sitemap.xml, assets/, the tag pages, the search page, a listing's page 2), with a file of static/ (`static`: their output paths;
-    `static/robots.txt` and a page at `robots.txt`, or `static/a/index.html` and a page at
-    `a`: a folder of static/ beside pages is fine), or with a folder's index.html."""
+    (404.html, sitemap.xml, assets/, the tag pages, the search page, a listing's page 2),
+    with a file of static/ (`static`: their output paths; `static/robots.txt` and a page at
+    `robots.txt`, or `static/a/index.html` and a page at `a`: a folder of static/ beside
+    pages is fine), or with a folder's index.html; `ours`: the site's `generated` folders."""
     parts = slug.split("/")
-    if parts[0] in RESERVED or "index.html" in parts or (
-            len(parts) > 1 and parts[-2] == "page" and parts[-1].isdigit()):
+    if parts[0] in RESERVED or parts[0] in ours or "index.html" in parts or (
+            len(parts) > 1 and parts[-2] == "page" and parts[-1].isdigit()
+            and int(parts[-1]) > 1):
         return True             # (`blog/page/2`: where a listing's second page is)
     prefixes = {"/".join(parts[:i]) for i in range(1, len(parts) + 1)}
     return bool(prefixes & static) or f"{slug}/index.html" in static

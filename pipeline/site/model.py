@@ -346,13 +346,13 @@ def section_url(name: str) -> str:
 
 
 def tag_slug(tag: str) -> str:
-    """A tag's part of a URL: "Learning to write" -> "learning-to-write" (tags that differ
-    only in case or spacing are one tag). A tag whose name loses characters a URL cannot
-    hold ("C#", "..") gets a short hash of its name after them, so it stays its own tag."""
+    """A tag's part of a URL: "Learning to write" -> "learning-to-write", "CI/CD" -> "ci-cd"
+    (tags differing only in case or spacing are one). One that loses a sign telling it apart
+    ("C#" from "C", `%`) or all of it ("..") gets a short hash of its name: its own tag."""
     name = " ".join(tag.lower().split())
     slug = re.sub(r"[\s/\\?#%<>\"|*:]+", "-", name).strip("-.")
-    if slug == name.replace(" ", "-"):
-        return slug or "tag"
+    if slug and "#" not in name and "%" not in name:
+        return slug
     return f"{slug or 'tag'}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
 
 

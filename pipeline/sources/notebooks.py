@@ -45,9 +45,11 @@ def notebook_shape(nb: Any, path: Path) -> dict[str, Any]:
                          hint="open it in Jupyter and save it again, or move it out of the "
                               "site if it is another kind of JSON file")
 
-    if not isinstance(nb, dict) or not isinstance(nb.get("metadata", {}), dict):
+    if not isinstance(nb, dict) or not isinstance(nb.get("metadata"), dict):
         raise wrong("its JSON is not an object with `cells` and `metadata`")
-    if isinstance(nb.get("nbformat"), int) and nb["nbformat"] < 4:
+    if not isinstance(nb.get("nbformat"), int) or not 1 <= nb["nbformat"] <= 4:
+        raise wrong(f"its nbformat is {nb.get('nbformat')!r}, not a version Jupyter writes (4)")
+    if nb["nbformat"] < 4:
         import nbformat
 
         try:

@@ -23,7 +23,8 @@ def load_yaml(block: str, path: Path) -> Any:
     except ValueError as exc:       # an impossible date such as 2024-13-01
         raise PageError(f"invalid date in the frontmatter: {exc}", path,
                         line=_impossible_date_line(block),
-                        hint="check the dates: they must exist, written as \"2024-02-24\"") from None
+                        hint="check the dates: they must exist, written as \"2024-02-24\""
+                        ) from None
 
 
 @functools.cache
@@ -36,21 +37,21 @@ def _unique_keys() -> type:
 
     class UniqueKeys(SafeLoader):
         def construct_mapping(self, node, deep=False):
-            seen: dict[str, Any] = {}
+            seen: dict[Any, Any] = {}
             for key, value in node.value:
-                if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                if key.tag == "tag:yaml.org,2002:merge":
                     continue
-                first = seen.setdefault(key.value, (key, value))
-                if first[0] is not key and not self._same(first[1], value):
+                try:        # as constructed: `1` and '1' are two keys, False and false one value
+                    name = self.construct_object(key, deep=True)
+                    first = seen.setdefault(name, (key, value))
+                except TypeError:       # a key that is a list or a mapping: YAML's own check
+                    continue
+                if first[0] is not key and self.construct_object(first[1], deep=True) != \
+                        self.construct_object(value, deep=True):
                     raise yaml.constructor.ConstructorError(
                         None, None, f"the key {key.value!r} is given twice, with two values "
                         f"(first on line {first[0].start_mark.line + 1}): keep one", key.start_mark)
             return super().construct_mapping(node, deep=deep)
-
-        def _same(self, one, other) -> bool:
-            if isinstance(one, yaml.ScalarNode) and isinstance(other, yaml.ScalarNode):
-                return (one.tag, one.value) == (other.tag, other.value)
-            return self.construct_object(one, deep=True) == self.construct_object(other, deep=True)
 
     return UniqueKeys
 

@@ -668,6 +668,7 @@ def test_tags_keep_their_plain_urls_and_others_are_told_apart(site):
 
 @pytest.mark.parametrize("slug", ["tags/python", "search", "blog/page/2", "page/3"])
 def test_a_page_at_a_url_nbpress_writes_fails_naming_it(site, slug):
+    site.page("t.md", "---\ntitle: T\ntags: [python]\n---\nt\n")    # the site has tags
     site.page("a.md", f"---\ntitle: A\nslug: {slug}\n---\na\n")
     (failed,) = site.build().failed
     assert f"/{slug}/" in str(failed.error) and "nbpress writes" in str(failed.error)
