@@ -218,8 +218,8 @@ def _urls(html: str) -> set[str]:
         for value in values:
             try:
                 urls.add(urlsplit(value).path)
-            except ValueError:          # not a URL (`http://[::1`): no file of the site
-                pass
+            except ValueError:          # not a URL (`http://[::1`): found by its text
+                urls.add(value)
     return urls - {""}
 
 

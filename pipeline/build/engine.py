@@ -126,8 +126,13 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     writer.hidden = [Hidden(s.page.source.path, s.page.url, s.page.title) for s in plan.skipped]
     results += [_failed(writer, rel_of(config, s), s, e) for s, e in plan.failures]
     try:
-        todo = []
+        todo, at = [], {_index_of(d.page.slug): d.rel for d in plan.decisions}
         for decision in plan.decisions:
+            old = plan.state.pages.get(decision.rel)
+            if decision.action is Action.KEEP and old and any(
+                    at.get(f, decision.rel) != decision.rel for f in old.files[1:]):
+                decision = replace(decision, action=Action.BUILD,       # its file is where a
+                                   reason="a page now has the URL of a file it refers to")
             if decision.action is Action.KEEP and writer.keep(decision.rel):
                 results.append(_unchanged(decision, plan.state))
             else:
@@ -291,6 +296,10 @@ def _mended(plan: "SitePlan", results: list[PageResult], writer: SiteWriter) -> 
     return {d.page.source for d in plan.decisions if d.page.source in kept
             and any(slug is None and t in built
                     for t, slug in plan.state.pages[d.rel].links.items())}
+
+
+def _index_of(slug: str) -> str:
+    return f"{slug}/index.html" if slug else "index.html"
 
 
 def _record(writer: SiteWriter, decision: Decision, result: PageResult, written) -> PageResult:

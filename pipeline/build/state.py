@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from pipeline.files import write_atomic
 
-FORMAT = 8
+FORMAT = 9          # 9: pages keep their #fragment links; frontmatter read with unique keys
 STATE_FILE = "build.json"
 PAGES_FILE = "pages.json"
 

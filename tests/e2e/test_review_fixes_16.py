@@ -121,7 +121,6 @@ def test_FINDING_ordinary_tags_with_a_slash_or_a_leading_dot_change_url(site):
         "/tags/ci-cd/", "/tags/net/", "/tags/tcp-ip/"], made
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: a kept page's files are not checked against pages added later (a clean build fails it)")
 def test_FINDING_a_page_added_where_a_kept_page_s_file_is_published_takes_it_silently(
         site, tmp_path):
     """a.md links to the file content/demo/index.html; later demo.md is added. A clean build
@@ -152,7 +151,6 @@ def test_FINDING_check_passes_a_file_the_build_refuses_to_copy_over_a_page(site)
     assert any("demo/index.html" in f.message for f in check(site.root)), "check says nothing"
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: a page's stored frontmatter is reused while its bytes are unchanged, whatever the parser's version")
 def test_FINDING_after_upgrading_a_page_with_two_values_for_a_key_builds_but_check_fails_it(
         site, tmp_path):
     """A site built with nbpress before 78ae65a has a page giving `title:` twice (PyYAML kept
@@ -221,7 +219,6 @@ def test_FINDING_a_page_s_did_you_mean_depends_on_other_pages_and_on_what_was_bu
         full["p25"], full["p26"], again["p25"])
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: check cannot locate a value urlsplit refuses")
 def test_FINDING_check_names_no_line_for_a_link_that_is_not_a_url(site):
     """`<a href="http://[::1#x">` on line 7: `nbpress check` reports "the link ... is not a
     URL" (an error) with no line, while every other resolver finding has its line:
