@@ -98,6 +98,7 @@ class LinkResolver:
         self._by_path: dict[Path, Page] | None = None
         self._gone: set[Path] | None = None
         self.fs = Existing()        # one build's answers: many pages show the same image
+        self._files: dict[tuple, tuple[Asset, tuple[Path, ...]]] = {}   # `_file`'s found
         self.images = images.ImageFiles(cache_dir(self.site) / images.CACHE_FOLDER
                                         if resize else None)
 
@@ -297,7 +298,14 @@ class LinkResolver:
               static: tuple[Path, ...] = ()) -> Asset | None:
         """The file `ref` shows. Not there: a problem when `found` is None (featuredImage:
         the page cannot be without it), else a warning (shown broken, as Quarto and Jupyter
-        Book do) and each place looked at (and `static`, in static/) watched."""
+        Book do) and each place looked at (and `static`, in static/) watched. A file found
+        is found again from the same folder (the pages of a section share their images)."""
+        key = (page.source.path.parent, ref, static)
+        if key in self._files:
+            asset, tried = self._files[key]
+            if found is not None:
+                found.watched.update(tried)
+            return asset
         tried: list[Path] = []
         located = self._locate(page, ref, problems, tried)
         if located is None:
@@ -325,6 +333,8 @@ class LinkResolver:
         if twin is not None and found is not None and twin.read_bytes() != candidate.read_bytes():
             found.warnings.append(f"{page.source.path}: {ref!r} and {self._named([twin])} both "
                                   f"publish to {target}: only one of them can be there; rename one")
+        if twin is None:
+            self._files[key] = (Asset(candidate, target), tuple(tried))
         return Asset(candidate, target)
 
     def _named(self, paths: Iterable[Path]) -> str:

@@ -426,3 +426,23 @@ def test_a_missing_image_shown_four_times_is_said_once(world):
     [image, link] = out.said
     assert "'gone.png'" in image and "(4 times on the page)" in image
     assert "'nope.md'" in link and "times" not in link
+
+
+def test_a_file_found_again_from_the_same_folder_is_watched_and_published_for_each_page(world):
+    """The resolver remembers a file found from a folder: a second page there still gets the
+    asset and watches every place looked at before it (a better file coming rebuilds both)."""
+    resolver, pages, config = world
+    config.root.joinpath("images").mkdir()
+    config.root.joinpath("images/pic.png").write_bytes(PNG_1PX)
+    (config.content / "experiences/gcp.md").write_text("---\ntitle: GCP\n---\n", encoding="utf-8")
+    sibling = read(config, "experiences/gcp.md")
+    first = rewrite(world, '<img src="/images/pic.png">')
+    again = resolver.rewrite(sibling, '<img src="/images/pic.png">')
+    other = rewrite(world, '<img src="/images/pic.png">', page="blog/post")
+
+    for out in (first, again, other):
+        assert [a.target for a in out.assets] == ["images/pic.png"]
+        assert not out.warnings
+        assert set(out.watch) == {(config.root.resolve() / "content/images", "pic.png"),
+                                  (config.root.resolve() / "static/images", "pic.png")}
+        assert 'images/pic.png" width="1" height="1"' in out.html
