@@ -1,3 +1,3 @@
-from pipeline.cli import main
+from pipeline.cli.process import run
 
-main()
+run()

@@ -1,0 +1,49 @@
+"""How the `nbpress` program ends: as any program, but without tearing down its heap.
+
+A build leaves tens of thousands of objects (pages, HTML, the site model) that Python frees
+one by one at exit: 60-190 ms of a 1000-page build, for nothing, since the process ends.
+Like mypy's fast exit, `run` flushes the streams, runs the atexit functions (logging,
+multiprocessing's children, temporary folders) and ends with `os._exit`. If a thread that
+Python would wait for is still alive, the ordinary exit does the waiting instead.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+
+
+def run() -> None:
+    """The console entry point: the `nbpress` command group, then a quick exit."""
+    from pipeline.cli import main
+
+    try:
+        main()
+    except SystemExit as done:
+        end(done.code)
+
+
+def end(code: object) -> None:
+    """Exit with `code` as `sys.exit` would, skipping only the freeing of objects."""
+    if _waited_for():
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):        # a closed pipe: nothing more can be said
+            pass
+    atexit._run_exitfuncs()
+    os._exit(status & 0xFF)
+
+
+def _waited_for() -> bool:
+    main = threading.main_thread()
+    return any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate())
