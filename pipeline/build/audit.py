@@ -24,15 +24,20 @@ from pipeline.errors import NbpressError
 
 # Where a URL is (the last: a search index fragment) and where a title is (an element's whole
 # text, a JSON title): one pattern each, starting with its own word, which the regular
-# expression engine finds far faster than it tries an alternation at every character. Each
-# match takes its word alone, what follows is read ahead: a value that holds another's word
+# expression engine finds far faster than it tries an alternation at every character, and
+# which is looked for first (`in` is faster still: a page has no `<loc>`). Each match takes
+# its word alone, what follows is read ahead: a value that holds another's word
 # (`content='href='`) never hides the attribute after it, so every text the one alternation
 # found is found (and a few more).
-_URLS = tuple(re.compile(p) for p in (
-    r"""href(?=\s*=\s*["']([^"']*)["'])""", r"""src(?=\s*=\s*["']([^"']*)["'])""",
-    r"""content(?=\s*=\s*["']([^"']*)["'])""", r"<loc>(?=([^<]*)<)", r"<link>(?=([^<]*)<)",
-    r"<id>(?=([^<]*)<)", r'"url":"(?=([^"]*)")'))
-_TEXTS = (re.compile(r">(?=([^<>]+)<)"), re.compile(r'"title":(?=("(?:[^"\\]|\\.)*"))'))
+_URLS = tuple((word, re.compile(re.escape(word) + ahead)) for word, ahead in (
+    ("href", r"""(?=\s*=\s*["']([^"']*)["'])"""), ("src", r"""(?=\s*=\s*["']([^"']*)["'])"""),
+    ("content", r"""(?=\s*=\s*["']([^"']*)["'])"""), ("<loc>", r"(?=([^<]*)<)"),
+    ("<link>", r"(?=([^<]*)<)"), ("<id>", r"(?=([^<]*)<)"), ('"url":"', r'(?=([^"]*)")')))
+_JSON_TITLE = ('"title":', re.compile(r'"title":(?=("(?:[^"\\]|\\.)*"))'))
+_TEXT = (">", re.compile(r">(?=([^<>]+)<)"))
+_BLANK = re.compile(r"\s")
+_TEXT_NOT_BLANK = (">", re.compile(r">(?=([^<>\s][^<>]*)<)"))   # when no title starts blank: the
+                            # newlines between tags are most of a page's texts, none a title
 AUDITED = (".html", ".xml", ".json", ".txt")
 
 
@@ -61,8 +66,20 @@ class Audit:
                        for t in {escape(h.title, quote=False), escape(h.title),
                                  json.dumps(h.title, ensure_ascii=False)}}
         self.names = {_last(url) for url in self.urls}
+        self._names: dict[str, str] = {}       # a reference's last segment, by reference:
+                                               # the pages of a build share most of theirs
+        self.texts = (_TEXT if any(_BLANK.match(t) for t in self.titles) else _TEXT_NOT_BLANK,
+                      _JSON_TITLE)
         self.base = urlsplit(base_url).path.rstrip("/") if base_url else ""
+        self.host = (urlsplit(base_url).hostname or "") if base_url else ""
         self.output_name = output_name
+
+    def hides(self, ref: str) -> bool:
+        """Whether the reference `ref` ends in the last segment of a hidden page's URL."""
+        name = self._names.get(ref)
+        if name is None:
+            name = self._names[ref] = _last(ref.split("#")[0].split("?")[0])
+        return name in self.names
 
     def __bool__(self) -> bool:
         return bool(self.urls or self.titles)
@@ -92,26 +109,31 @@ class Audit:
 
 def _leak(rel: str, text: str, audit: Audit) -> tuple[str, Hidden] | None:
     here = "/" + posixpath.dirname(rel)
-    if audit.urls:
-        for ref in _found(_URLS, text):
-            if _last(ref.split("#")[0].split("?")[0]) not in audit.names:
+    if audit.urls and any(map(audit.hides, _all(_URLS, text))):
+        for ref in _found(_URLS, text):         # one ends in a hidden name: in text order
+            if not audit.hides(ref):
                 continue                           # a reference that ends in none: no leak
-            path = _site_path(ref, here, audit.base)
+            path = _site_path(ref, here, audit.base, audit.host)
             if path in audit.urls:
                 return f"a link to {path}", audit.urls[path]
-    if audit.titles and not audit.titles.keys().isdisjoint(
-            shown for pattern in _TEXTS for shown in pattern.findall(text)):
-        for shown in _found(_TEXTS, text):
+    if audit.titles and not audit.titles.keys().isdisjoint(_all(audit.texts, text)):
+        for shown in _found(audit.texts, text):
             page = audit.titles.get(shown)
             if page is not None:
                 return f"its title {page.title!r}", page
     return None
 
 
-def _found(patterns: tuple[re.Pattern, ...], text: str) -> list[str]:
+def _all(patterns: tuple[tuple[str, re.Pattern], ...], text: str) -> list[str]:
+    """What the patterns' group catches in `text`, in no order."""
+    return [found for word, pattern in patterns if word in text
+            for found in pattern.findall(text)]
+
+
+def _found(patterns: tuple[tuple[str, re.Pattern], ...], text: str) -> list[str]:
     """What the patterns' group catches in `text`, in text order (matches of two patterns may
     overlap: the audit reads too much rather than too little)."""
-    return [found for _, found in sorted((m.start(), m.group(1)) for pattern in patterns
+    return [found for _, found in sorted((m.start(), m.group(1)) for _, pattern in patterns
                                          for m in pattern.finditer(text))]
 
 
@@ -120,15 +142,20 @@ def _last(url: str) -> str:
     return unquote(url).removesuffix("index.html").rstrip("/").rpartition("/")[2]
 
 
-def _site_path(ref: str, here: str, base: str) -> str | None:
+def _site_path(ref: str, here: str, base: str, host: str = "") -> str | None:
     """A reference as a site URL path with a trailing slash ("../draft/" from "/blog" ->
-    "/draft/"), or None for another site's."""
-    parts = urlsplit(ref.strip())
+    "/draft/"), or None for another site's (another host than the site's `host`, when it has
+    a base_url: without one, any host may be the site's)."""
+    try:
+        parts = urlsplit(ref.strip())
+        other = bool(parts.netloc and host and (parts.hostname or "") != host)
+    except ValueError:                  # no host to read ("http://[x/"): no browser follows it
+        return None
     if parts.scheme in ("mailto", "data", "javascript"):
         return None
     path = unquote(parts.path)
     if parts.netloc:
-        if not path.startswith(base + "/") and path != base:
+        if other or not path.startswith(base + "/") and path != base:
             return None
         path = path[len(base):] or "/"
     elif not path.startswith("/"):

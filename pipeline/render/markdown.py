@@ -98,7 +98,7 @@ class Markdown:
 
     def render(self, text: str) -> str:
         """One text of the current page (all of it, or one of its cells) as HTML."""
-        return self._render(self._linking if _LINKABLE.search(text) else self._plain, text)
+        return self._render(self._linking if _linkable(text) else self._plain, text)
 
     def render_marked(self, text: str) -> tuple[str, tuple[tuple[int, int], ...] | None]:
         """A page of one text (a prose page; the page begins here): its HTML, and where in
@@ -106,7 +106,7 @@ class Markdown:
         the engine's, in which every `<` opens a tag (`render/html.url_attributes`). None
         where that cannot be told (the page holds a mark's character: U+E000, U+E001)."""
         self.begin_page()
-        md = self._linking if _LINKABLE.search(text) else self._plain
+        md = self._linking if _linkable(text) else self._plain
         marks = [0]                     # how many pieces of HTML `_raw` marked
         marked = self._render(md, text, {MARK: marks})
         if not (marked.count(RAW_OPEN) == marked.count(RAW_CLOSE) == marks[0]):
@@ -237,8 +237,15 @@ def _github_links(linkify) -> None:
     linkify.add("ftp:", None).add("//", None)
     www = _Www(linkify)
     linkify.add("www.", {"validate": www.validate, "normalize": www.normalize})
-    linkify.pretest = lambda text: _LINKABLE.search(text) is not None   # its own, 20x slower,
-                                    # asks the same of each text: a superset (as above) is right
+    linkify.pretest = _linkable     # its own, 20x slower, asks the same of each text: a
+                                    # superset (as above) is right
+
+
+def _linkable(text: str) -> bool:
+    """Whether a text may hold a link linkify-it finds (`_LINKABLE`, with `in` first: six times
+    faster than the pattern, which tries every character)."""
+    return ("://" in text or "@" in text or "WWW." in text.upper()) \
+        and _LINKABLE.search(text) is not None
 
 
 class _Www:
