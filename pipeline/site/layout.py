@@ -29,6 +29,7 @@ TEMPLATES = ("page.html.j2", "listing.html.j2", "tags.html.j2", "search.html.j2"
              "alias.html.j2", "404.html.j2", "family.html.j2")
 PARTS = ("base.html.j2", "listing.j2")     # what ours extend and import: compiled before the
                                            # workers fork too, not once in each
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 URL_SAFE = "!#$%&'()*+,/:;=?@[]~"     # what a URL may hold besides letters, digits and -._
 
 
@@ -330,8 +331,21 @@ def _environment(config: SiteConfig):
                                   line=exc.object.count(b"\n", 0, exc.start) + 1,
                                   hint="save the template as UTF-8 in your editor") from None
 
+    class Environment(jinja2.Environment):
+        """`x.name` of a dict as Jinja2 reads it, a dict method first, then its key, but
+        without the failed `getattr` it tries first (an exception: 1.4 µs against 0.2; a
+        page's layout reads 60 keys)."""
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+                try:
+                    return obj[attribute]
+                except KeyError:
+                    return self.undefined(obj=obj, name=attribute)
+            return super().getattr(obj, attribute)
+
     loaders = [Loader(config.theme)] if config.theme.is_dir() else []
-    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders + [jinja2.FileSystemLoader(THEME)]),
+    return Environment(loader=jinja2.ChoiceLoader(loaders + [jinja2.FileSystemLoader(THEME)]),
                               autoescape=True, undefined=jinja2.StrictUndefined,
                               trim_blocks=False, keep_trailing_newline=True, auto_reload=False,
                               bytecode_cache=installed_templates_cache(_ours))
