@@ -71,7 +71,6 @@ class Audit:
         self.texts = (_TEXT if any(_BLANK.match(t) for t in self.titles) else _TEXT_NOT_BLANK,
                       _JSON_TITLE)
         self.base = urlsplit(base_url).path.rstrip("/") if base_url else ""
-        self.host = (urlsplit(base_url).hostname or "") if base_url else ""
         self.output_name = output_name
 
     def hides(self, ref: str) -> bool:
@@ -113,7 +112,7 @@ def _leak(rel: str, text: str, audit: Audit) -> tuple[str, Hidden] | None:
         for ref in _found(_URLS, text):         # one ends in a hidden name: in text order
             if not audit.hides(ref):
                 continue                           # a reference that ends in none: no leak
-            path = _site_path(ref, here, audit.base, audit.host)
+            path = _site_path(ref, here, audit.base)
             if path in audit.urls:
                 return f"a link to {path}", audit.urls[path]
     if audit.titles and not audit.titles.keys().isdisjoint(_all(audit.texts, text)):
@@ -142,20 +141,20 @@ def _last(url: str) -> str:
     return unquote(url).removesuffix("index.html").rstrip("/").rpartition("/")[2]
 
 
-def _site_path(ref: str, here: str, base: str, host: str = "") -> str | None:
+def _site_path(ref: str, here: str, base: str) -> str | None:
     """A reference as a site URL path with a trailing slash ("../draft/" from "/blog" ->
-    "/draft/"), or None for another site's (another host than the site's `host`, when it has
-    a base_url: without one, any host may be the site's)."""
+    "/draft/"), or None for another site's. Any host may be the site's: one host has many
+    spellings (`bücher.example`, `xn--bcher-kva.example`, `h.example.`), so a path under
+    base_url's is the site's on any (a link elsewhere to such a path is read as one)."""
     try:
         parts = urlsplit(ref.strip())
-        other = bool(parts.netloc and host and (parts.hostname or "") != host)
     except ValueError:                  # no host to read ("http://[x/"): no browser follows it
         return None
     if parts.scheme in ("mailto", "data", "javascript"):
         return None
     path = unquote(parts.path)
     if parts.netloc:
-        if other or not path.startswith(base + "/") and path != base:
+        if not path.startswith(base + "/") and path != base:
             return None
         path = path[len(base):] or "/"
     elif not path.startswith("/"):

@@ -36,6 +36,8 @@ def end(code: object) -> None:
         print(code, file=sys.stderr)
         status = 1
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:              # closed when the program began: nothing to flush
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):        # a closed pipe: nothing more can be said
