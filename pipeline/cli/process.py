@@ -35,6 +35,13 @@ def end(code: object) -> None:
     else:
         print(code, file=sys.stderr)
         status = 1
+    _flush()
+    atexit._run_exitfuncs()
+    _flush()                            # what an exit function printed
+    os._exit(status & 0xFF)
+
+
+def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         if stream is None:              # closed when the program began: nothing to flush
             continue
@@ -42,8 +49,6 @@ def end(code: object) -> None:
             stream.flush()
         except (OSError, ValueError):        # a closed pipe: nothing more can be said
             pass
-    atexit._run_exitfuncs()
-    os._exit(status & 0xFF)
 
 
 def _waited_for() -> bool:

@@ -60,3 +60,12 @@ def test_end_waits_for_a_thread_python_would_wait_for():
     done = _end("4", before=thread)
     assert done.returncode == 4
     assert "joined" in done.stdout and "atexit ran" in done.stdout
+
+
+def test_what_an_atexit_function_prints_unflushed_is_said(monkeypatch):
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+    program = ("import atexit\natexit.register(lambda: print('said at exit'))\n"
+               "print('before')\nfrom pipeline.cli.process import end\nend(0)\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout) == (0, "before\nsaid at exit\n")
