@@ -66,7 +66,7 @@ class Audit:
                        for t in {escape(h.title, quote=False), escape(h.title),
                                  json.dumps(h.title, ensure_ascii=False)}}
         self.names = {_last(url) for url in self.urls}
-        self._names: dict[str, str] = {}       # a reference's last segment, by reference:
+        self._last_of: dict[str, str] = {}     # a reference's last segment, by reference:
                                                # the pages of a build share most of theirs
         self.texts = (_TEXT if any(_BLANK.match(t) for t in self.titles) else _TEXT_NOT_BLANK,
                       _JSON_TITLE)
@@ -75,9 +75,9 @@ class Audit:
 
     def hides(self, ref: str) -> bool:
         """Whether the reference `ref` ends in the last segment of a hidden page's URL."""
-        name = self._names.get(ref)
+        name = self._last_of.get(ref)
         if name is None:
-            name = self._names[ref] = _last(ref.split("#")[0].split("?")[0])
+            name = self._last_of[ref] = _last(ref.split("#")[0].split("?")[0])
         return name in self.names
 
     def __bool__(self) -> bool:

@@ -346,9 +346,9 @@ def _environment(config: SiteConfig):
 
     loaders = [Loader(config.theme)] if config.theme.is_dir() else []
     return Environment(loader=jinja2.ChoiceLoader(loaders + [jinja2.FileSystemLoader(THEME)]),
-                              autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=False, keep_trailing_newline=True, auto_reload=False,
-                              bytecode_cache=installed_templates_cache(_ours))
+                       autoescape=True, undefined=jinja2.StrictUndefined,
+                       trim_blocks=False, keep_trailing_newline=True, auto_reload=False,
+                       bytecode_cache=installed_templates_cache(_ours))
 
 
 def _ours(path: Path) -> bool:
