@@ -15,7 +15,7 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlsplit
@@ -38,6 +38,7 @@ _TEXT = (">", re.compile(r">(?=([^<>]+)<)"))
 _BLANK = re.compile(r"\s")
 _TEXT_NOT_BLANK = (">", re.compile(r">(?=([^<>\s][^<>]*)<)"))   # when no title starts blank: the
                             # newlines between tags are most of a page's texts, none a title
+_AUTHORITY = re.compile(r"^[A-Za-z][\w+.-]*:(?://)?[^/?#]*")
 AUDITED = (".html", ".xml", ".json", ".txt")
 
 
@@ -77,7 +78,7 @@ class Audit:
         """Whether the reference `ref` ends in the last segment of a hidden page's URL."""
         name = self._last_of.get(ref)
         if name is None:
-            name = self._last_of[ref] = _last(ref.split("#")[0].split("?")[0])
+            name = self._last_of[ref] = _last(_read(ref).split("#")[0].split("?")[0])
         return name in self.names
 
     def __bool__(self) -> bool:
@@ -146,10 +147,11 @@ def _site_path(ref: str, here: str, base: str) -> str | None:
     "/draft/"), or None for another site's. Any host may be the site's: one host has many
     spellings (`bücher.example`, `xn--bcher-kva.example`, `h.example.`), so a path under
     base_url's is the site's on any (a link elsewhere to such a path is read as one)."""
+    ref = _read(ref).strip()
     try:
-        parts = urlsplit(ref.strip())
-    except ValueError:                  # no host to read ("http://[x/"): no browser follows it
-        return None
+        parts = urlsplit(ref)
+    except ValueError:                  # a host Python cannot read ("https://u[@h/"): the
+        parts = urlsplit("//h" + _AUTHORITY.sub("", ref))     # path after it, as browsers do
     if parts.scheme in ("mailto", "data", "javascript"):
         return None
     path = unquote(parts.path)
@@ -162,6 +164,11 @@ def _site_path(ref: str, here: str, base: str) -> str | None:
     path = posixpath.normpath(path) if path else here
     path = path.removesuffix("/index.html")
     return path.rstrip("/") + "/" if path not in ("", "/", ".") else "/"
+
+
+def _read(ref: str) -> str:
+    """A reference as a browser follows it: character references decoded, `\\` as `/`."""
+    return unescape(ref).replace("\\", "/") if "&" in ref or "\\" in ref else ref
 
 
 def _text(path: Path) -> str | None:
