@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Callable
 
 from pipeline import __version__
 from pipeline.build import state as statefile
+from pipeline.build.ahead import Ahead
 from pipeline.build.audit import Hidden
 from pipeline.build.fastpath import git_stamp, site_current, site_refs, unchanged_site
 from pipeline.build.lock import site_lock
@@ -102,6 +103,18 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     if unchanged is not None and all(s.ok for s in steps):     # the fast path: no page is
         return BuildReport(config.output, unchanged, tuple(state.left_out),   # read, nothing
                            time.perf_counter() - started, steps), state        # is written
+    ahead = Ahead.start(config, [r for r, st in seen.items() if state.sources.get(r) != st],
+                        options.jobs, options.drafts)       # on the core the plan leaves idle
+    try:
+        return _planned(config, options, warm, state, seen, started, steps, now, ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _planned(config: SiteConfig, options: BuildOptions, warm: Warm | None, state: BuildState,
+             seen: dict, started: float, steps: tuple, now: dt.datetime, ahead: Ahead | None
+             ) -> tuple[BuildReport, BuildState]:
     plan = plan_site(config, replace(options, now=now),
                      statefile.with_pages(_state_dir(config), state), warm, seen)
     notes = (plan.state.note,) if plan.state.note else ()
@@ -140,7 +153,10 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
         from pipeline.build.pages import PageContext
 
         with PageContext.create(config, writer, todo, options.isolate, warm,
-                                plan.environment, options.on_note) as context:
+                                plan.environment, options.on_note,
+                                ahead.exporter if ahead is not None else None) as context:
+            if ahead is not None:
+                context.prerendered = ahead.take()
             results += _build(todo, context, options)
             again = _mended(plan, results, writer)
             if again:           # pages kept with a dead link to a page that built after all

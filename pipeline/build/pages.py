@@ -4,6 +4,7 @@ A failure becomes the page's result; it never stops the other pages."""
 from __future__ import annotations
 
 import glob
+import pickle
 import shutil
 import time
 from dataclasses import dataclass, field, replace
@@ -39,13 +40,15 @@ class PageContext:
     kept: Warm | None = None        # the warm in use: this build's or the service's
     isolate: bool = False
     on_note: Any = None
+    prerendered: dict = field(default_factory=dict)    # prose bodies by text, pickled (build/ahead)
 
     @staticmethod
     def create(config: SiteConfig, writer: SiteWriter, todo: list[Decision], isolate: bool,
                warm: Warm | None = None, environment: str = "",
-               on_note: Any = None) -> "PageContext":
+               on_note: Any = None, exporter: Any = None) -> "PageContext":
         """`environment`: the packages' key, when the plan already worked it out; `on_note`
-        is told where code runs when it is a cluster (`[tool.nbpress] executor = "dask"`)."""
+        is told where code runs when it is a cluster (`[tool.nbpress] executor = "dask"`);
+        `exporter`: one made already (`build/ahead`)."""
         from pipeline.execute.run import RunContext
         from pipeline.render.export import Exporter
 
@@ -53,7 +56,7 @@ class PageContext:
         warm = warm or own
         warm.settle(config)
         sweep_scratch(config.root)      # what killed builds left (we hold the lock)
-        warm.exporter = warm.exporter or Exporter()
+        warm.exporter = warm.exporter or exporter or Exporter()
         run = RunContext(build_time=writer.build_time.isoformat(), base_url=config.base_url)
         context = PageContext(config, writer, run, warm.exporter, ExecutionCache(config.root),
                               environment or environment_key(), own, kept=warm,
@@ -144,7 +147,10 @@ def build_page(page: Page, config: SiteConfig, context: PageContext, writer: Sit
     from pipeline.notebook.convert import is_prose, prose_body
 
     if is_prose(page):                  # no notebook made: its body is all there is
-        run, exported = _Run(), context.exporter.export_prose(prose_body(page))
+        text = prose_body(page)
+        run = _Run()
+        ahead = context.prerendered.get(text)
+        exported = pickle.loads(ahead) if ahead else context.exporter.export_prose(text)
     else:
         run, nb = _notebook(page, config, context)
         exported = context.exporter.export(nb)

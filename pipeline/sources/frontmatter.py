@@ -86,6 +86,13 @@ def parse_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], int]:
     return meta, body_line
 
 
+def preload() -> None:
+    """Import the YAML reader now: before a fork, so that the children share it."""
+    import frontmatter  # noqa: F401
+
+    import pipeline.sources.yamlfront  # noqa: F401
+
+
 def make_page(source: Source, text: str, body_line: int, meta: Mapping[str, Any]) -> Page:
     """Validate the fields nbpress uses; keep `meta` whole."""
     check = _Checker(source.path, text)
