@@ -28,11 +28,13 @@ from pipeline.errors import NbpressError
 # which is looked for first (`in` is faster still: a page has no `<loc>`). Each match takes
 # its word alone, what follows is read ahead: a value that holds another's word
 # (`content='href='`) never hides the attribute after it, so every text the one alternation
-# found is found (and a few more).
+# found is found (and a few more). URLs are looked for in the file's bytes with ASCII letters
+# lowered, as a browser reads attribute names (`HREF`, `Src`), their values in either quotes
+# or none (`href=/blog/draft/`); the values are then taken from the file as written.
+_VALUE = rb"""(?=\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))"""
 _URLS = tuple((word, re.compile(re.escape(word) + ahead)) for word, ahead in (
-    ("href", r"""(?=\s*=\s*["']([^"']*)["'])"""), ("src", r"""(?=\s*=\s*["']([^"']*)["'])"""),
-    ("content", r"""(?=\s*=\s*["']([^"']*)["'])"""), ("<loc>", r"(?=([^<]*)<)"),
-    ("<link>", r"(?=([^<]*)<)"), ("<id>", r"(?=([^<]*)<)"), ('"url":"', r'(?=([^"]*)")')))
+    (b"href", _VALUE), (b"src", _VALUE), (b"content", _VALUE), (b"<loc>", rb"(?=([^<]*)<)"),
+    (b"<link>", rb"(?=([^<]*)<)"), (b"<id>", rb"(?=([^<]*)<)"), (b'"url":"', rb'(?=([^"]*)")')))
 _JSON_TITLE = ('"title":', re.compile(r'"title":(?=("(?:[^"\\]|\\.)*"))'))
 _TEXT = (">", re.compile(r">(?=([^<>]+)<)"))
 _BLANK = re.compile(r"\s")
@@ -67,8 +69,10 @@ class Audit:
                        for t in {escape(h.title, quote=False), escape(h.title),
                                  json.dumps(h.title, ensure_ascii=False)}}
         self.names = {_last(url) for url in self.urls}
+        self._lowered = {name.lower() for name in self.names}
         self._last_of: dict[str, str] = {}     # a reference's last segment, by reference:
                                                # the pages of a build share most of theirs
+        self._may: dict[bytes, bool] = {}      # the same of a lowered one: may it hide?
         self.texts = (_TEXT if any(_BLANK.match(t) for t in self.titles) else _TEXT_NOT_BLANK,
                       _JSON_TITLE)
         self.base = urlsplit(base_url).path.rstrip("/") if base_url else ""
@@ -80,6 +84,16 @@ class Audit:
         if name is None:
             name = self._last_of[ref] = _last(_read(ref).split("#")[0].split("?")[0])
         return name in self.names
+
+    def may_hide(self, lowered: bytes) -> bool:
+        """Whether a reference whose ASCII letters are lowered may be one `hides` (when a
+        letter of its last segment is not as the hidden page's URL writes it, it is not)."""
+        may = self._may.get(lowered)
+        if may is None:
+            ref = _read(lowered.decode("utf-8", "replace"))
+            may = self._may[lowered] = _last(ref.split("#")[0].split("?")[0]).lower() \
+                in self._lowered
+        return may
 
     def __bool__(self) -> bool:
         return bool(self.urls or self.titles)
@@ -109,8 +123,10 @@ class Audit:
 
 def _leak(rel: str, text: str, audit: Audit) -> tuple[str, Hidden] | None:
     here = "/" + posixpath.dirname(rel)
-    if audit.urls and any(map(audit.hides, _all(_URLS, text))):
-        for ref in _found(_URLS, text):         # one ends in a hidden name: in text order
+    data = text.encode("utf-8", "surrogatepass") if audit.urls else b""
+    lowered = data.lower()
+    if audit.urls and any(map(audit.may_hide, _lowered_values(lowered))):
+        for ref in _values(data, lowered):      # one may end in a hidden name: in text order
             if not audit.hides(ref):
                 continue                           # a reference that ends in none: no leak
             path = _site_path(ref, here, audit.base)
@@ -122,6 +138,24 @@ def _leak(rel: str, text: str, audit: Audit) -> tuple[str, Hidden] | None:
             if page is not None:
                 return f"its title {page.title!r}", page
     return None
+
+
+def _lowered_values(lowered: bytes) -> list[bytes]:
+    """The URL values in a file's bytes, ASCII letters lowered, in no order."""
+    found = []
+    for word, pattern in _URLS:
+        if word in lowered:
+            found += [v if isinstance(v, bytes) else v[0] or v[1] or v[2]
+                      for v in pattern.findall(lowered)]
+    return found
+
+
+def _values(data: bytes, lowered: bytes) -> list[str]:
+    """The URL values of a file as written, in text order (matches of two patterns may
+    overlap: the audit reads too much rather than too little)."""
+    spans = sorted(next((m.span(g) for g in range(1, m.re.groups + 1) if m.start(g) >= 0))
+                   for _, pattern in _URLS for m in pattern.finditer(lowered))
+    return [data[a:b].decode("utf-8", "replace") for a, b in spans]
 
 
 def _all(patterns: tuple[tuple[str, re.Pattern], ...], text: str) -> list[str]:

@@ -79,3 +79,46 @@ def test_any_host_may_be_the_sites(base):
     path on any is read as the site's."""
     audit = Audit([DRAFT], base, set(), set())
     assert _leak("index.html", '<a href="https://a.example/blog/draft/">x</a>', audit) is not None
+
+
+# A browser reads attribute names in any case and values in either quotes or none: so does
+# the audit (these leaked before: the patterns asked for a lowercase name and quotes).
+@pytest.mark.parametrize("text", [
+    '<A HREF="/blog/draft/">upper</A>',
+    '<a Href="../draft/">mixed</a>',
+    "<IMG SRC='/blog/draft/index.html'>",
+    '<a href=/blog/draft/>unquoted</a>',
+    '<a class=x href=../draft/ title=y>unquoted among others</a>',
+    '<a href = ../draft>spaced, unquoted, no slash</a>',
+    '<META PROPERTY="og:url" CONTENT="https://h.example/blog/draft/">',
+    '<a href="/blog/draft/" title="it\'s">an apostrophe after</a>',
+])
+def test_a_link_written_in_any_case_or_quoting_is_found(text):
+    found = _leak("blog/tips/index.html", text, _audit())
+    assert found is not None and found == ("a link to /blog/draft/", DRAFT)
+
+
+def test_a_value_holding_the_other_quote_is_read_whole():
+    hidden = Hidden(Path("/s/content/blog/it-s.md"), "/blog/it's/", "It is")
+    assert _leak("index.html", '<a href="/blog/it\'s/">x</a>', _audit(hidden))[1] is hidden
+    assert _leak("index.html", "<a href='/blog/say\"it\"/'>x</a>", _audit(hidden)) is None
+
+
+@pytest.mark.parametrize("text", [
+    '<a href="/blog/Draft/">another page: URLs are read as written</a>',
+    '<A HREF="/elsewhere/DRAFT/">x</A>',
+    "<a HREF=/blog/drafts/>a longer name</a>",
+])
+def test_lowered_letters_find_candidates_only(text):
+    assert _leak("blog/tips/index.html", text, _audit()) is None
+
+
+def test_a_build_fails_a_page_whose_html_links_a_draft_in_capitals_or_unquoted(site):
+    site.page("blog/draft.md", "---\ntitle: Secret plan\ndraft: true\n---\n\nHidden.\n")
+    site.page("blog/upper.md", '---\ntitle: Upper\n---\n\n<p><A HREF="/blog/draft/">x</A></p>\n')
+    site.page("blog/bare.md", "---\ntitle: Bare\n---\n\n<p><a href=/blog/draft/>x</a></p>\n")
+    site.page("blog/fine.md", "---\ntitle: Fine\n---\n\nNothing hidden.\n")
+    report = site.build()
+    assert sorted(r.source.path.name for r in report.failed) == ["bare.md", "upper.md"]
+    assert not (site.root / "output" / "blog" / "upper").exists()
+    assert (site.root / "output" / "blog" / "fine" / "index.html").is_file()
