@@ -9,7 +9,8 @@ References, measured in the same run on the same corpus:
 - mkdocs with mkdocs-jupyter, installed in a separate environment (.bench/venv) by make bench
   (notebook pages are handed to it as .ipynb files converted by jupytext, executed by it).
 
-Every figure is the median of --repeat runs of a fresh process; peak memory is the largest
+Every figure is the median of --repeat runs of a fresh process (the four cold prose rows,
+whose ratios the targets are: at least 5 rounds, their commands in turn); peak memory is the largest
 resident set of any process of a run (the build, a worker, or a kernel it waited for).
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Row:
     walls: list[float] = field(default_factory=list)
     peaks: list[float] = field(default_factory=list)
     failed: bool = False
+    in_turn: bool = False       # measured round by round with the rows it is compared to
 
     @property
     def wall(self) -> float:
@@ -70,6 +72,25 @@ def measure(row: Row, cmd: list[str], repeat: int, before=None, cwd: Path | None
     print(f"  {row.scenario:<34} {row.tool:<16} {row.wall:7.2f} s  {max(row.peaks):5.0f} MB",
           file=sys.stderr)
     return row
+
+
+def measure_together(runs: list[tuple[Row, list[str], object]], repeat: int) -> list[Row]:
+    """Rows whose ratios are quoted (nbpress beside the floor and Hugo), measured in turn:
+    each round runs every command once, so a machine that slows down or speeds up in the
+    middle of the bench weighs on all of them alike."""
+    for i in range(repeat):
+        for row, cmd, before in runs:
+            if before:
+                before(i)
+            wall, peak, code = timed(cmd)
+            row.walls.append(wall)
+            row.peaks.append(peak)
+            row.failed |= code != 0
+            row.in_turn = True
+    for row, _, _ in runs:
+        print(f"  {row.scenario:<34} {row.tool:<16} {row.wall:7.2f} s  {max(row.peaks):5.0f} MB",
+              file=sys.stderr)
+    return [row for row, _, _ in runs]
 
 
 def expect_pages(output: Path, count: int) -> None:
@@ -177,23 +198,23 @@ def main() -> None:
 
     prose = corpus(work, 1000, 0)
     nbp = [PY, "-m", "pipeline", "build", "-q", "--site", str(prose)]
-    cold = rm(prose / "output", prose / ".nbpress-cache")
-    rows.append(measure(Row("1000 prose pages, cold", "nbpress"), nbp, r, cold))
-    expect_pages(prose / "output", 900)
-    quiet = prose.parent / "corpus-1000-search-off"      # as Hugo runs below: no search index
+    quiet = prose.parent / "corpus-1000-search-off"      # as Hugo runs: no search index
     shutil.copytree(prose / "content", quiet / "content", dirs_exist_ok=True)
     (quiet / "pyproject.toml").write_text("[tool.nbpress]\nsearch = false\n", encoding="utf-8")
-    rows.append(measure(Row("1000 prose pages, cold", "nbpress, search = false"),
-                        [PY, "-m", "pipeline", "build", "-q", "--site", str(quiet)], r,
-                        rm(quiet / "output", quiet / ".nbpress-cache")))
-    expect_pages(quiet / "output", 900)
-    rows.append(measure(Row("1000 prose pages, cold", "markdown-it floor"),
-                        [PY, str(REPO / "scripts" / "floor.py"), str(prose)], r,
-                        rm(prose / "floor-output")))
-    hugo = hugo_site(work, prose)
+    scenario, hugo = "1000 prose pages, cold", hugo_site(work, prose)
+    runs = [(Row(scenario, "nbpress"), nbp, rm(prose / "output", prose / ".nbpress-cache")),
+            (Row(scenario, "nbpress, search = false"),
+             [PY, "-m", "pipeline", "build", "-q", "--site", str(quiet)],
+             rm(quiet / "output", quiet / ".nbpress-cache")),
+            (Row(scenario, "markdown-it floor"), [PY, str(REPO / "scripts" / "floor.py"),
+                                                  str(prose)], rm(prose / "floor-output"))]
     if hugo is not None:
-        rows.append(measure(Row("1000 prose pages, cold", "hugo"), hugo, r,
-                            rm(work / "hugo" / "public", work / "hugo" / "resources")))
+        runs.append((Row(scenario, "hugo"), hugo,
+                     rm(work / "hugo" / "public", work / "hugo" / "resources")))
+    rows += measure_together(runs, max(r, 5))      # the ratios of the targets: 5 rounds at least
+    expect_pages(prose / "output", 900)
+    expect_pages(quiet / "output", 900)
+    if hugo is not None:
         expect_pages(work / "hugo" / "public", 900)
     rows.append(measure(Row("1000 pages, nothing changed", "nbpress"), nbp, r))
     page = prose / "content" / "pages" / "page-0001.md"
@@ -328,6 +349,7 @@ def print_table(rows: list[Row], repeat: int) -> None:
         peak = f"{max(row.peaks):.0f} MB" if max(row.peaks) else "-"
         print(f"| {row.scenario} | {row.tool}{mark} | {wall} | {runs} | {peak} |")
     by = {(row.scenario, row.tool): row.wall for row in rows}
+    turns = {(row.scenario, row.tool): row.walls for row in rows if row.in_turn}
     ratios = [("1000 prose pages, cold", "nbpress", "markdown-it floor"),
               ("1000 prose pages, cold", "nbpress", "hugo"),
               ("1000 prose pages, cold", "nbpress, search = false", "markdown-it floor"),
@@ -340,7 +362,12 @@ def print_table(rows: list[Row], repeat: int) -> None:
     print()
     for scenario, a, b in ratios:
         if (scenario, a) in by and (scenario, b) in by:
-            print(f"- {scenario}: {a} / {b} = {by[scenario, a] / by[scenario, b]:.1f}x")
+            each = ""
+            if (scenario, a) in turns and (scenario, b) in turns:    # drift cancels in a round
+                per = [x / y for x, y in zip(turns[scenario, a], turns[scenario, b])]
+                each = f" (round by round: median {statistics.median(per):.2f}x, " \
+                       f"{min(per):.2f}-{max(per):.2f}x)"
+            print(f"- {scenario}: {a} / {b} = {by[scenario, a] / by[scenario, b]:.2f}x{each}")
     k1, k10 = by.get(("1000 prose pages, cold", "nbpress")), by.get(("10,000 prose pages, cold", "nbpress"))
     if k1 and k10:
         print(f"- 10,000 / 1000 pages (nbpress): {k10 / k1:.1f}x")
