@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import signal
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pipeline.config import SiteConfig
@@ -105,16 +107,13 @@ def _no_terminal() -> None:
 
 
 def _render(config: SiteConfig, rels: list[str], exporter: Any, drafts: bool, out: int) -> None:
-    from pipeline.model import Source
     from pipeline.notebook.convert import is_prose, prose_body
-    from pipeline.sources.frontmatter import read_source
 
     written = 0
     for rel in rels:
         path = config.root / rel
         try:
-            name = path.relative_to(config.content).with_suffix("").as_posix()
-            page = read_source(Source(path, name, "md"))
+            page = _read(path, path.relative_to(config.content).with_suffix("").as_posix())
             if (page.draft and not drafts) or not is_prose(page):
                 continue
             text = prose_body(page)
@@ -124,6 +123,26 @@ def _render(config: SiteConfig, rels: list[str], exporter: Any, drafts: bool, ou
         written += _write_all(out, _SIZE.pack(len(entry)) + entry)
         if written > AT_MOST:
             return
+
+
+def _read(path: Path, name: str):
+    """The page as far as `is_prose` and `prose_body` read it: its frontmatter's YAML is
+    parsed only when its text names a key they ask for (most pages' is not: a fifth of the
+    time of a page here)."""
+    from pipeline.model import Page, Source
+    from pipeline.sources.frontmatter import decode, read_bytes, read_source, split_header
+
+    text = decode(read_bytes(path), path)
+    header, body_line = split_header(text)
+    if "jupyter" in header or "jupytext" in header or (
+            "draft" in header and not (header.count("draft") == 1 and _NOT_DRAFT.search(header))):
+        return read_source(Source(path, name, "md"))
+    return Page(Source(path, name, "md"), text, body_line, {}, title="", slug=name)
+
+
+# `draft: false` as a line of its own: the one place the header names a draft, a page that
+# is not one (`draft: no` is no boolean to the frontmatter's reader: the page fails)
+_NOT_DRAFT = re.compile(r"^draft:[ \t]*(?:false|False|FALSE)[ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
 
 
 def _write_all(fd: int, data: bytes) -> int:

@@ -23,6 +23,7 @@ DATE_FIELDS = ("created", "edited", "date")
 _SLUG_PART = re.compile(r"^[^\x00-\x1f\x7f-\x9f/\\?#%<>\"|*:]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # not tab, newline, form feed, CR
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_END = re.compile(r"^(---|\.\.\.)\s*$", re.MULTILINE)       # the frontmatter's closing line
 
 
 def read_source(source: Source) -> Page:
@@ -81,9 +82,14 @@ def parse_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], int]:
     if not isinstance(meta, dict):
         raise PageError("the frontmatter is not a mapping of keys to values", path, line=2,
                         hint="write the frontmatter as 'key: value' lines")
-    end = re.search(r"^(---|\.\.\.)\s*$", text[3:], re.MULTILINE)
-    body_line = text.count("\n", 0, 3 + end.end()) + 2 if end else 1
-    return meta, body_line
+    return meta, split_header(text)[1]
+
+
+def split_header(text: str) -> tuple[str, int]:
+    """(the frontmatter's text, from its opening '---' to its closing line; the 1-based line
+    where the body starts): ("", 1) when the page has none."""
+    end = _END.search(text[3:]) if text.startswith("---") else None
+    return (text[:3 + end.end()], text.count("\n", 0, 3 + end.end()) + 2) if end else ("", 1)
 
 
 def preload() -> None:
