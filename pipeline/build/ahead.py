@@ -24,7 +24,8 @@ from typing import Any
 from pipeline.config import SiteConfig
 
 WORTH_IT = 64               # changed pages, at least, for a process of its own to pay
-AT_MOST = 256 * 1024 ** 2   # bytes of results it writes (a site of 100,000 pages)
+AT_MOST = 64 * 1024 ** 2    # bytes of results it writes (some 18,000 pages here): read
+                            # back, they are held three times over for a moment
 _SIZE = struct.Struct("<I")
 
 
@@ -36,6 +37,7 @@ class Ahead:
     pid: int
     out: int
     exporter: Any
+    handle: int = -1        # a pidfd: signalled, the process is this one, whoever reaped it
 
     @classmethod
     def start(cls, config: SiteConfig, rels: list[str], jobs: int | None,
@@ -44,7 +46,7 @@ class Ahead:
         are many and the build has a second core; None otherwise. `drafts`: drafts are
         published, so rendered too."""
         pages = [r for r in rels if r.endswith(".md")]
-        cores = os.cpu_count() or 1
+        cores = _cores()
         if len(pages) < WORTH_IT or min(jobs or cores, cores) < 2:
             return None
         from pipeline.files import parent_death
@@ -64,7 +66,7 @@ class Ahead:
                 _render(config, pages, exporter, drafts, out)
             finally:
                 os._exit(0)
-        return cls(pid, out, exporter)
+        return cls(pid, out, exporter, _pidfd(pid))
 
     def take(self) -> dict[str, bytes]:
         """End the process and take what it wrote whole: each text's `Exported`, pickled
@@ -78,13 +80,40 @@ class Ahead:
 
     def close(self) -> None:
         """End the process at once, reap it and close its file; a second call does nothing."""
-        if self.pid:
-            os.kill(self.pid, signal.SIGKILL)   # not reaped yet: the pid is still its own
-            os.waitpid(self.pid, 0)
-            self.pid = 0
-        if self.out >= 0:
-            os.close(self.out)
-            self.out = -1
+        pid, self.pid = self.pid, 0
+        if pid:
+            try:
+                if self.handle >= 0:
+                    signal.pidfd_send_signal(self.handle, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:          # ended, and reaped by the system
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:           # SIGCHLD ignored: the system reaps it
+                pass
+        for fd in (self.handle, self.out):
+            if fd >= 0:
+                os.close(fd)
+        self.handle = self.out = -1
+
+
+def _cores() -> int:
+    """The cores this process may run on (`taskset`, a container's CPU set)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _pidfd(pid: int) -> int:
+    """A handle on the child that no other process can take over (Linux 5.3), or -1: with
+    SIGCHLD ignored, the system reaps it as it ends and its pid may be given to another."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return -1
 
 
 def _scratch_file() -> int:

@@ -103,13 +103,20 @@ def run_build(config: SiteConfig, options: BuildOptions, warm: Warm | None = Non
     if unchanged is not None and all(s.ok for s in steps):     # the fast path: no page is
         return BuildReport(config.output, unchanged, tuple(state.left_out),   # read, nothing
                            time.perf_counter() - started, steps), state        # is written
-    ahead = Ahead.start(config, [r for r, st in seen.items() if state.sources.get(r) != st],
-                        options.jobs, options.drafts)       # on the core the plan leaves idle
+    ahead = Ahead.start(config, _resized(seen, state), options.jobs, options.drafts)
     try:
         return _planned(config, options, warm, state, seen, started, steps, now, ahead)
     finally:
         if ahead is not None:
             ahead.close()
+
+
+def _resized(seen: dict[str, list[int]], state: BuildState) -> list[str]:
+    """The files that are new or changed size since the last build: edited, surely (a file
+    only touched, by a checkout or a cache restored, keeps its size: rendering it ahead, on
+    the core the plan leaves idle, would be work for nothing)."""
+    return [rel for rel, stamp in seen.items()
+            if (old := state.sources.get(rel)) is None or old[1] != stamp[1]]
 
 
 def _planned(config: SiteConfig, options: BuildOptions, warm: Warm | None, state: BuildState,

@@ -222,3 +222,35 @@ def test_it_dies_with_a_build_process_that_is_killed(site, tmp_path):
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
     raise AssertionError("the process rendering ahead outlived its build process")
+
+
+def test_a_build_with_sigchld_ignored_succeeds(site):
+    """An ignored SIGCHLD survives exec (a supervisor's, a Python program's subprocess): the
+    system reaps the process rendering ahead itself, and the build must not trip on it."""
+    _site(site)
+    run = subprocess.run([sys.executable, "-m", "pipeline", "build", "-q", "--jobs", "2",
+                          "--site", str(site.root)], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2],
+                         preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+    assert run.returncode == 1, run.stderr          # the two bad pages, nothing else
+    assert "Traceback" not in run.stderr + run.stdout
+    assert (site.root / "output" / "pages" / "page-7" / "index.html").is_file()
+
+
+def test_pages_only_touched_are_not_rendered_ahead(site, monkeypatch):
+    _site(site)
+    site.build(jobs=2)
+    started, start = [], Ahead.start.__func__
+
+    def spied(cls, *args, **kwargs):
+        started.append(start(cls, *args, **kwargs))
+        return started[-1]
+    monkeypatch.setattr(Ahead, "start", classmethod(spied))
+    for path in (site.root / "content").rglob("*.md"):
+        os.utime(path)                  # a checkout, a cache restored: same bytes, new times
+    site.build(jobs=2)
+    assert started == [None]
+    for i in range(WORTH_IT):           # edited: another size
+        site.page(f"pages/page-{i}.md", PROSE.format(i=i, j=i + 1) + "\nEdited.\n")
+    site.build(jobs=2)
+    assert started[-1] is not None
