@@ -339,7 +339,9 @@ def scale(repeat: int) -> None:
 
 def print_table(rows: list[Row], repeat: int) -> None:
     print(f"nbpress bench {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}, median of {repeat} runs\n")
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, median of {repeat} runs"
+          + "".join(f" ({len(r.walls)} rounds, in turn, for the rows of the ratios)"
+                    for r in rows[:1] if r.in_turn) + "\n")
     print("| scenario | tool | wall (median) | runs (s) | peak RSS |")
     print("|---|---|---|---|---|")
     for row in rows:
