@@ -3,26 +3,22 @@ build wrote (pages, listings, tag pages, feeds, sitemap, redirects, the search i
 for the URL and the title of each page that is not published (a draft). One found fails the
 build, and the last published site stays.
 
-A URL is found in an attribute a browser follows or fetches (in a tag, any case, any
-quoting: href, src, srcset, data, ping, formaction, poster, a refresh's `url=`...), a sitemap
-`<loc>` or a feed `<link>`, resolved from the file that holds it (or its `<base href>`), as a
-URL parser reads it (entities decoded, tabs and line breaks dropped, dot segments resolved); a title, as the whole text of an element (`>Title<`, the way a
+A URL is found in a link or source attribute, a sitemap `<loc>` or a feed `<link>`, resolved
+from the file that holds it; a title, as the whole text of an element (`>Title<`, the way a
 listing, a feed or the nav shows it). Written files alone are read: a file kept from the last
 build was read when it was written, and a page that links to a page that became a draft is
 built again (its link is dead)."""
 from __future__ import annotations
 
-import bisect
 import gzip
 import json
 import posixpath
 import re
 from dataclasses import dataclass
 from html import escape, unescape
-from itertools import chain
 from pathlib import Path
 from typing import Iterable
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pipeline.errors import NbpressError
 
@@ -34,29 +30,11 @@ from pipeline.errors import NbpressError
 # (`content='href='`) never hides the attribute after it, so every text the one alternation
 # found is found (and a few more). URLs are looked for in the file's bytes with ASCII letters
 # lowered, as a browser reads attribute names (`HREF`, `Src`), their values in either quotes
-# or none (`href=/blog/draft/`), inside a tag; the values are then taken as written. Every
-# attribute a browser follows or fetches (`formaction`, `data-src`: the word ends the name).
+# or none (`href=/blog/draft/`); the values are then taken from the file as written.
 _VALUE = rb"""(?=\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))"""
-_ATTRIBUTES = (b"href", b"src", b"srcset", b"content", b"data", b"ping", b"action", b"poster",
-               b"cite", b"background", b"manifest")
 _URLS = tuple((word, re.compile(re.escape(word) + ahead)) for word, ahead in (
-    *((word, _VALUE) for word in _ATTRIBUTES), (b"<loc>", rb"(?=([^<]*)<)"),
+    (b"href", _VALUE), (b"src", _VALUE), (b"content", _VALUE), (b"<loc>", rb"(?=([^<]*)<)"),
     (b"<link>", rb"(?=([^<]*)<)"), (b"<id>", rb"(?=([^<]*)<)"), (b'"url":"', rb'(?=([^"]*)")')))
-# A tag, its quoted values skipped (a `>` in one does not end it): where attributes are
-_TAG = re.compile(rb"""<[a-z][^\s/>]*(?:[^>"']|"[^"]*"|'[^']*')*>""")
-_REFRESH = re.compile(rb"""^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(['"]?)(.*?)\1\s*$""",
-                      re.IGNORECASE | re.DOTALL)     # <meta http-equiv=refresh content="0; url=">
-_BASE = re.compile(rb"<base\s[^>]*>")
-# The first look: every attribute's value (whatever its name), pieces of lists too
-_ANY_VALUE = re.compile(rb"""=(?=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))""")   # each =,
-                            # one inside another's value too (`<loc>href="</loc> <a href=`)
-_PIECES = re.compile(rb"""[\s,;='"]+""")
-# A value with nothing to decode or normalise (no entity, percent-escape, backslash, tab, line
-# break or dot segment): the last segment of each URL it may hold, found in one pass
-_TO_READ = re.compile(rb"[&%\\\t\n\r]|/\.")
-_SEGMENT_ENDS = re.compile(rb"([^/\s,;=#?]+)/*(?:index\.html)?(?:[#?][^\s,;=]*)?(?=[\s,;=]|$)")
-_ELEMENTS = _URLS[len(_ATTRIBUTES):]       # <loc>, <link>, <id>, "url": XML and JSON
-_IN_JSON = _URLS[-1:]
 _JSON_TITLE = ('"title":', re.compile(r'"title":(?=("(?:[^"\\]|\\.)*"))'))
 _TEXT = (">", re.compile(r">(?=([^<>]+)<)"))
 _BLANK = re.compile(r"\s")
@@ -92,7 +70,6 @@ class Audit:
                                  json.dumps(h.title, ensure_ascii=False)}}
         self.names = {_last(url) for url in self.urls}
         self._lowered = {name.lower() for name in self.names}
-        self._lowered_bytes = {name.encode("utf-8", "surrogatepass") for name in self._lowered}
         self._last_of: dict[str, str] = {}     # a reference's last segment, by reference:
                                                # the pages of a build share most of theirs
         self._may: dict[bytes, bool] = {}      # the same of a lowered one: may it hide?
@@ -113,29 +90,10 @@ class Audit:
         letter of its last segment is not as the hidden page's URL writes it, it is not)."""
         may = self._may.get(lowered)
         if may is None:
-            if not _TO_READ.search(lowered):            # most: at C speed
-                value = lowered if lowered.isascii() else \
-                    lowered.decode("utf-8", "replace").lower().encode("utf-8", "surrogatepass")
-                ends = _SEGMENT_ENDS.findall(value)
-                if b"'" in value or b'"' in value:      # url='../draft/' (and it's: its)
-                    ends += _SEGMENT_ENDS.findall(value.translate(None, b"'\""))
-                may = not self._lowered_bytes.isdisjoint(ends)
-            else:
-                refs = [lowered] + (_PIECES.split(lowered) if _PIECES.search(lowered) else [])
-                may = any(map(self._may_end_hidden, refs))
-            self._may[lowered] = may
+            ref = _read(lowered.decode("utf-8", "replace"))
+            may = self._may[lowered] = _last(ref.split("#")[0].split("?")[0]).lower() \
+                in self._lowered
         return may
-
-    def may_hide_any(self, values: list[bytes]) -> bool:
-        """`may_hide` of any of them: those seen before (most of a page's) looked up at C speed."""
-        memo = self._may
-        for value in [v for v in values if v not in memo]:
-            self.may_hide(value)
-        return any(map(memo.__getitem__, values))
-
-    def _may_end_hidden(self, ref: bytes) -> bool:
-        ref = _read(ref.decode("utf-8", "replace"))
-        return _last(ref.split("#")[0].split("?")[0]).lower() in self._lowered
 
     def __bool__(self) -> bool:
         return bool(self.urls or self.titles)
@@ -167,12 +125,11 @@ def _leak(rel: str, text: str, audit: Audit) -> tuple[str, Hidden] | None:
     here = "/" + posixpath.dirname(rel)
     data = text.encode("utf-8", "surrogatepass") if audit.urls else b""
     lowered = data.lower()
-    if audit.urls and audit.may_hide_any(_lowered_values(lowered, rel)):
-        based = _based(data, lowered, here)
+    if audit.urls and any(map(audit.may_hide, _lowered_values(lowered))):
         for ref in _values(data, lowered):      # one may end in a hidden name: in text order
             if not audit.hides(ref):
                 continue                           # a reference that ends in none: no leak
-            path = _site_path(based(ref), here, audit.base)
+            path = _site_path(ref, here, audit.base)
             if path in audit.urls:
                 return f"a link to {path}", audit.urls[path]
     if audit.titles and not audit.titles.keys().isdisjoint(_all(audit.texts, text)):
@@ -183,57 +140,22 @@ def _leak(rel: str, text: str, audit: Audit) -> tuple[str, Hidden] | None:
     return None
 
 
-def _lowered_values(lowered: bytes, rel: str = "") -> list[bytes]:
-    """A first look, for a name that may be hidden (`Audit.may_hide` reads a list's pieces
-    too): in a file's bytes, ASCII letters lowered, every attribute value, whatever its name
-    and wherever it is; in XML and JSON, the elements' and keys' values as well; no order."""
-    found = list(filter(None, chain.from_iterable(_ANY_VALUE.findall(lowered))))
-    for word, pattern in _IN_JSON if rel.endswith(".html") else _ELEMENTS:
+def _lowered_values(lowered: bytes) -> list[bytes]:
+    """The URL values in a file's bytes, ASCII letters lowered, in no order."""
+    found = []
+    for word, pattern in _URLS:
         if word in lowered:
-            found += pattern.findall(lowered)
+            found += [v if isinstance(v, bytes) else v[0] or v[1] or v[2]
+                      for v in pattern.findall(lowered)]
     return found
 
 
 def _values(data: bytes, lowered: bytes) -> list[str]:
-    """The URL values of a file as written, in text order, an attribute's only in a tag
-    (matches of two patterns may overlap: the audit reads too much rather than too little)."""
-    tags = None
-    spans = []
-    for word, pattern in _URLS:
-        for m in pattern.finditer(lowered) if word in lowered else ():
-            if word in _ATTRIBUTES:
-                tags = tags if tags is not None else [t.span() for t in _TAG.finditer(lowered)]
-                at = bisect.bisect(tags, (m.start(), len(lowered))) - 1
-                if at < 0 or tags[at][1] <= m.start():
-                    continue            # text that reads like one (code shown): no link
-            spans.append((next(m.span(g) for g in range(1, m.re.groups + 1) if m.start(g) >= 0),
-                          word))
-    return [url.decode("utf-8", "replace") for (a, b), word in sorted(spans)
-            for url in _urls_of(word, data[a:b])]
-
-
-def _urls_of(word: bytes, value: bytes) -> list[bytes]:
-    """The URLs of one value: a srcset's candidates, ping's list, a refresh's target too."""
-    if word == b"srcset":
-        return [part.split()[0] for part in value.split(b",") if part.strip()]
-    if word == b"ping":
-        return value.split()
-    if word == b"content":
-        target = _REFRESH.match(value)
-        if target and target.group(2) != value:
-            return [value, target.group(2)]
-    return [value]
-
-
-def _based(data: bytes, lowered: bytes, here: str):
-    """How a relative reference of this file resolves: against its folder, or the document's
-    `<base href>` (the first)."""
-    tag = _BASE.search(lowered) if b"<base" in lowered else None
-    refs = _values(data[tag.start():tag.end()], lowered[tag.start():tag.end()]) if tag else []
-    if not refs:
-        return lambda ref: ref
-    base = urljoin(here.rstrip("/") + "/", _read(refs[0]).strip())
-    return lambda ref: urljoin(base, _read(ref).strip())
+    """The URL values of a file as written, in text order (matches of two patterns may
+    overlap: the audit reads too much rather than too little)."""
+    spans = sorted(next((m.span(g) for g in range(1, m.re.groups + 1) if m.start(g) >= 0))
+                   for _, pattern in _URLS for m in pattern.finditer(lowered))
+    return [data[a:b].decode("utf-8", "replace") for a, b in spans]
 
 
 def _all(patterns: tuple[tuple[str, re.Pattern], ...], text: str) -> list[str]:
@@ -250,12 +172,8 @@ def _found(patterns: tuple[tuple[str, re.Pattern], ...], text: str) -> list[str]
 
 
 def _last(url: str) -> str:
-    """The last segment of a URL path ("../blog/draft/", "/draft/index.html" and
-    "/draft/x/..": "draft")."""
-    path = unquote(url)
-    if "." in path and (path.rstrip("/").endswith("/.") or "/.." in path or path in (".", "..")):
-        path = posixpath.normpath(path)
-    return path.removesuffix("index.html").rstrip("/").rpartition("/")[2]
+    """The last segment of a URL path ("../blog/draft/" and "/draft/index.html": "draft")."""
+    return unquote(url).removesuffix("index.html").rstrip("/").rpartition("/")[2]
 
 
 def _site_path(ref: str, here: str, base: str) -> str | None:
@@ -283,12 +201,8 @@ def _site_path(ref: str, here: str, base: str) -> str | None:
 
 
 def _read(ref: str) -> str:
-    """A reference as a browser follows it: character references decoded, `\\` as `/`, tabs
-    and line breaks gone (the URL parser drops them)."""
-    if "&" in ref or "\\" in ref or "\t" in ref or "\n" in ref or "\r" in ref:
-        ref = unescape(ref).replace("\\", "/").replace("\t", "").replace("\n", "")
-        return ref.replace("\r", "")
-    return ref
+    """A reference as a browser follows it: character references decoded, `\\` as `/`."""
+    return unescape(ref).replace("\\", "/") if "&" in ref or "\\" in ref else ref
 
 
 def _text(path: Path) -> str | None:
