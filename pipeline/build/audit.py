@@ -82,7 +82,7 @@ class Audit:
         """Whether the reference `ref` ends in the last segment of a hidden page's URL."""
         name = self._last_of.get(ref)
         if name is None:
-            name = self._last_of[ref] = _last(_read(ref).split("#")[0].split("?")[0])
+            name = self._last_of[ref] = _last(_read(ref).strip().split("#")[0].split("?")[0])
         return name in self.names
 
     def may_hide(self, lowered: bytes) -> bool:
@@ -90,7 +90,7 @@ class Audit:
         letter of its last segment is not as the hidden page's URL writes it, it is not)."""
         may = self._may.get(lowered)
         if may is None:
-            ref = _read(lowered.decode("utf-8", "replace"))
+            ref = _read(lowered.decode("utf-8", "replace")).strip()     # as a URL parser
             may = self._may[lowered] = _last(ref.split("#")[0].split("?")[0]).lower() \
                 in self._lowered
         return may
@@ -152,10 +152,28 @@ def _lowered_values(lowered: bytes) -> list[bytes]:
 
 def _values(data: bytes, lowered: bytes) -> list[str]:
     """The URL values of a file as written, in text order (matches of two patterns may
-    overlap: the audit reads too much rather than too little)."""
-    spans = sorted(next((m.span(g) for g in range(1, m.re.groups + 1) if m.start(g) >= 0))
-                   for _, pattern in _URLS for m in pattern.finditer(lowered))
-    return [data[a:b].decode("utf-8", "replace") for a, b in spans]
+    overlap: the audit reads too much rather than too little). An unquoted value counts
+    only inside a tag (text shown as `src = ../draft` is none); a `content` value only when
+    it can be a URL (`og:type` is "website", a refresh's has `url=`)."""
+    spans = []
+    for word, pattern in _URLS:
+        for m in pattern.finditer(lowered):
+            group = next(g for g in range(1, m.re.groups + 1) if m.start(g) >= 0)
+            if group == 3 and not _in_a_tag(lowered, m.start()):
+                continue
+            a, b = m.span(group)
+            if word == b"content" and b"/" not in lowered[a:b] and b":" not in lowered[a:b]:
+                continue
+            spans.append((a, b))
+    return [data[a:b].decode("utf-8", "replace") for a, b in sorted(spans)]
+
+
+def _in_a_tag(lowered: bytes, at: int) -> bool:
+    """Whether `at` is between a tag's `<name` and its `>` (the nearest of them before it;
+    a `>` inside an earlier quoted value of the same tag is taken for its end)."""
+    start = lowered.rfind(b"<", 0, at)
+    return start >= 0 and lowered.rfind(b">", start, at) < 0 and \
+        lowered[start + 1:start + 2].isalpha()
 
 
 def _all(patterns: tuple[tuple[str, re.Pattern], ...], text: str) -> list[str]:
@@ -173,7 +191,10 @@ def _found(patterns: tuple[tuple[str, re.Pattern], ...], text: str) -> list[str]
 
 def _last(url: str) -> str:
     """The last segment of a URL path ("../blog/draft/" and "/draft/index.html": "draft")."""
-    return unquote(url).removesuffix("index.html").rstrip("/").rpartition("/")[2]
+    path = unquote(url)
+    if "/." in path or path.startswith("."):        # dot segments: /draft/./index.html
+        path = posixpath.normpath(path)
+    return path.removesuffix("index.html").rstrip("/").rpartition("/")[2]
 
 
 def _site_path(ref: str, here: str, base: str) -> str | None:

@@ -122,3 +122,32 @@ def test_a_build_fails_a_page_whose_html_links_a_draft_in_capitals_or_unquoted(s
     assert sorted(r.source.path.name for r in report.failed) == ["bare.md", "upper.md"]
     assert not (site.root / "output" / "blog" / "upper").exists()
     assert (site.root / "output" / "blog" / "fine" / "index.html").is_file()
+
+
+# Review helpers 42 and 43: an unquoted value in text (code shown) is no link; og:type's
+# "website" is no URL; a URL's spaces around it and dot segments are read as a browser does.
+@pytest.mark.parametrize("text", [
+    "<pre><code>src = ../draft\n</code></pre>",
+    "<p><code>href=/blog/draft/ </code></p>",
+])
+def test_an_unquoted_value_outside_a_tag_is_no_link(text):
+    assert _leak("blog/tips/index.html", text, _audit()) is None
+
+
+def test_a_content_value_that_is_no_url_is_no_link():
+    site_page = Hidden(Path("/s/content/website.md"), "/website/", "Web")
+    text = '<meta property="og:type" content="website">'
+    assert _leak("404.html", text, _audit(site_page)) is None
+    refresh = '<meta http-equiv="refresh" content="0; url=/website/">'
+    assert _leak("404.html", refresh.replace("0; url=", ""), _audit(site_page)) is not None
+
+
+@pytest.mark.parametrize("text", [
+    '<a href="/blog/draft/ ">a space after</a>',
+    '<a href=" ../draft/">a space before</a>',
+    '<a href="/blog/draft/./index.html">a dot segment</a>',
+    '<a href="/blog/x/../draft/">two dots</a>',
+    '<a class=x href=/blog/draft/>unquoted in a tag</a>',
+])
+def test_a_url_is_read_as_a_browser_reads_it(text):
+    assert _leak("blog/tips/index.html", text, _audit()) == ("a link to /blog/draft/", DRAFT)
