@@ -62,6 +62,7 @@ class Preview:
         self.events = Events()
         self.on_build = on_build
         self.stop = threading.Event()
+        self.watching = threading.Event()   # set once an edit made now is seen
         self.server = PreviewServer((host, port), self.config.output, self.events)
         self._threads: list[threading.Thread] = []
 
@@ -87,14 +88,20 @@ class Preview:
         return built
 
     def start(self) -> None:
-        """Serve and watch in threads; the first build must have been made."""
+        """Serve and watch in threads, returning once the watch has begun (or it could not in
+        10 s); the first build must have been made."""
         for target in (self.server.serve_forever, self._watch):
             thread = threading.Thread(target=target, daemon=True, name=f"nbpress-{target.__name__}")
             thread.start()
             self._threads.append(thread)
+        self.watching.wait(10)
 
     def _watch(self) -> None:
-        watch.on_changes(self.site, self.stop, lambda batch: self.build(tuple(sorted(batch))))
+        try:
+            watch.on_changes(self.site, self.stop, lambda batch: self.build(tuple(sorted(batch))),
+                             self.watching)
+        finally:                        # a watch that could not begin does not hold start()
+            self.watching.set()
 
     def close(self) -> None:
         self.stop.set()

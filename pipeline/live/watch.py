@@ -1,7 +1,8 @@
 """What the preview watches: every file of the site but its outputs and caches (pages,
 notebooks, data beside them, `static/`, `theme/`, images at the root, the settings), with
 watchfiles (the only watchfiles user) and a short debounce: an editor's save of one page, in
-however many writes, is one build."""
+however many writes, is one build. The watcher says when it watches: the preview announces
+itself only then, so an edit made the moment it says "serving" is built."""
 from __future__ import annotations
 
 import threading
@@ -13,6 +14,7 @@ from pipeline.files import CACHE_DIR
 
 DEBOUNCE_MS = 60        # how long to gather the writes of one save after the first
 STEP_MS = 5             # how long a save is quiet before it is one
+READY_MS = 100          # how often the watcher wakes with nothing seen (how soon it says it watches)
 IGNORED = {CACHE_DIR, "_freeze", ".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints",
            "node_modules", ".venv", "venv", ".lab", ".bench"}
 
@@ -35,19 +37,25 @@ def ignored(config: SiteConfig, path: str) -> bool:
             or name.startswith((".#", "#")) or name == ".DS_Store")
 
 
-def changes(config: SiteConfig, stop: threading.Event) -> Iterable[set[Path]]:
-    """Each batch of changed paths, until `stop` is set."""
+def changes(config: SiteConfig, stop: threading.Event,
+            watching: threading.Event | None = None) -> Iterable[set[Path]]:
+    """Each batch of changed paths, until `stop` is set; `watching` is set once the watch has
+    begun (watchfiles watches from its first quiet wake: what changes after it is seen)."""
     import watchfiles
 
     for batch in watchfiles.watch(config.root, watch_filter=lambda _, path: not ignored(config, path),
                                   debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
-                                  yield_on_timeout=False, raise_interrupt=False,
-                                  ignore_permission_denied=True):
-        yield {Path(path) for _, path in batch}
+                                  rust_timeout=READY_MS, yield_on_timeout=True,
+                                  raise_interrupt=False, ignore_permission_denied=True):
+        if watching is not None:
+            watching.set()
+        if batch:
+            yield {Path(path) for _, path in batch}
 
 
 def on_changes(config: SiteConfig, stop: threading.Event,
-               then: Callable[[set[Path]], None]) -> None:
+               then: Callable[[set[Path]], None],
+               watching: threading.Event | None = None) -> None:
     """Call `then` with each batch of changes until `stop` is set (a thread's loop)."""
-    for batch in changes(config, stop):
+    for batch in changes(config, stop, watching):
         then(batch)

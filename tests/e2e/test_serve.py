@@ -194,6 +194,14 @@ def test_an_edit_of_the_settings_keeps_the_preview_in_its_own_folder(preview, pr
     assert not (preview_site.root / "output").exists()
 
 
+def test_an_edit_made_the_moment_the_preview_has_started_is_built(preview, preview_site):
+    """start() returns once the watch has begun: the edit a script makes on "serving" counts."""
+    assert preview.watching.is_set()
+    builds = preview.events.builds
+    preview_site.page("blog/a.md", '---\ntitle: A\ndate: "2026-01-01"\n---\n\nAt once.\n')
+    wait_for(lambda: preview.events.builds > builds and "At once." in get(preview, "/blog/a/")[1])
+
+
 def test_the_command_serves_until_sigterm_and_leaves_no_process(preview_site):
     process = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--port", "0",
                                 "--site", str(preview_site.root)], cwd=REPO, text=True,
@@ -261,6 +269,46 @@ def test_serving_to_other_machines_says_that_drafts_show(preview_site):
         said = wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
                                       if "other machines" in l), None), 60)
         assert "drafts" in said
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+
+
+def _fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_a_preview_started_with_sigchld_ignored_leaves_no_fd_behind_its_rebuilds(preview_site):
+    """An ignored SIGCHLD survives exec (a supervisor's, a Python program's subprocess). With it
+    the system reaps the page workers before their pool can, and the pool then keeps its pipes:
+    4 fds a rebuild, until the preview runs out of them. The program sets SIGCHLD back."""
+    for i in range(6):                      # enough pages for a pool of page workers
+        preview_site.page(f"blog/p{i}.md", f"---\ntitle: P{i}\n---\n\nText {i}.\n")
+    process = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--port", "0",
+                                "--site", str(preview_site.root)], cwd=REPO, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env={**os.environ, "PYTHONPATH": str(REPO)},
+                               preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+    try:
+        line = wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
+                                      if "serving http" in l), None), 60)
+        host, port = line.split()[1].split("//")[1].rstrip("/").split(":")
+
+        def home() -> str:
+            with closing(http.client.HTTPConnection(host, int(port), timeout=10)) as connection:
+                connection.request("GET", "/")
+                return connection.getresponse().read().decode()
+
+        counts = []
+        for n in range(4):                  # a settings edit rebuilds every page
+            preview_site.settings(f'[tool.nbpress]\ntitle = "Renamed{n}"\nsearch = false\n')
+            wait_for(lambda: f"Renamed{n}" in home(), 60)
+            time.sleep(0.5)
+            counts.append(_fds(process.pid))
+        assert counts[-1] <= counts[0], counts
+        ignored = int(Path(f"/proc/{process.pid}/status").read_text()
+                      .split("SigIgn:")[1].split()[0], 16)
+        assert not ignored & (1 << (signal.SIGCHLD - 1))
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(20)
