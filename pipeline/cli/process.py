@@ -5,11 +5,17 @@ one by one at exit: 60-190 ms of a 1000-page build, for nothing, since the proce
 Like mypy's fast exit, `run` flushes the streams, runs the atexit functions (logging,
 multiprocessing's children, temporary folders) and ends with `os._exit`. If a thread that
 Python would wait for is still alive, the ordinary exit does the waiting instead.
+
+It also begins as a program should: an ignored SIGCHLD, which survives exec (a supervisor's
+setting, a parent's `preexec_fn`), is set back to the default. With it ignored the system reaps
+the page workers before their pool can, and the pool keeps its pipes: 4 fds a rebuild, until a
+long preview runs out of them.
 """
 from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import threading
 
@@ -18,6 +24,7 @@ def run() -> None:
     """The console entry point: the `nbpress` command group, then a quick exit."""
     from pipeline.cli import main
 
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     try:
         main()
     except SystemExit as done:
