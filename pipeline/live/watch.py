@@ -38,7 +38,7 @@ def ignored(config: SiteConfig, path: str) -> bool:
 
 
 def changes(config: SiteConfig, stop: threading.Event,
-            watching: threading.Event | None = None) -> Iterable[set[Path]]:
+            watching: threading.Event) -> Iterable[set[Path]]:
     """Each batch of changed paths, until `stop` is set; `watching` is set once the watch has
     begun (watchfiles watches from its first quiet wake: what changes after it is seen)."""
     import watchfiles
@@ -47,15 +47,13 @@ def changes(config: SiteConfig, stop: threading.Event,
                                   debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
                                   rust_timeout=READY_MS, yield_on_timeout=True,
                                   raise_interrupt=False, ignore_permission_denied=True):
-        if watching is not None:
-            watching.set()
+        watching.set()
         if batch:
             yield {Path(path) for _, path in batch}
 
 
 def on_changes(config: SiteConfig, stop: threading.Event,
-               then: Callable[[set[Path]], None],
-               watching: threading.Event | None = None) -> None:
+               then: Callable[[set[Path]], None], watching: threading.Event) -> None:
     """Call `then` with each batch of changes until `stop` is set (a thread's loop)."""
     for batch in changes(config, stop, watching):
         then(batch)
