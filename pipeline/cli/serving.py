@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from pipeline.report import Reporter
+
+WATCH_WAIT = 10     # seconds the first build waits for the watch to begin
 
 
 def run_preview(site: Path, host: str, port: int, open_browser: bool) -> None:
@@ -25,8 +28,10 @@ def run_preview(site: Path, host: str, port: int, open_browser: bool) -> None:
         sys.exit(2)
     with preview:
         try:
+            if not preview.watch(WATCH_WAIT):
+                _watch_late(reporter, preview)
             preview.build()
-        except _errors() as error:       # what the service cannot build at all
+        except _errors() as error:       # what the service cannot build at all, the watch
             reporter.fatal(error)
             sys.exit(2)
         preview.start()
@@ -40,11 +45,27 @@ def run_preview(site: Path, host: str, port: int, open_browser: bool) -> None:
             webbrowser.open(preview.url)
         signal.signal(signal.SIGTERM, lambda *_: preview.stop.set())
         try:
-            while not preview.stop.wait(0.5):
+            while not preview.stop.wait(0.5) and preview.watch_error is None:
                 pass
         except KeyboardInterrupt:
-            pass
+            preview.stop.set()          # a rebuild cut short by it reports nothing
+    if preview.watch_error is not None:     # the watch ended: saves would not be built
+        reporter.fatal(preview.watch_error)
+        sys.exit(2)
     reporter.console.print("stopped")
+
+
+def _watch_late(reporter: Reporter, preview) -> None:
+    """The watch has not begun (a large folder tree, a slow disk): said now, and when it has."""
+    reporter.console.print(f"[yellow]warning[/] the watch of the site's folders has not begun "
+                           f"after {WATCH_WAIT} s: a save is built once it has (this says when)")
+
+    def began() -> None:
+        preview.watching.wait()
+        if preview.watch_error is None and not preview.stop.is_set():
+            reporter.console.print("watching the site for changes")
+
+    threading.Thread(target=began, daemon=True, name="nbpress-watch-late").start()
 
 
 def _said(reporter: Reporter, built, root: Path) -> None:

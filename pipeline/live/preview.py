@@ -62,16 +62,36 @@ class Preview:
         self.events = Events()
         self.on_build = on_build
         self.stop = threading.Event()
-        self.watching = threading.Event()   # set once an edit made now is seen
+        self.watching = threading.Event()   # set once an edit made now is seen (or the
+        self.watch_error: NbpressError | None = None    # watch could not begin: this says why)
         self.server = PreviewServer((host, port), self.config.output, self.events)
-        self._threads: list[threading.Thread] = []
+        self._building = threading.Lock()   # one build at a time: the first, then the saves'
+        self._watcher: threading.Thread | None = None
+        self._serving: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return self.server.url
 
-    def build(self, changed: tuple[Path, ...] = ()) -> Built:
-        """Build what changed; open pages are told (a reload, and the failures)."""
+    def build(self, changed: tuple[Path, ...] = ()) -> Built | None:
+        """Build what changed; open pages are told (a reload, and the failures). None when
+        the preview is stopping: a build it cut short reports nothing (its pages' workers
+        were stopped, not broken)."""
+        with self._building:
+            if self.stop.is_set():
+                return None
+            try:
+                built = self._built(changed)
+            except BaseException:       # Ctrl-C in this build: no save's build follows it
+                self.stop.set()
+                raise
+        if self.stop.is_set():
+            return None
+        self.events.publish(failures(built))
+        self.on_build(built)
+        return built
+
+    def _built(self, changed: tuple[Path, ...]) -> Built:
         started = time.perf_counter()
         try:
             built = Built(self.service.build(), None, 0.0, changed)
@@ -82,35 +102,52 @@ class Preview:
                 f"the build stopped ({type(exc).__name__}: {exc})", self.config.root,
                 hint="this looks like a bug in nbpress: please report it; save again to "
                      "build again"), 0.0, changed)
-        built = dataclasses.replace(built, seconds=time.perf_counter() - started)
-        self.events.publish(failures(built))
-        self.on_build(built)
-        return built
+        return dataclasses.replace(built, seconds=time.perf_counter() - started)
+
+    def watch(self, timeout: float = 10) -> bool:
+        """Watch the site in a thread (before the first build: a save made while it runs is
+        built after it), returning once the watch has begun: True; False when it has not
+        after `timeout` seconds (it goes on starting). Raises the error that kept it from
+        beginning."""
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, daemon=True, name="nbpress-watch")
+            self._watcher.start()
+        began = self.watching.wait(timeout)
+        if self.watch_error is not None:
+            raise self.watch_error
+        return began
 
     def start(self) -> None:
-        """Serve and watch in threads, returning once the watch has begun (or it could not in
-        10 s); the first build must have been made."""
-        for target in (self.server.serve_forever, self._watch):
-            thread = threading.Thread(target=target, daemon=True, name=f"nbpress-{target.__name__}")
-            thread.start()
-            self._threads.append(thread)
-        self.watching.wait(10)
+        """Serve in a thread, and watch if `watch()` was not called."""
+        if self._watcher is None:
+            self.watch()
+        if self._serving is None:
+            self._serving = threading.Thread(target=self.server.serve_forever, daemon=True,
+                                             name="nbpress-serve")
+            self._serving.start()
 
     def _watch(self) -> None:
         try:
             watch.on_changes(self.site, self.stop, lambda batch: self.build(tuple(sorted(batch))),
                              self.watching)
-        finally:                        # a watch that could not begin does not hold start()
+        except Exception as exc:        # the system's limit of watches, the folder gone
+            self.watch_error = NbpressError(
+                f"cannot watch the site for changes: {exc or type(exc).__name__}", self.site.root,
+                hint="raise the system's limit of watched folders (Linux: sudo sysctl "
+                     "fs.inotify.max_user_watches=524288), or watch by polling: "
+                     "WATCHFILES_FORCE_POLLING=1 nbpress serve")
+        finally:                        # a watch that could not begin does not hold watch()
             self.watching.set()
 
     def close(self) -> None:
         self.stop.set()
         self.events.close()
-        if self._threads:               # shutdown() waits for serve_forever(): only once
-            self.server.shutdown()      # it was started (Ctrl-C in the first build)
+        if self._serving is not None:   # shutdown() waits for serve_forever(): only once it
+            self.server.shutdown()      # was started (Ctrl-C in the first build)
         self.server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        for thread in (self._watcher, self._serving):
+            if thread is not None:
+                thread.join(timeout=5)
         self.service.close()
 
     def __enter__(self) -> "Preview":

@@ -40,13 +40,19 @@ def ignored(config: SiteConfig, path: str) -> bool:
 def changes(config: SiteConfig, stop: threading.Event,
             watching: threading.Event) -> Iterable[set[Path]]:
     """Each batch of changed paths, until `stop` is set; `watching` is set once the watch has
-    begun (watchfiles watches from its first quiet wake: what changes after it is seen)."""
+    begun: watchfiles watches from the moment its watcher is made, and the first Python it
+    runs after is its first quiet wake or its first look at a change (ignored ones too: a
+    folder written all the time, `.git` in a fetch, would hold back every quiet wake)."""
     import watchfiles
 
-    for batch in watchfiles.watch(config.root, watch_filter=lambda _, path: not ignored(config, path),
-                                  debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
-                                  rust_timeout=READY_MS, yield_on_timeout=True,
-                                  raise_interrupt=False, ignore_permission_denied=True):
+    def wanted(_, path: str) -> bool:
+        watching.set()
+        return not ignored(config, path)
+
+    for batch in watchfiles.watch(config.root, watch_filter=wanted, debounce=DEBOUNCE_MS,
+                                  step=STEP_MS, stop_event=stop, rust_timeout=READY_MS,
+                                  yield_on_timeout=True, raise_interrupt=False,
+                                  ignore_permission_denied=True):
         watching.set()
         if batch:
             yield {Path(path) for _, path in batch}

@@ -86,6 +86,7 @@ def preview_site(site):
 @pytest.fixture
 def preview(preview_site):
     with Preview(preview_site.config(), port=0) as running:
+        assert running.watch()              # as `nbpress serve`: watched, then built
         built = running.build()
         assert built.report is not None and built.report.ok
         running.start()
@@ -312,3 +313,4 @@ def test_a_preview_started_with_sigchld_ignored_leaves_no_fd_behind_its_rebuilds
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(20)
+

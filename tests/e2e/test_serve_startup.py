@@ -1,0 +1,134 @@
+"""`nbpress serve` as it starts: the watch begins before the first build (a save made while
+that build runs is built after it), whatever else is written meanwhile; a watch that cannot
+begin is an error with its fix; a rebuild cut short by Ctrl-C reports no failure."""
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import closing
+
+import pytest
+
+from pipeline.errors import NbpressError
+from pipeline.live.preview import Preview
+from tests.e2e.test_serve import REPO, get, preview_site, wait_for   # noqa: F401 (a fixture)
+
+BLOCKED = """---
+title: Waits
+---
+
+```python
+import pathlib, time
+pathlib.Path({running!r}).write_text("x")
+while not pathlib.Path({go!r}).exists():
+    time.sleep(0.05)
+print("went")
+```
+"""
+
+
+def _serve(root, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--port", "0",
+                             "--site", str(root)], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, **popen)
+
+
+def _fetch(url: str, path: str) -> str:
+    host, port = url.split("//")[1].rstrip("/").split(":")
+    with closing(http.client.HTTPConnection(host, int(port), timeout=10)) as connection:
+        connection.request("GET", path)
+        return connection.getresponse().read().decode("utf-8", "replace")
+
+
+def test_a_save_made_during_the_first_build_is_built_after_it(preview_site, tmp_path):
+    running, go = tmp_path / "running", tmp_path / "go"
+    preview_site.page("wait.md", BLOCKED.format(running=str(running), go=str(go)))
+    process = _serve(preview_site.root)
+    try:
+        wait_for(running.exists, 60)            # the first build is running the page's code
+        preview_site.page("blog/a.md", '---\ntitle: A\ndate: "2026-01-01"\n---\n\nSaved meanwhile.\n')
+        time.sleep(0.3)                         # (an editor's save is seen, not yet built)
+        go.write_text("x")
+        line = wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
+                                      if "serving http" in l), None), 60)
+        url = line.split()[1]
+        wait_for(lambda: "Saved meanwhile." in _fetch(url, "/blog/a/"), 20)
+    finally:
+        go.write_text("x")
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+
+
+def test_a_watch_that_cannot_begin_is_an_error_with_the_fix(preview_site, monkeypatch, capsys):
+    import watchfiles
+
+    from pipeline.cli.serving import run_preview
+
+    def limit(*args, **kwargs):
+        raise OSError(28, "OS file watch limit reached")
+        yield
+
+    monkeypatch.setattr(watchfiles, "watch", limit)
+    with Preview(preview_site.config(), port=0) as preview, pytest.raises(NbpressError) as error:
+        preview.watch()
+    assert "watch limit" in error.value.message and "max_user_watches" in error.value.hint
+    with pytest.raises(SystemExit) as done:
+        run_preview(preview_site.root, "127.0.0.1", 0, False)
+    said = capsys.readouterr()
+    assert done.value.code == 2
+    assert "cannot watch" in said.out + said.err and "serving" not in said.out + said.err
+
+
+def test_writes_in_an_ignored_folder_do_not_hold_back_the_watch(preview_site):
+    """Ignored changes never reach a batch, so the watcher's quiet wake never comes while they
+    go on (a git fetch, a tool's cache): the watch says it began from its first look at them."""
+    log, stop = preview_site.root / ".git" / "log", threading.Event()
+    log.parent.mkdir()
+
+    def churn():
+        count = 0
+        while not stop.is_set():
+            log.write_text(str(count))
+            count += 1
+            time.sleep(0.02)
+
+    writer = threading.Thread(target=churn, daemon=True)
+    writer.start()
+    try:
+        with Preview(preview_site.config(), port=0) as preview:
+            started = time.monotonic()
+            assert preview.watch(timeout=8)
+            assert time.monotonic() - started < 4
+    finally:
+        stop.set()
+        writer.join(5)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: a rebuild has no workers")
+def test_ctrl_c_during_a_rebuild_reports_no_failed_page(preview_site, tmp_path):
+    """Ctrl-C in the terminal stops the page workers too (one process group): the pages they
+    held are not failures to report, the preview just stops."""
+    running, go = tmp_path / "running", tmp_path / "go"
+    preview_site.page("other.md", "---\ntitle: Other\n---\n\n```python\nprint(1)\n```\n")
+    process = _serve(preview_site.root, start_new_session=True)
+    try:
+        wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
+                               if "serving http" in l), None), 60)
+        preview_site.page("wait.md", BLOCKED.format(running=str(running), go=str(go)))
+        preview_site.page("other.md", "---\ntitle: Other\n---\n\n```python\nprint(2)\n```\n")
+        wait_for(running.exists, 60)            # a rebuild with page workers is running
+        os.killpg(process.pid, signal.SIGINT)
+        said = process.communicate(timeout=30)[0]
+    finally:
+        go.write_text("x")
+        if process.poll() is None:
+            process.kill()
+    assert "stopped" in said, said
+    assert not re.search(r"[1-9]\d* failed|failed .*:|BrokenProcessPool", said), said
