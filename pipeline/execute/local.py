@@ -11,9 +11,11 @@ worker behind, running pages or holding files open; Ctrl-C ends them at once.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator
 
@@ -37,9 +39,9 @@ def run_pages(todo: list, work: Work, context: Any, jobs: int | None,
     chunks = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
     # Forked, the workers have `todo` as it is here: only index ranges go to them (pickling
     # the pages, their text and all, cost the build process 40 ms a 1000 and each worker 20).
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_start, initargs=(work, context, os.getpid(), todo)
-                             ) as pool:
+    with _reaped_by_the_pool(), ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("fork"), initializer=_start,
+            initargs=(work, context, os.getpid(), todo)) as pool:
         futures = {pool.submit(_work, chunk): chunk for chunk in chunks}
         try:
             for future in as_completed(futures):
@@ -52,6 +54,24 @@ def run_pages(todo: list, work: Work, context: Any, jobs: int | None,
         except BaseException:       # Ctrl-C, or the build stopped: no page is started, and
             pool.shutdown(wait=True, cancel_futures=True)   # none is still writing after it
             raise                   # (on Ctrl-C the workers have ended: `_interrupted`)
+
+
+@contextlib.contextmanager
+def _reaped_by_the_pool() -> Iterator[None]:
+    """SIGCHLD ignored (a parent's setting, inherited: `nbpress` itself resets it, a program
+    calling `build_site` may not) lets the system reap the workers before their pool can,
+    and the pool keeps their pipes: 4 fds a build. Set to the default while the pool runs,
+    where this thread may (the main one); the caller's children that end meanwhile wait to
+    be reaped, as without the setting."""
+    if signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 
 
 def _lost(decision: Any, exc: Exception):

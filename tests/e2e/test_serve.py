@@ -314,3 +314,33 @@ def test_a_preview_started_with_sigchld_ignored_leaves_no_fd_behind_its_rebuilds
         process.send_signal(signal.SIGTERM)
         process.wait(20)
 
+
+LIBRARY_BUILDS = """
+import os, signal, sys
+from pathlib import Path
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)      # a program's own setting
+from pipeline import build_site, load_config
+site = Path(sys.argv[1])
+counts = []
+for n in range(4):
+    (site / "pyproject.toml").write_text(f'[tool.nbpress]\\ntitle = "T{n}"\\nsearch = false\\n')
+    assert build_site(load_config(site)).ok
+    counts.append(len(os.listdir("/proc/self/fd")))
+print(counts, signal.getsignal(signal.SIGCHLD) is signal.SIG_IGN)
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no pool of page workers")
+def test_a_program_that_ignores_sigchld_can_call_build_site_again_and_again(preview_site):
+    """`build_site` from a program that ignores SIGCHLD: its builds keep no fd (the pool's
+    pipes), and the program's setting is as it was after each."""
+    for i in range(6):                      # enough pages for a pool of page workers
+        preview_site.page(f"blog/p{i}.md", f"---\ntitle: P{i}\n---\n\nText {i}.\n")
+    done = subprocess.run([sys.executable, "-c", LIBRARY_BUILDS, str(preview_site.root)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    counts, still_ignored = done.stdout.rsplit("]", 1)
+    counts = [int(c) for c in counts.strip("[ ").split(",")]
+    assert counts[-1] <= counts[0], counts
+    assert still_ignored.strip() == "True"
