@@ -5,6 +5,7 @@ however many writes, is one build. The watcher says when it watches: the preview
 itself only then, so an edit made the moment it says "serving" is built."""
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Callable, Iterable
@@ -40,22 +41,56 @@ def ignored(config: SiteConfig, path: str) -> bool:
 def changes(config: SiteConfig, stop: threading.Event,
             watching: threading.Event) -> Iterable[set[Path]]:
     """Each batch of changed paths, until `stop` is set; `watching` is set once the watch has
-    begun: watchfiles watches from the moment its watcher is made, and the first Python it
-    runs after is its first quiet wake or its first look at a change (ignored ones too: a
-    folder written all the time, `.git` in a fetch, would hold back every quiet wake)."""
+    begun (watchfiles watches from the moment its watcher is made: what changes after is seen).
+
+    The site's root is watched alone, and each of its folders the preview builds for (not
+    `.venv`, `.git`, the outputs: thousands of folders a repository's site would have had
+    watched, seconds before it could begin, and the system's limit of watches) with all that
+    is below it; a folder made at the root is watched from then on, before the build its
+    making starts. Each watcher wakes every `READY_MS` when nothing changes, and yields every
+    change it sees (the ignored are dropped here: dropped by watchfiles, a folder written all
+    the time would hold one watcher, and the other, for ever)."""
     import watchfiles
 
-    def wanted(_, path: str) -> bool:
-        watching.set()
-        return not ignored(config, path)
+    def watcher(*paths: Path, recursive: bool = True):
+        return watchfiles.watch(*paths, watch_filter=None, recursive=recursive,
+                                debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
+                                rust_timeout=READY_MS, yield_on_timeout=True,
+                                raise_interrupt=False, ignore_permission_denied=True)
 
-    for batch in watchfiles.watch(config.root, watch_filter=wanted, debounce=DEBOUNCE_MS,
-                                  step=STEP_MS, stop_event=stop, rust_timeout=READY_MS,
-                                  yield_on_timeout=True, raise_interrupt=False,
-                                  ignore_permission_denied=True):
-        watching.set()
-        if batch:
-            yield {Path(path) for _, path in batch}
+    top, folders = watcher(config.root, recursive=False), _folders(config)
+    below = watcher(*folders) if folders else None
+    try:
+        while True:
+            seen, at_root = set(), False
+            for source in (top, below):
+                batch = next(source, None) if source is not None else set()
+                if batch is None:                       # stopped
+                    return
+                at_root |= source is top and bool(batch)
+                seen |= {Path(path) for _, path in batch if not ignored(config, path)}
+            if at_root and _folders(config) != folders:     # a folder made, renamed, removed
+                if below is not None:
+                    below.close()
+                folders = _folders(config)
+                below = watcher(*folders) if folders else None
+            watching.set()
+            if seen:
+                yield seen
+    finally:
+        for source in (top, below):
+            if source is not None:
+                source.close()
+
+
+def _folders(config: SiteConfig) -> tuple[Path, ...]:
+    """The folders at the site's root that the preview builds for."""
+    try:
+        entries = sorted(os.scandir(config.root), key=lambda entry: entry.name)
+    except OSError:
+        return ()
+    return tuple(Path(e.path) for e in entries
+                 if e.is_dir() and not ignored(config, e.path))
 
 
 def on_changes(config: SiteConfig, stop: threading.Event,

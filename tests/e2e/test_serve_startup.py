@@ -132,3 +132,58 @@ def test_ctrl_c_during_a_rebuild_reports_no_failed_page(preview_site, tmp_path):
             process.kill()
     assert "stopped" in said, said
     assert not re.search(r"[1-9]\d* failed|failed .*:|BrokenProcessPool", said), said
+
+
+def _inotify_watches() -> int:
+    """The folders this process watches with inotify (Linux: each watch is a `wd` line)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fdinfo"):
+        try:
+            count += sum(line.startswith("inotify wd:")
+                         for line in open(f"/proc/self/fdinfo/{fd}", encoding="utf-8"))
+        except OSError:
+            pass
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fdinfo"), reason="counts watches in /proc")
+def test_the_folders_of_a_repository_the_preview_ignores_are_not_watched(preview_site):
+    """A site at a repository's root has `.venv`, `.git` and `node_modules` beside its pages:
+    thousands of folders whose watching took seconds and the system's watches."""
+    for name in (".venv", ".git", "node_modules"):
+        for i in range(150):
+            (preview_site.root / name / f"lib{i}" / "sub").mkdir(parents=True)
+    before = _inotify_watches()
+    with Preview(preview_site.config(), port=0) as preview:
+        assert preview.watch()
+        watches = _inotify_watches() - before
+        assert 0 < watches < 50, watches        # the root, content/ and its folders
+        (preview_site.root / ".venv" / "lib1" / "x.py").write_text("x = 1\n")
+        builds = preview.events.builds
+        preview_site.page("blog/a.md", '---\ntitle: A\ndate: "2026-01-01"\n---\n\nWatched.\n')
+        wait_for(lambda: preview.events.builds > builds, 20)
+
+
+def test_a_folder_made_at_the_root_is_watched_from_then_on(preview_site):
+    import threading as threads
+
+    from pipeline.live.watch import changes
+
+    stop, watching, seen = threads.Event(), threads.Event(), []
+    config = preview_site.config()
+    thread = threads.Thread(target=lambda: seen.extend(changes(config, stop, watching)), daemon=True)
+    thread.start()
+    try:
+        assert watching.wait(10)
+        data = preview_site.root / "data"
+        data.mkdir()
+        wait_for(lambda: any(data in batch for batch in seen), 10)
+        time.sleep(0.5)                         # the new folder's watcher is made
+        (data / "prices.csv").write_text("a,b\n1,2\n")
+        wait_for(lambda: any(data / "prices.csv" in batch for batch in seen), 10)
+        (preview_site.root / "pyproject.toml").write_text('[tool.nbpress]\ntitle = "T"\n')
+        wait_for(lambda: any(preview_site.root / "pyproject.toml" in batch for batch in seen), 10)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
