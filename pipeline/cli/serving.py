@@ -34,6 +34,7 @@ def run_preview(site: Path, host: str, port: int, open_browser: bool) -> None:
         except _errors() as error:       # what the service cannot build at all, the watch
             reporter.fatal(error)
             sys.exit(2)
+        signal.signal(signal.SIGTERM, lambda *_: preview.stop.set())    # before it says so
         preview.start()
         reporter.console.print(f"serving [bold]{preview.url}[/] (drafts shown; Ctrl-C to stop)")
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -43,7 +44,6 @@ def run_preview(site: Path, host: str, port: int, open_browser: bool) -> None:
             import webbrowser
 
             webbrowser.open(preview.url)
-        signal.signal(signal.SIGTERM, lambda *_: preview.stop.set())
         try:
             while not preview.stop.wait(0.5) and preview.watch_error is None:
                 pass
