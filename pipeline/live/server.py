@@ -13,6 +13,7 @@ import functools
 import json
 import mimetypes
 import os
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -104,6 +105,11 @@ class PreviewServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], root: Path, events: Events):
         self.root, self.events = root, events
         super().__init__(address, _Handler)
+
+    def handle_error(self, request, client_address) -> None:
+        """A browser that went away mid-answer (a reload, a page left) is no error to print."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:

@@ -344,3 +344,19 @@ def test_a_program_that_ignores_sigchld_can_call_build_site_again_and_again(prev
     counts = [int(c) for c in counts.strip("[ ").split(",")]
     assert counts[-1] <= counts[0], counts
     assert still_ignored.strip() == "True"
+
+
+def test_a_browser_that_goes_away_mid_answer_prints_no_traceback(preview, capfd):
+    """A reload or a page left while a file is being sent resets the connection: nothing to
+    say in the terminal (socketserver prints a traceback for it)."""
+    import struct
+
+    (preview.config.output / "big.bin").write_bytes(b"x" * 20_000_000)
+    host, port = preview.server.server_address[:2]
+    for _ in range(3):
+        with closing(socket.create_connection((host, port), timeout=10)) as sock:
+            sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(64).startswith(b"HTTP/1.1 200")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(0.5)
+    assert "Traceback" not in capfd.readouterr().err
