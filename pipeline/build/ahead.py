@@ -163,7 +163,7 @@ def _read(path: Path, name: str):
 
     text = decode(read_bytes(path), path)
     header, body_line = split_header(text)
-    if "jupyter" in header or "jupytext" in header or (
+    if "jupyter" in header or "jupytext" in header or "myst" in header or (
             "draft" in header and not (header.count("draft") == 1 and _NOT_DRAFT.search(header))):
         return read_source(Source(path, name, "md"))
     return Page(Source(path, name, "md"), text, body_line, {}, title="", slug=name)

@@ -11,6 +11,7 @@ from typing import Any
 from pipeline.config import SiteConfig
 from pipeline.model import Page
 from pipeline.notebook.blocks import merge_split_html
+from pipeline.sources.dialects import without_myst_comments
 from pipeline.sources.frontmatter import json_safe
 
 MD_FORMAT = {"extension": ".md", "format_name": "markdown"}
@@ -20,7 +21,6 @@ FRONTMATTER_TAG = "nbpress-frontmatter"
 _MAGIC = re.compile(r"^%%(\w+)\n?")
 _CODE_FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
 _OPTION = re.compile(r"^:[\w-]+:")            # a MyST directive's option line
-_MYST_COMMENT = re.compile(r"^ {0,3}%")
 _JUPYTEXT_MARKER = re.compile(r"<!--\s*#")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 RUNNABLE_ALIASES = {"python": ("python3",)}
@@ -43,6 +43,8 @@ def to_notebook(page: Page, config: SiteConfig):
                 _myst_comments_dropped(nb)
         else:
             nb = jupytext.reads(_body(page), fmt=MD_FORMAT)
+            if "myst" in page.meta:         # MyST's own frontmatter key (Jupyter Book's)
+                _myst_comments_dropped(nb)
             nb.cells[0:0] = _frontmatter_cells(page)
     _mark_frontmatter_cell(nb)
     nb.cells = merge_split_html(nb.cells)
@@ -64,8 +66,10 @@ def is_prose(page: Page) -> bool:
 
 def prose_body(page: Page) -> str:
     """The Markdown a prose page renders: its body, without the blank lines around it (the one
-    Markdown cell of its notebook, `_prose_notebook`)."""
-    return _body(page).strip("\r\n")
+    Markdown cell of its notebook, `_prose_notebook`); a MyST page's (`myst:` in its
+    frontmatter, as Jupyter Book's) without its `% comment` lines."""
+    body = _body(page).strip("\r\n")
+    return without_myst_comments(body) if "myst" in page.meta and "%" in body else body
 
 
 def _own_header(page: Page) -> bool:
@@ -195,16 +199,8 @@ def code_fences(text: str, nb) -> dict[int, Fence]:
 
 
 def _myst_comments_dropped(nb) -> None:
-    """A MyST page's `% comment` lines (outside code fences) are the author's notes: never
-    published (MyST's rule; jupytext keeps them in the Markdown cells)."""
     for cell in (c for c in nb.cells if c.cell_type == "markdown" and "%" in c.source):
-        kept, fence = [], None
-        for line in cell.source.split("\n"):
-            if _FENCE.match(line) and (fence is None or line.strip().startswith(fence)):
-                fence = line.strip()[:3] if fence is None else None
-            if fence is not None or not _MYST_COMMENT.match(line):
-                kept.append(line)
-        cell.source = "\n".join(kept)
+        cell.source = without_myst_comments(cell.source)
 
 
 def _code_of(fence: Fence, body: str) -> str:

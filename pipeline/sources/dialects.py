@@ -1,5 +1,6 @@
-"""Frontmatter written the way other tools write it: fastpages and nbdev notebooks, whose
-first Markdown cell holds it (`# Title`, `> summary`, `- key: value`), dated by file name."""
+"""Pages written the way other tools write them: fastpages and nbdev notebooks, whose first
+Markdown cell holds the frontmatter (`# Title`, `> summary`, `- key: value`), dated by file
+name; MyST's `% comment` lines."""
 from __future__ import annotations
 
 import re
@@ -11,6 +12,8 @@ from pipeline.sources.frontmatter import parse_date
 
 _FASTPAGES_ITEM = re.compile(r"^-\s+([A-Za-z_][\w-]*):\s*(.*?)\s*$")
 _DATED_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
+_MYST_COMMENT = re.compile(r"^ {0,3}%")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def fastpages_frontmatter(source: str, path: Path | None = None) -> dict[str, Any] | None:
@@ -46,3 +49,15 @@ def fastpages_frontmatter(source: str, path: Path | None = None) -> dict[str, An
     if "permalink" in meta and "slug" not in meta:
         meta["slug"] = meta["permalink"]
     return meta
+
+
+def without_myst_comments(text: str) -> str:
+    """MyST Markdown without its `% comment` lines outside code fences: the author's notes,
+    never published (MyST's rule; jupytext keeps them in a notebook's Markdown cells)."""
+    kept, fence = [], None
+    for line in text.split("\n"):
+        if _FENCE.match(line) and (fence is None or line.strip().startswith(fence)):
+            fence = line.strip()[:3] if fence is None else None
+        if fence is not None or not _MYST_COMMENT.match(line):
+            kept.append(line)
+    return "\n".join(kept)
