@@ -224,6 +224,12 @@ def _unsupported(page: Page, exported) -> list[str]:
                                         f"the directive {{{name}}} is not supported: it is "
                                         "shown as a plain block (admonitions are: note, tip, "
                                         "warning, ...)"))
+    myst = page.meta.get("myst")
+    at = next((n for n in range(page.body_line - 1, len(lines)) if "{{" in lines[n]), None) \
+        if isinstance(myst, dict) and myst.get("substitutions") else None
+    if at is not None:                  # Jupyter Book's `myst: substitutions:`
+        warnings.append(f"{page.source.path}:{at + 1}: MyST substitutions ({{{{ key }}}}) are "
+                        "not supported: they are shown as written")
     return warnings
 
 

@@ -45,3 +45,14 @@ def test_the_notebook_twin_keeps_the_comments(site):
     twin = json.loads((site.root / "notebooks" / "guide.ipynb").read_text(encoding="utf-8"))
     assert "% a private note" in "".join("".join(c["source"]) for c in twin["cells"])
     assert "% a private note" in (site.root / "content" / "guide.md").read_text(encoding="utf-8")
+
+
+def test_myst_substitutions_are_shown_as_written_and_said(site):
+    site.page("guide.md", MYST_FRONT + "Text.\n\nInline: {{ key }}\n")
+    report = site.build()
+    assert report.ok
+    (warning,) = [w for r in report.results for w in r.warnings]
+    assert "guide.md:10:" in warning and "substitutions" in warning
+    assert "Inline: {{ key }}" in page_at(site.root, "guide/index.html").text
+    site.page("plain.md", "---\ntitle: Plain\n---\n\nA {{ template }} of another tool.\n")
+    assert not [w for r in site.build().results if r.source.rel == "plain" for w in r.warnings]
