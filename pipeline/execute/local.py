@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator
 
 _WORK: Any = None       # set in each worker by _start: (the callable, the build's context,
-                        # the items)
+                        # the items, the pool's flag of Ctrl-C)
 
 Work = Callable[[Any, Any], tuple[Any, Any]]    # (item, context) -> (result, written)
 
@@ -39,15 +39,19 @@ def run_pages(todo: list, work: Work, context: Any, jobs: int | None,
     chunks = [range(i, min(i + size, len(todo))) for i in range(0, len(todo), size)]
     # Forked, the workers have `todo` as it is here: only index ranges go to them (pickling
     # the pages, their text and all, cost the build process 40 ms a 1000 and each worker 20).
+    fork = multiprocessing.get_context("fork")
+    interrupted = fork.RawValue("b", 0)     # set by a worker that Ctrl-C ends
     with _reaped_by_the_pool(), ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("fork"), initializer=_start,
-            initargs=(work, context, os.getpid(), todo)) as pool:
+            workers, mp_context=fork, initializer=_start,
+            initargs=(work, context, os.getpid(), todo, interrupted)) as pool:
         futures = {pool.submit(_work, chunk): chunk for chunk in chunks}
         try:
             for future in as_completed(futures):
                 try:
                     done = future.result()
                 except Exception as exc:      # the worker died: its pages fail, the rest go on
+                    if interrupted.value:     # ended by Ctrl-C (the terminal's process group,
+                        raise KeyboardInterrupt from None   # a thread's build too): stopped
                     done = [(i, _lost(todo[i], exc), None) for i in futures[future]]
                 for index, result, written in done:
                     yield todo[index], result, written
@@ -85,21 +89,23 @@ def _lost(decision: Any, exc: Exception):
     return PageResult(decision.page.source, Outcome.FAILED, error=error)
 
 
-def _start(work: Work, context: Any, parent: int, todo: list) -> None:
+def _start(work: Work, context: Any, parent: int, todo: list, interrupted: Any) -> None:
     from pipeline.files import die_with_parent
 
     global _WORK
     die_with_parent(parent)
+    _WORK = (work, context, todo, interrupted)
     signal.signal(signal.SIGINT, _interrupted)
-    _WORK = (work, context, todo)
 
 
 def _interrupted(signum: int, frame: Any) -> None:
     """Ctrl-C reaches the whole process group: a worker ends at once, not taking the next
-    page (its writes are atomic; the build process reports and releases the lock)."""
+    page (its writes are atomic; the build process reports and releases the lock), and says
+    so: its pages are not lost to a crash."""
+    _WORK[3].value = 1
     os._exit(128 + signum)
 
 
 def _work(chunk: range) -> list[tuple[int, Any, Any]]:
-    work, context, todo = _WORK
+    work, context, todo, _ = _WORK
     return [(index, *work(todo[index], context)) for index in chunk]

@@ -130,6 +130,8 @@ class Preview:
         try:
             watch.on_changes(self.site, self.stop, lambda batch: self.build(tuple(sorted(batch))),
                              self.watching)
+        except KeyboardInterrupt:       # Ctrl-C ended a build's page workers: the preview
+            self.stop.set()             # stops (the terminal's main thread says it)
         except Exception as exc:        # the system's limit of watches, the folder gone
             self.watch_error = NbpressError(
                 f"cannot watch the site for changes: {exc or type(exc).__name__}", self.site.root,

@@ -56,3 +56,51 @@ def test_ctrl_c_ends_the_build_its_workers_and_kernels(tmp_path, isolate):
     again = subprocess.run(argv[:6], env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr[-800:]
     assert len(list((site.root / "output").glob("p*/index.html"))) == 4
+
+
+def _blocked(item, signals):
+    """A page's work that waits (its worker's pid written) until told to go on."""
+    import time
+
+    (signals / f"worker-{os.getpid()}").touch()
+    while not (signals / "go").exists():
+        time.sleep(0.02)
+    return item, None
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no pool of page workers")
+def test_workers_ended_by_ctrl_c_stop_the_pool_in_a_thread_too(tmp_path):
+    """The preview builds in a thread: Ctrl-C reaches its page workers (one process group)
+    before its main thread can say the preview stops. Their pages are not failures (the
+    pool's 'BrokenProcessPool ... may have run out of memory'): the pool is stopped."""
+    import threading
+    from types import SimpleNamespace
+
+    from pipeline.execute.local import run_pages
+
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    raised: list[BaseException] = []
+    got: list = []
+    pages = [SimpleNamespace(page=SimpleNamespace(source=SimpleNamespace(path=tmp_path / f"p{i}.md")))
+             for i in range(4)]                 # as the pool's failures name them
+
+    def build() -> None:
+        try:
+            got.extend(run_pages(pages, _blocked, signals, jobs=2, one_at_a_time=True))
+        except BaseException as exc:    # noqa: BLE001 (what the thread's caller would see)
+            raised.append(exc)
+
+    thread = threading.Thread(target=build)
+    thread.start()
+    try:
+        assert wait_until(lambda: len(list(signals.glob("worker-*"))) >= 2, 30)
+        for marker in signals.glob("worker-*"):
+            os.kill(int(marker.name.split("-")[1]), signal.SIGINT)
+        thread.join(20)
+    finally:
+        (signals / "go").touch()
+        thread.join(20)
+    assert not thread.is_alive()
+    assert [type(e) for e in raised] == [KeyboardInterrupt], (raised, got)
+    assert got == []
