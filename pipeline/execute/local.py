@@ -31,7 +31,7 @@ def run_pages(todo: list, work: Work, context: Any, jobs: int | None,
     forked workers, in completion order. `work` must not raise (it returns a failure).
     `one_at_a_time`: items are long (they run code), so each worker takes one at a time."""
     workers = min(jobs or os.cpu_count() or 1, len(todo))
-    if workers <= 1:
+    if workers <= 1 or not _may_reap():
         for item in todo:
             yield (item, *work(item, context))
         return
@@ -60,15 +60,22 @@ def run_pages(todo: list, work: Work, context: Any, jobs: int | None,
             raise                   # (on Ctrl-C the workers have ended: `_interrupted`)
 
 
+def _may_reap() -> bool:
+    """Whether a pool can reap its workers: SIGCHLD ignored (a parent's setting, inherited:
+    `nbpress` itself resets it, a program calling `build_site` may not) lets the system reap
+    them first, and the pool then keeps their pipes, 4 fds a build. Only the main thread can
+    set it back for the pool's time (`_reaped_by_the_pool`): built from another thread, the
+    pages are built one by one, in this process."""
+    return signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN or \
+        threading.current_thread() is threading.main_thread()
+
+
 @contextlib.contextmanager
 def _reaped_by_the_pool() -> Iterator[None]:
-    """SIGCHLD ignored (a parent's setting, inherited: `nbpress` itself resets it, a program
-    calling `build_site` may not) lets the system reap the workers before their pool can,
-    and the pool keeps their pipes: 4 fds a build. Set to the default while the pool runs,
-    where this thread may (the main one); the caller's children that end meanwhile wait to
-    be reaped, as without the setting."""
-    if signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN or \
-            threading.current_thread() is not threading.main_thread():
+    """SIGCHLD at its default while the pool runs, when it was ignored; then ignored again,
+    and the children that ended meanwhile (the caller's too) reaped, as the system would
+    have (with it ignored, no one waits for them)."""
+    if signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN:
         yield
         return
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -76,6 +83,9 @@ def _reaped_by_the_pool() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
 
 
 def _lost(decision: Any, exc: Exception):

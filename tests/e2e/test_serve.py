@@ -360,3 +360,56 @@ def test_a_browser_that_goes_away_mid_answer_prints_no_traceback(preview, capfd)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     time.sleep(0.5)
     assert "Traceback" not in capfd.readouterr().err
+
+
+THREAD_BUILDS_AND_A_CHILD = """
+import os, signal, subprocess, sys, threading, time
+from pathlib import Path
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)      # a program's own setting
+from pipeline import build_site, load_config
+site = Path(sys.argv[1])
+
+def zombies():
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == os.getpid():
+            found.append(pid)
+    return found
+
+counts = []
+for n in range(3):                                  # from a thread: the main one cannot be
+    (site / "pyproject.toml").write_text(f'[tool.nbpress]\\ntitle = "T{n}"\\nsearch = false\\n')
+    thread = threading.Thread(target=lambda: build_site(load_config(site)))
+    thread.start(); thread.join()
+    counts.append(len(os.listdir("/proc/self/fd")))
+(site / "content" / "slow.md").write_text(         # its code runs again: the pool outlives
+    "---\\ntitle: Slow\\n---\\n\\n```python\\nimport time\\ntime.sleep(2)\\n```\\n")  # the child
+(site / "pyproject.toml").write_text('[tool.nbpress]\\ntitle = "Last"\\nsearch = false\\n')
+child = subprocess.Popen(["sleep", "1"])            # its child, never waited for
+assert build_site(load_config(site)).ok             # the pool's time: SIGCHLD at its default
+time.sleep(0.5)
+print(counts, zombies())
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no pool of page workers")
+def test_a_program_that_ignores_sigchld_keeps_no_fd_and_no_zombie(preview_site):
+    """Built from a thread (the preview's way), pages are built one by one in the process:
+    only the main thread can set SIGCHLD back for a pool's time. A child of the program's
+    that ended in that time is reaped after it, as the system would have."""
+    for i in range(6):
+        preview_site.page(f"blog/p{i}.md", f"---\ntitle: P{i}\n---\n\nText {i}.\n")
+    preview_site.page("slow.md", "---\ntitle: Slow\n---\n\n```python\nimport time\n"
+                      "time.sleep(0)\n```\n")
+    done = subprocess.run([sys.executable, "-c", THREAD_BUILDS_AND_A_CHILD,
+                           str(preview_site.root)], cwd=REPO, capture_output=True, text=True,
+                          timeout=180, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    counts, zombies = done.stdout.strip().split("] [")
+    counts = [int(c) for c in counts.strip("[").split(",")]
+    assert counts[-1] <= counts[0], counts
+    assert zombies.strip("]") == "", zombies
