@@ -48,6 +48,15 @@ def end(code: object) -> None:
     os._exit(status & 0xFF)
 
 
+def abandon(code: int) -> None:
+    """Exit with `code` now, the streams flushed, no exit function run: a thread still works
+    (a build whose pool multiprocessing's own exit function would wait for, for ever). The
+    processes it started die with this one (their parent's death); the site's lock goes with
+    it; the next build removes its scratch folder."""
+    _flush()
+    os._exit(code)
+
+
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         if stream is None:              # closed when the program began: nothing to flush

@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+from pipeline.cli.process import abandon
 from pipeline.report import Reporter
 
 WATCH_WAIT = 10     # seconds the first build waits for the watch to begin
@@ -52,18 +53,23 @@ def run_preview(site: Path, host: str, port: int, open_browser: bool) -> None:
     if preview.watch_error is not None:     # the watch ended: saves would not be built
         reporter.fatal(preview.watch_error)
         sys.exit(2)
+    if preview.building:        # a page's code still runs: its workers and kernels end with
+        reporter.console.print("stopped (the build under way is left unfinished)")   # this
+        abandon(0)              # process (their parent's death), as a killed build's do
     reporter.console.print("stopped")
 
 
 def _watch_late(reporter: Reporter, preview) -> None:
     """The watch has not begun (a large folder tree, a slow disk): said now, and when it has."""
     reporter.console.print(f"[yellow]warning[/] the watch of the site's folders has not begun "
-                           f"after {WATCH_WAIT} s: a save is built once it has (this says when)")
+                           f"after {WATCH_WAIT} s: what is saved until it has is built when it "
+                           "begins (this says when)")
 
     def began() -> None:
         preview.watching.wait()
         if preview.watch_error is None and not preview.stop.is_set():
             reporter.console.print("watching the site for changes")
+            preview.build()             # what was saved before it began
 
     threading.Thread(target=began, daemon=True, name="nbpress-watch-late").start()
 

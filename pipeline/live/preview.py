@@ -77,7 +77,7 @@ class Preview:
         """Build what changed; open pages are told (a reload, and the failures). None when
         the preview is stopping: a build it cut short reports nothing (its pages' workers
         were stopped, not broken)."""
-        with self._building:
+        with self._building:            # (said inside: a build waiting is said after)
             if self.stop.is_set():
                 return None
             try:
@@ -85,11 +85,16 @@ class Preview:
             except BaseException:       # Ctrl-C in this build: no save's build follows it
                 self.stop.set()
                 raise
-        if self.stop.is_set():
-            return None
-        self.events.publish(failures(built))
-        self.on_build(built)
-        return built
+            if self.stop.is_set():
+                return None
+            self.events.publish(failures(built))
+            self.on_build(built)
+            return built
+
+    @property
+    def building(self) -> bool:
+        """Whether a build is under way (one that `close()` did not see end)."""
+        return self._building.locked()
 
     def _built(self, changed: tuple[Path, ...]) -> Built:
         started = time.perf_counter()
@@ -132,12 +137,16 @@ class Preview:
                              self.watching)
         except KeyboardInterrupt:       # Ctrl-C ended a build's page workers: the preview
             self.stop.set()             # stops (the terminal's main thread says it)
-        except Exception as exc:        # the system's limit of watches, the folder gone
+        except OSError as exc:          # the system's limit of watches, the folder gone
             self.watch_error = NbpressError(
-                f"cannot watch the site for changes: {exc or type(exc).__name__}", self.site.root,
+                f"cannot watch the site for changes: {exc}", self.site.root,
                 hint="raise the system's limit of watched folders (Linux: sudo sysctl "
                      "fs.inotify.max_user_watches=524288), or watch by polling: "
                      "WATCHFILES_FORCE_POLLING=1 nbpress serve")
+        except Exception as exc:        # a bug: said, and the preview stops
+            self.watch_error = NbpressError(
+                f"the watch of the site stopped ({type(exc).__name__}: {exc})", self.site.root,
+                hint="this looks like a bug in nbpress: please report it")
         finally:                        # a watch that could not begin does not hold watch()
             self.watching.set()
 

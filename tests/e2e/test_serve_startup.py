@@ -188,3 +188,84 @@ def test_a_folder_made_at_the_root_is_watched_from_then_on(preview_site):
         stop.set()
         thread.join(10)
     assert not thread.is_alive()
+
+
+LATE_WATCH = """
+import sys, time, watchfiles
+real = watchfiles.watch
+def late(*args, **kwargs):                  # a watch that takes seconds to begin
+    time.sleep(2)
+    yield from real(*args, **kwargs)
+watchfiles.watch = late
+import pipeline.cli.serving
+pipeline.cli.serving.WATCH_WAIT = 0.5
+sys.argv = ["nbpress", "serve", "--port", "0", "--site", sys.argv[1]]
+from pipeline.cli.process import run
+run()
+"""
+
+
+def test_a_save_made_before_a_late_watch_began_is_built_when_it_does(preview_site):
+    process = subprocess.Popen([sys.executable, "-c", LATE_WATCH, str(preview_site.root)],
+                               cwd=REPO, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        said = []
+        line = wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
+                                      if said.append(l) or "serving http" in l), None), 60)
+        assert any("has not begun" in l for l in said), said
+        preview_site.page("blog/a.md", '---\ntitle: A\ndate: "2026-01-01"\n---\n\nBefore it.\n')
+        wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
+                               if "watching the site" in l), None), 30)
+        wait_for(lambda: "Before it." in _fetch(line.split()[1], "/blog/a/"), 20)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: a rebuild has no workers")
+def test_sigterm_during_a_long_rebuild_ends_the_preview_and_its_processes(preview_site, tmp_path):
+    """The rebuild's pool, in the preview's watcher thread, outlives close()'s wait: the
+    program then ends at once (multiprocessing's exit would wait for that pool for ever),
+    and the pool's workers and kernels end with it."""
+    running, go = tmp_path / "running", tmp_path / "go"
+    preview_site.page("other.md", "---\ntitle: Other\n---\n\n```python\nprint(1)\n```\n")
+    process = _serve(preview_site.root)
+    try:
+        wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
+                               if "serving http" in l), None), 60)
+        preview_site.page("wait.md", BLOCKED.format(running=str(running), go=str(go)))
+        preview_site.page("other.md", "---\ntitle: Other\n---\n\n```python\nprint(2)\n```\n")
+        wait_for(running.exists, 60)
+        process.send_signal(signal.SIGTERM)
+        said = process.communicate(timeout=30)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        go.write_text("x")
+    assert process.returncode == 0 and "stopped" in said, said
+    time.sleep(0.5)
+    leftover = subprocess.run(["pgrep", "-f", str(preview_site.root)], capture_output=True,
+                              text=True).stdout.split()
+    assert leftover == []
+
+
+def test_a_save_during_the_first_build_is_said_after_it(preview_site, tmp_path):
+    """Builds are said in the order they ran: the first, then the save's that waited for it."""
+    running, go = tmp_path / "running", tmp_path / "go"
+    preview_site.page("wait.md", BLOCKED.format(running=str(running), go=str(go)))
+    said: list[tuple[str, ...]] = []
+    with Preview(preview_site.config(), port=0,
+                 on_build=lambda built: said.append(tuple(p.name for p in built.changed))) as preview:
+        assert preview.watch()
+        first = threading.Thread(target=preview.build)
+        first.start()
+        try:
+            wait_for(running.exists, 60)
+            preview_site.page("blog/a.md", '---\ntitle: A\ndate: "2026-01-01"\n---\n\nSaved.\n')
+            time.sleep(0.5)                     # the save's build waits for the first
+        finally:
+            go.write_text("x")
+        first.join(60)
+        wait_for(lambda: len(said) >= 2, 20)
+    assert said[0] == () and "a.md" in said[1], said
