@@ -140,9 +140,10 @@ class Preview:
         except OSError as exc:          # the system's limit of watches, the folder gone
             self.watch_error = NbpressError(
                 f"cannot watch the site for changes: {exc}", self.site.root,
-                hint="raise the system's limit of watched folders (Linux: sudo sysctl "
-                     "fs.inotify.max_user_watches=524288), or watch by polling: "
-                     "WATCHFILES_FORCE_POLLING=1 nbpress serve")
+                hint="raise the system's limits of watched folders and watchers (Linux: "
+                     "sudo sysctl fs.inotify.max_user_watches=524288 "
+                     "fs.inotify.max_user_instances=1024), close other watching programs, "
+                     "or watch by polling: WATCHFILES_FORCE_POLLING=1 nbpress serve")
         except Exception as exc:        # a bug: said, and the preview stops
             self.watch_error = NbpressError(
                 f"the watch of the site stopped ({type(exc).__name__}: {exc})", self.site.root,
@@ -156,9 +157,9 @@ class Preview:
         if self._serving is not None:   # shutdown() waits for serve_forever(): only once it
             self.server.shutdown()      # was started (Ctrl-C in the first build)
         self.server.server_close()
-        for thread in (self._watcher, self._serving):
-            if thread is not None:
-                thread.join(timeout=5)
+        for thread in (self._watcher, self._serving):   # (a build's page code may run on:
+            if thread is not None:                      # not waited for long)
+                thread.join(timeout=1 if self.building else 5)
         self.service.close()
 
     def __enter__(self) -> "Preview":

@@ -6,6 +6,7 @@ itself only then, so an edit made the moment it says "serving" is built."""
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from pathlib import Path
 from typing import Callable, Iterable
@@ -41,46 +42,107 @@ def ignored(config: SiteConfig, path: str) -> bool:
 def changes(config: SiteConfig, stop: threading.Event,
             watching: threading.Event) -> Iterable[set[Path]]:
     """Each batch of changed paths, until `stop` is set; `watching` is set once the watch has
-    begun (watchfiles watches from the moment its watcher is made: what changes after is seen).
+    begun (what changes after is seen).
 
     The site's root is watched alone, and each of its folders the preview builds for (not
     `.venv`, `.git`, the outputs: thousands of folders a repository's site would have had
     watched, seconds before it could begin, and the system's limit of watches) with all that
-    is below it; a folder made at the root is watched from then on, before the build its
-    making starts. Each watcher wakes every `READY_MS` when nothing changes, and yields every
-    change it sees (the ignored are dropped here: dropped by watchfiles, a folder written all
-    the time would hold one watcher, and the other, for ever)."""
-    import watchfiles
-
-    def watcher(*paths: Path, recursive: bool = True):
-        return watchfiles.watch(*paths, watch_filter=None, recursive=recursive,
-                                debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
-                                rust_timeout=READY_MS, yield_on_timeout=True,
-                                raise_interrupt=False, ignore_permission_denied=True)
-
-    top, folders = watcher(config.root, recursive=False), _folders(config)
-    below = watcher(*folders) if folders else None
+    is below it, each by a watcher of its own in a thread. When the root's folders change (one
+    made, removed, or made again under its name), a watcher of the new ones begins before the
+    build of that change, and the old one ends after."""
+    events: queue.Queue = queue.Queue()
+    top, folders = _Watcher(events, stop, (config.root,), recursive=False), _folders(config)
+    below = _Watcher(events, stop, folders) if folders else None
     try:
-        while True:
-            seen, at_root = set(), False
-            for source in (top, below):
-                batch = next(source, None) if source is not None else set()
-                if batch is None:                       # stopped
+        if not all(w.begun(stop) for w in (top, below) if w is not None):
+            return
+        watching.set()
+        while not stop.is_set():
+            batches = _taken(events)
+            if not batches:
+                continue
+            if any(source is top and _refolded(config, batch, folders)
+                   for source, batch in batches):
+                folders, old = _folders(config), below
+                below = _Watcher(events, stop, folders) if folders else None
+                if below is not None and not below.begun(stop):
                     return
-                at_root |= source is top and bool(batch)
-                seen |= {Path(path) for _, path in batch if not ignored(config, path)}
-            if at_root and _folders(config) != folders:     # a folder made, renamed, removed
-                if below is not None:
-                    below.close()
-                folders = _folders(config)
-                below = watcher(*folders) if folders else None
-            watching.set()
+                if old is not None:
+                    old.end()
+            seen = {Path(path) for _, batch in batches for _, path in batch
+                    if not ignored(config, path)}
             if seen:
                 yield seen
     finally:
-        for source in (top, below):
-            if source is not None:
-                source.close()
+        for watcher in (top, below):
+            if watcher is not None:
+                watcher.end()
+
+
+def _taken(events: queue.Queue) -> list[tuple[object, set]]:
+    """What the watchers put since the last look (waiting a little for the first); a
+    watcher's error is raised here."""
+    try:
+        taken = [events.get(timeout=READY_MS / 1000)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            taken.append(events.get_nowait())
+        except queue.Empty:
+            break
+    for _, batch in taken:
+        if isinstance(batch, BaseException):
+            raise batch
+    return taken
+
+
+class _Watcher:
+    """One watchfiles watch of `paths`, in a thread, putting (itself, changes) on `events`,
+    until the preview stops or `end()`; its error is put there too."""
+
+    def __init__(self, events: queue.Queue, stop: threading.Event, paths: tuple[Path, ...],
+                 recursive: bool = True):
+        self._events, self._stop, self._ended = events, stop, threading.Event()
+        self._began, self.error = threading.Event(), None
+        self._thread = threading.Thread(target=self._watch, args=(paths, recursive),
+                                        daemon=True, name="nbpress-watcher")
+        self._thread.start()
+
+    def is_set(self) -> bool:           # watchfiles' stop event: the preview's, or this one's
+        return self._stop.is_set() or self._ended.is_set()
+
+    def begun(self, stop: threading.Event) -> bool:
+        """Wait until the watch has begun: True; False when the preview stopped first. Raises
+        the error that kept it from beginning."""
+        while not (self._began.wait(READY_MS / 1000) or stop.is_set()):
+            pass
+        if self.error is not None:
+            raise self.error
+        return not stop.is_set()
+
+    def end(self) -> None:
+        self._ended.set()
+        self._thread.join(timeout=2)
+
+    def _watch(self, paths: tuple[Path, ...], recursive: bool) -> None:
+        import watchfiles
+
+        try:
+            for batch in watchfiles.watch(*paths, watch_filter=None, recursive=recursive,
+                                          debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self,
+                                          rust_timeout=READY_MS, yield_on_timeout=True,
+                                          raise_interrupt=False, ignore_permission_denied=True):
+                self._began.set()
+                if batch:
+                    self._events.put((self, batch))
+        except Exception as exc:        # the system's limits; watchfiles' own error for
+            if type(exc).__name__ == "WatchfilesRustInternalError":     # inotify's instances
+                exc = OSError(f"{exc} (the system's limit of inotify instances or files)")
+            self.error = exc
+            self._events.put((self, exc))
+        finally:
+            self._began.set()           # a watch that could not begin does not hold `begun`
 
 
 def _folders(config: SiteConfig) -> tuple[Path, ...]:
@@ -89,8 +151,23 @@ def _folders(config: SiteConfig) -> tuple[Path, ...]:
         entries = sorted(os.scandir(config.root), key=lambda entry: entry.name)
     except OSError:
         return ()
-    return tuple(Path(e.path) for e in entries
-                 if e.is_dir() and not ignored(config, e.path))
+    return tuple(Path(e.path) for e in entries if _is_dir(e) and not ignored(config, e.path))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:                     # gone meanwhile
+        return False
+
+
+def _refolded(config: SiteConfig, batch: set, folders: tuple[Path, ...]) -> bool:
+    """Whether changes at the root made, removed or replaced one of its folders (a folder
+    removed and made again under its name is another: its watch went with the first)."""
+    from watchfiles import Change
+
+    return any(change is not Change.modified and not ignored(config, path)
+               and (Path(path) in folders or os.path.isdir(path)) for change, path in batch)
 
 
 def on_changes(config: SiteConfig, stop: threading.Event,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +41,19 @@ def _serve(root, **popen) -> subprocess.Popen:
                             env={**os.environ, "PYTHONPATH": str(REPO)}, **popen)
 
 
+class _Lines:
+    """What a process prints, read in a thread: a test waits for a line with a time limit
+    (a blocking readline would wait for ever on a process that never prints it)."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.said: list[str] = []
+        threading.Thread(target=lambda: self.said.extend(iter(process.stdout.readline, "")),
+                         daemon=True).start()
+
+    def wait(self, text: str, seconds: float = 60) -> str:
+        return wait_for(lambda: next((line for line in self.said if text in line), None), seconds)
+
+
 def _fetch(url: str, path: str) -> str:
     host, port = url.split("//")[1].rstrip("/").split(":")
     with closing(http.client.HTTPConnection(host, int(port), timeout=10)) as connection:
@@ -52,13 +66,12 @@ def test_a_save_made_during_the_first_build_is_built_after_it(preview_site, tmp_
     preview_site.page("wait.md", BLOCKED.format(running=str(running), go=str(go)))
     process = _serve(preview_site.root)
     try:
+        lines = _Lines(process)
         wait_for(running.exists, 60)            # the first build is running the page's code
         preview_site.page("blog/a.md", '---\ntitle: A\ndate: "2026-01-01"\n---\n\nSaved meanwhile.\n')
         time.sleep(0.3)                         # (an editor's save is seen, not yet built)
         go.write_text("x")
-        line = wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
-                                      if "serving http" in l), None), 60)
-        url = line.split()[1]
+        url = lines.wait("serving http").split()[1]
         wait_for(lambda: "Saved meanwhile." in _fetch(url, "/blog/a/"), 20)
     finally:
         go.write_text("x")
@@ -120,13 +133,14 @@ def test_ctrl_c_during_a_rebuild_reports_no_failed_page(preview_site, tmp_path):
     preview_site.page("other.md", "---\ntitle: Other\n---\n\n```python\nprint(1)\n```\n")
     process = _serve(preview_site.root, start_new_session=True)
     try:
-        wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
-                               if "serving http" in l), None), 60)
+        lines = _Lines(process)
+        lines.wait("serving http")
         preview_site.page("wait.md", BLOCKED.format(running=str(running), go=str(go)))
         preview_site.page("other.md", "---\ntitle: Other\n---\n\n```python\nprint(2)\n```\n")
         wait_for(running.exists, 60)            # a rebuild with page workers is running
         os.killpg(process.pid, signal.SIGINT)
-        said = process.communicate(timeout=30)[0]
+        process.wait(30)
+        said = "".join(lines.wait("stopped", 5) and lines.said).split("serving http", 1)[1]
     finally:
         go.write_text("x")
         if process.poll() is None:
@@ -179,9 +193,15 @@ def test_a_folder_made_at_the_root_is_watched_from_then_on(preview_site):
         data = preview_site.root / "data"
         data.mkdir()
         wait_for(lambda: any(data in batch for batch in seen), 10)
-        time.sleep(0.5)                         # the new folder's watcher is made
-        (data / "prices.csv").write_text("a,b\n1,2\n")
+        (data / "prices.csv").write_text("a,b\n1,2\n")     # watched before the batch came
         wait_for(lambda: any(data / "prices.csv" in batch for batch in seen), 10)
+        shutil.rmtree(data)                     # made again under its name: another folder
+        data.mkdir()
+        (data / "prices.csv").write_text("a,b\n3,4\n")
+        wait_for(lambda: sum(data / "prices.csv" in batch for batch in seen) >= 2, 10)
+        time.sleep(0.3)
+        (data / "later.csv").write_text("a,b\n5,6\n")
+        wait_for(lambda: any(data / "later.csv" in batch for batch in seen), 10)
         (preview_site.root / "pyproject.toml").write_text('[tool.nbpress]\ntitle = "T"\n')
         wait_for(lambda: any(preview_site.root / "pyproject.toml" in batch for batch in seen), 10)
     finally:
@@ -210,13 +230,11 @@ def test_a_save_made_before_a_late_watch_began_is_built_when_it_does(preview_sit
                                cwd=REPO, text=True, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
-        said = []
-        line = wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
-                                      if said.append(l) or "serving http" in l), None), 60)
-        assert any("has not begun" in l for l in said), said
+        lines = _Lines(process)
+        line = lines.wait("serving http")
+        assert any("has not begun" in said for said in lines.said), lines.said
         preview_site.page("blog/a.md", '---\ntitle: A\ndate: "2026-01-01"\n---\n\nBefore it.\n')
-        wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
-                               if "watching the site" in l), None), 30)
+        lines.wait("watching the site", 30)
         wait_for(lambda: "Before it." in _fetch(line.split()[1], "/blog/a/"), 20)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -232,13 +250,14 @@ def test_sigterm_during_a_long_rebuild_ends_the_preview_and_its_processes(previe
     preview_site.page("other.md", "---\ntitle: Other\n---\n\n```python\nprint(1)\n```\n")
     process = _serve(preview_site.root)
     try:
-        wait_for(lambda: next((l for l in iter(process.stdout.readline, "")
-                               if "serving http" in l), None), 60)
+        lines = _Lines(process)
+        lines.wait("serving http")
         preview_site.page("wait.md", BLOCKED.format(running=str(running), go=str(go)))
         preview_site.page("other.md", "---\ntitle: Other\n---\n\n```python\nprint(2)\n```\n")
         wait_for(running.exists, 60)
         process.send_signal(signal.SIGTERM)
-        said = process.communicate(timeout=30)[0]
+        process.wait(30)
+        said = "".join(lines.wait("stopped", 5) and lines.said)
     finally:
         if process.poll() is None:
             process.kill()
