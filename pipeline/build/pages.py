@@ -210,6 +210,7 @@ def _unsupported(page: Page, exported) -> list[str]:
     for after the one before (a formula found nowhere after it, in a footnote say, from the
     top). A notebook has no page text: the warning names the file and the formula."""
     from pipeline.render.markdown import MATH_NAMES
+    from pipeline.sources.dialects import substitution_line
 
     warnings, lines, cursor = [], page.text.split("\n"), (0, 0)
     for name, opening in exported.unsupported:
@@ -225,7 +226,7 @@ def _unsupported(page: Page, exported) -> list[str]:
                                         "shown as a plain block (admonitions are: note, tip, "
                                         "warning, ...)"))
     myst = page.meta.get("myst")
-    at = next((n for n in range(page.body_line - 1, len(lines)) if "{{" in lines[n]), None) \
+    at = substitution_line(lines, page.body_line - 1) \
         if isinstance(myst, dict) and myst.get("substitutions") else None
     if at is not None:                  # Jupyter Book's `myst: substitutions:`
         warnings.append(f"{page.source.path}:{at + 1}: MyST substitutions ({{{{ key }}}}) are "

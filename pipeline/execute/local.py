@@ -74,7 +74,7 @@ def _may_reap() -> bool:
 def _reaped_by_the_pool() -> Iterator[None]:
     """SIGCHLD at its default while the pool runs, when it was ignored; then ignored again,
     and the children that ended meanwhile (the caller's too) reaped, as the system would
-    have (with it ignored, no one waits for them)."""
+    have: with it ignored, no one waits for them, and their exit status is not kept."""
     if signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN:
         yield
         return

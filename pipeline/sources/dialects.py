@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pipeline.sources.frontmatter import parse_date
 
@@ -13,7 +13,7 @@ from pipeline.sources.frontmatter import parse_date
 _FASTPAGES_ITEM = re.compile(r"^-\s+([A-Za-z_][\w-]*):\s*(.*?)\s*$")
 _DATED_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 _MYST_COMMENT = re.compile(r"^ {0,3}%")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 
 
 def fastpages_frontmatter(source: str, path: Path | None = None) -> dict[str, Any] | None:
@@ -53,11 +53,31 @@ def fastpages_frontmatter(source: str, path: Path | None = None) -> dict[str, An
 
 def without_myst_comments(text: str) -> str:
     """MyST Markdown without its `% comment` lines outside code fences: the author's notes,
-    never published (MyST's rule; jupytext keeps them in a notebook's Markdown cells)."""
-    kept, fence = [], None
-    for line in text.split("\n"):
-        if _FENCE.match(line) and (fence is None or line.strip().startswith(fence)):
-            fence = line.strip()[:3] if fence is None else None
-        if fence is not None or not _MYST_COMMENT.match(line):
-            kept.append(line)
-    return "\n".join(kept)
+    never published (MyST's rule; jupytext keeps them in a notebook's Markdown cells). Each
+    becomes a blank line: in MyST a comment ends the paragraph before it."""
+    return "\n".join("" if not code and _MYST_COMMENT.match(line) else line
+                     for line, code in _fenced(text.split("\n")))
+
+
+def substitution_line(lines: list[str], start: int) -> int | None:
+    """The index of the first line from `start` that uses a MyST substitution (`{{ key }}`)
+    outside code fences, or None."""
+    return next((start + n for n, (line, code) in enumerate(_fenced(lines[start:]))
+                 if not code and "{{" in line), None)
+
+
+def _fenced(lines: list[str]) -> Iterator[tuple[str, bool]]:
+    """Each line, and whether it is a fenced code block's (its fences too): a fence closes
+    on a line of its own character, at least as long as its opening, with no info string."""
+    fence: tuple[str, int] | None = None
+    for line in lines:
+        found = _FENCE.match(line)
+        if fence is None and found:
+            fence = (found.group(1)[0], len(found.group(1)))
+        elif fence is not None and found and found.group(1)[0] == fence[0] and \
+                len(found.group(1)) >= fence[1] and not found.group(2).strip():
+            fence = None
+        else:
+            yield line, fence is not None
+            continue
+        yield line, True

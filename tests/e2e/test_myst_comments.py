@@ -56,3 +56,21 @@ def test_myst_substitutions_are_shown_as_written_and_said(site):
     assert "Inline: {{ key }}" in page_at(site.root, "guide/index.html").text
     site.page("plain.md", "---\ntitle: Plain\n---\n\nA {{ template }} of another tool.\n")
     assert not [w for r in site.build().results if r.source.rel == "plain" for w in r.warnings]
+
+
+def test_a_comment_ends_its_paragraph_and_a_nested_code_example_keeps_its_own(site):
+    """As MyST reads them: `% note` between two lines makes two paragraphs; a ````` ````md `````
+    example holding a ```` ```{note} ```` block with a `%` line is code, whole."""
+    site.page("guide.md", MYST_FRONT + "Para one\n% a note\nPara two\n\n````md\n```{note}\n"
+              "% shown in the example\nText\n```\n````\n")
+    assert site.build().ok
+    page = page_at(site.root, "guide/index.html")
+    assert "a note" not in page.text and "% shown in the example" in page.text
+    html = (site.root / "output" / "guide" / "index.html").read_text(encoding="utf-8")
+    assert "<p>Para one</p>" in html and "<p>Para two</p>" in html
+
+
+def test_braces_in_code_are_no_substitution(site):
+    site.page("tpl.md", MYST_FRONT + "Text.\n\n```jinja\n{{ page.title }}\n```\n")
+    report = site.build()
+    assert report.ok and not [w for r in report.results for w in r.warnings]
