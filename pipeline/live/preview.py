@@ -140,8 +140,9 @@ class Preview:
         except OSError as exc:          # the system's limit of watches, the folder gone
             self.watch_error = NbpressError(
                 f"cannot watch the site for changes: {exc}", self.site.root,
-                hint="raise the system's limits of watched folders and watchers (Linux: "
-                     "sudo sysctl fs.inotify.max_user_watches=524288 "
+                hint="a folder it cannot read: make it readable, or move it out of the site; "
+                     "a limit: raise the system's limits of watched folders and watchers "
+                     "(Linux: sudo sysctl fs.inotify.max_user_watches=524288 "
                      "fs.inotify.max_user_instances=1024), close other watching programs, "
                      "or watch by polling: WATCHFILES_FORCE_POLLING=1 nbpress serve")
         except Exception as exc:        # a bug: said, and the preview stops

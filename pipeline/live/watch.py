@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -51,9 +52,10 @@ def changes(config: SiteConfig, stop: threading.Event,
     made, removed, or made again under its name), a watcher of the new ones begins before the
     build of that change, and the old one ends after."""
     events: queue.Queue = queue.Queue()
-    top, folders = _Watcher(events, stop, (config.root,), recursive=False), _folders(config)
-    below = _Watcher(events, stop, folders) if folders else None
+    top, folders, below = _Watcher(events, stop, (config.root,), recursive=False), (), None
     try:
+        folders = _folders(config)
+        below = _Watcher(events, stop, folders) if folders else None
         if not all(w.begun(stop) for w in (top, below) if w is not None):
             return
         watching.set()
@@ -63,12 +65,12 @@ def changes(config: SiteConfig, stop: threading.Event,
                 continue
             if any(source is top and _refolded(config, batch, folders)
                    for source, batch in batches):
-                folders, old = _folders(config), below
-                below = _Watcher(events, stop, folders) if folders else None
-                if below is not None and not below.begun(stop):
+                if below is not None:       # first: the folders are not watched twice (the
+                    below.end()             # system's limits), and the build scans them all
+                folders = _folders(config)
+                below = _begun(events, stop, folders) if folders else None
+                if below is None and folders:
                     return
-                if old is not None:
-                    old.end()
             seen = {Path(path) for _, batch in batches for _, path in batch
                     if not ignored(config, path)}
             if seen:
@@ -77,6 +79,22 @@ def changes(config: SiteConfig, stop: threading.Event,
         for watcher in (top, below):
             if watcher is not None:
                 watcher.end()
+
+
+def _begun(events: queue.Queue, stop: threading.Event, folders: tuple[Path, ...]):
+    """A watcher of `folders` that has begun (None: the preview stopped first); the inotify
+    instance of the one just ended is let go by the system a moment after its thread ends,
+    so making this one may fail a few times at the limit of instances."""
+    for attempt in range(6):
+        watcher = _Watcher(events, stop, folders)
+        try:
+            return watcher if watcher.begun(stop) else None
+        except OSError:
+            watcher.end()
+            if attempt == 5:
+                raise
+            time.sleep(0.1)
+    return None
 
 
 def _taken(events: queue.Queue) -> list[tuple[object, set]]:
@@ -132,15 +150,16 @@ class _Watcher:
             for batch in watchfiles.watch(*paths, watch_filter=None, recursive=recursive,
                                           debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self,
                                           rust_timeout=READY_MS, yield_on_timeout=True,
-                                          raise_interrupt=False, ignore_permission_denied=True):
-                self._began.set()
-                if batch:
+                                          raise_interrupt=False):
+                self._began.set()       # (permission denied is an error: with it ignored,
+                if batch:               # so was the system's limit of watches)
                     self._events.put((self, batch))
         except Exception as exc:        # the system's limits; watchfiles' own error for
             if type(exc).__name__ == "WatchfilesRustInternalError":     # inotify's instances
                 exc = OSError(f"{exc} (the system's limit of inotify instances or files)")
-            self.error = exc
-            self._events.put((self, exc))
+            if self._began.is_set():    # while watching: the loop raises it
+                self._events.put((self, exc))
+            self.error = exc            # as it began: `begun` raises it
         finally:
             self._began.set()           # a watch that could not begin does not hold `begun`
 

@@ -288,3 +288,54 @@ def test_a_save_during_the_first_build_is_said_after_it(preview_site, tmp_path):
         first.join(60)
         wait_for(lambda: len(said) >= 2, 20)
     assert said[0] == () and "a.md" in said[1], said
+
+
+LIMITED = """
+import os, sys, threading, time
+from pathlib import Path
+with open("/proc/sys/user/max_inotify_watches", "w") as limit:     # this namespace's
+    limit.write(sys.argv[2])
+from pipeline.config import load_config
+from pipeline.live.watch import changes
+root = Path(sys.argv[1])
+stop, watching, seen, failed = threading.Event(), threading.Event(), [], []
+def watch():
+    try:
+        seen.extend(changes(load_config(root), stop, watching))
+    except Exception as exc:
+        failed.append(exc)
+threading.Thread(target=watch, daemon=True).start()
+assert watching.wait(20), failed
+def saw(path, seconds=10):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not any(path in batch for batch in seen):
+        time.sleep(0.02)
+    return any(path in batch for batch in seen)
+(root / "new").mkdir()
+assert saw(root / "new"), failed
+later, inside = root / "content" / "blog" / "t7" / "y.md", root / "new" / "z.md"
+later.write_text("y")
+inside.write_text("z")
+print(saw(later), saw(inside), failed)
+stop.set()
+"""
+
+
+def _user_namespaces() -> bool:
+    done = subprocess.run(["unshare", "-Ur", "true"], capture_output=True)
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/sys/user") or not _user_namespaces(),
+                    reason="sets inotify's limit of watches in a user namespace (unshare -Ur)")
+def test_a_folder_made_at_the_root_is_watched_within_the_system_s_limit_of_watches(preview_site):
+    """The folders are never watched twice, not even while a folder made at the root is
+    taken in: a site that fits the system's limit once (600 folders of 1000) keeps being
+    watched (the watcher made beside the old one came out half made, and saves went unseen)."""
+    for i in range(600):
+        (preview_site.root / "content" / "blog" / f"t{i}").mkdir(parents=True)
+    done = subprocess.run(["unshare", "-Ur", sys.executable, "-c", LIMITED,
+                           str(preview_site.root), "1000"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "[]"], done.stdout
