@@ -14,6 +14,7 @@ _FASTPAGES_ITEM = re.compile(r"^-\s+([A-Za-z_][\w-]*):\s*(.*?)\s*$")
 _DATED_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 _MYST_COMMENT = re.compile(r"^ {0,3}%")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_NOT_PROSE = re.compile(r"^(?:\s|$|[-*+>|<]|\d+[.)])")     # blank, indented, a list, a quote...
 
 
 def fastpages_frontmatter(source: str, path: Path | None = None) -> dict[str, Any] | None:
@@ -53,10 +54,17 @@ def fastpages_frontmatter(source: str, path: Path | None = None) -> dict[str, An
 
 def without_myst_comments(text: str) -> str:
     """MyST Markdown without its `% comment` lines outside code fences: the author's notes,
-    never published (MyST's rule; jupytext keeps them in a notebook's Markdown cells). Each
-    becomes a blank line: in MyST a comment ends the paragraph before it."""
-    return "\n".join("" if not code and _MYST_COMMENT.match(line) else line
-                     for line, code in _fenced(text.split("\n")))
+    never published (MyST's rule; jupytext keeps them in a notebook's Markdown cells). One
+    between two lines of a paragraph becomes a blank line (in MyST it ends the paragraph);
+    elsewhere (a list item's, a block's edge) it goes, the list staying as it was."""
+    lines, kept = text.split("\n"), []
+    for n, (line, code) in enumerate(_fenced(lines)):
+        if code or not _MYST_COMMENT.match(line):
+            kept.append(line)
+        elif line.startswith("%") and n + 1 < len(lines) and kept and \
+                not _NOT_PROSE.match(kept[-1]) and not _NOT_PROSE.match(lines[n + 1]):
+            kept.append("")
+    return "\n".join(kept)
 
 
 def substitution_line(lines: list[str], start: int) -> int | None:
@@ -72,8 +80,8 @@ def _fenced(lines: list[str]) -> Iterator[tuple[str, bool]]:
     fence: tuple[str, int] | None = None
     for line in lines:
         found = _FENCE.match(line)
-        if fence is None and found:
-            fence = (found.group(1)[0], len(found.group(1)))
+        if fence is None and found and not (found.group(1)[0] == "`" and "`" in found.group(2)):
+            fence = (found.group(1)[0], len(found.group(1)))    # (```a``` is inline code)
         elif fence is not None and found and found.group(1)[0] == fence[0] and \
                 len(found.group(1)) >= fence[1] and not found.group(2).strip():
             fence = None

@@ -74,3 +74,18 @@ def test_braces_in_code_are_no_substitution(site):
     site.page("tpl.md", MYST_FRONT + "Text.\n\n```jinja\n{{ page.title }}\n```\n")
     report = site.build()
     assert report.ok and not [w for r in report.results for w in r.warnings]
+
+
+def test_a_comment_in_a_list_item_leaves_the_list_tight(site):
+    site.page("steps.md", MYST_FRONT + "Steps:\n\n1. one\n   % a note\n2. two\n")
+    assert site.build().ok
+    html = (site.root / "output" / "steps" / "index.html").read_text(encoding="utf-8")
+    assert "<li>one</li>" in html and "a note" not in html
+
+
+def test_inline_code_in_triple_backticks_opens_no_fence(site):
+    """```pip install``` on a line is inline code (a fence's info string has no backtick):
+    the comments after it are still the author's."""
+    site.page("cmd.md", MYST_FRONT + "```pip install``` is the command.\n\n% private: remove\n\nText.\n")
+    assert site.build().ok
+    assert "private" not in page_at(site.root, "cmd/index.html").text
