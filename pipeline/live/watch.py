@@ -49,8 +49,9 @@ def changes(config: SiteConfig, stop: threading.Event,
     `.venv`, `.git`, the outputs: thousands of folders a repository's site would have had
     watched, seconds before it could begin, and the system's limit of watches) with all that
     is below it, each by a watcher of its own in a thread. When the root's folders change (one
-    made, removed, or made again under its name), a watcher of the new ones begins before the
-    build of that change, and the old one ends after."""
+    made, removed, or made again under its name), their watcher ends and one of the new set
+    begins, before the build of that change (which reads every folder: a save in between is
+    built too)."""
     events: queue.Queue = queue.Queue()
     top, folders, below = _Watcher(events, stop, (config.root,), recursive=False), (), None
     try:
