@@ -20,7 +20,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator
 
 _WORK: Any = None       # set in each worker by _start: (the callable, the build's context,
-                        # the items, the pool's flag of Ctrl-C)
+                        # the items)
+_INTERRUPTED: Any = None    # and the pool's flag of Ctrl-C (shared memory)
 
 Work = Callable[[Any, Any], tuple[Any, Any]]    # (item, context) -> (result, written)
 
@@ -102,9 +103,9 @@ def _lost(decision: Any, exc: Exception):
 def _start(work: Work, context: Any, parent: int, todo: list, interrupted: Any) -> None:
     from pipeline.files import die_with_parent
 
-    global _WORK
+    global _WORK, _INTERRUPTED
     die_with_parent(parent)
-    _WORK = (work, context, todo, interrupted)
+    _WORK, _INTERRUPTED = (work, context, todo), interrupted
     signal.signal(signal.SIGINT, _interrupted)
 
 
@@ -112,10 +113,10 @@ def _interrupted(signum: int, frame: Any) -> None:
     """Ctrl-C reaches the whole process group: a worker ends at once, not taking the next
     page (its writes are atomic; the build process reports and releases the lock), and says
     so: its pages are not lost to a crash."""
-    _WORK[3].value = 1
+    _INTERRUPTED.value = 1
     os._exit(128 + signum)
 
 
 def _work(chunk: range) -> list[tuple[int, Any, Any]]:
-    work, context, todo, _ = _WORK
+    work, context, todo = _WORK
     return [(index, *work(todo[index], context)) for index in chunk]

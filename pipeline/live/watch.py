@@ -57,7 +57,7 @@ def changes(config: SiteConfig, stop: threading.Event,
     try:
         folders = _folders(config)
         below = _Watcher(events, stop, folders) if folders else None
-        if not all(w.begun(stop) for w in (top, below) if w is not None):
+        if not all(w.begun() for w in (top, below) if w is not None):
             return
         watching.set()
         while not stop.is_set():
@@ -69,7 +69,7 @@ def changes(config: SiteConfig, stop: threading.Event,
                 if below is not None:       # first: the folders are not watched twice (the
                     below.end()             # system's limits), and the build scans them all
                 folders = _folders(config)
-                below = _begun(events, stop, folders) if folders else None
+                below = _new_watcher(events, stop, folders) if folders else None
                 if below is None and folders:
                     return
             seen = {Path(path) for _, batch in batches for _, path in batch
@@ -82,14 +82,14 @@ def changes(config: SiteConfig, stop: threading.Event,
                 watcher.end()
 
 
-def _begun(events: queue.Queue, stop: threading.Event, folders: tuple[Path, ...]):
+def _new_watcher(events: queue.Queue, stop: threading.Event, folders: tuple[Path, ...]):
     """A watcher of `folders` that has begun (None: the preview stopped first); the inotify
     instance of the one just ended is let go by the system a moment after its thread ends,
     so making this one may fail a few times at the limit of instances."""
     for attempt in range(6):
         watcher = _Watcher(events, stop, folders)
         try:
-            return watcher if watcher.begun(stop) else None
+            return watcher if watcher.begun() else None
         except OSError:
             watcher.end()
             if attempt == 5:
@@ -131,14 +131,14 @@ class _Watcher:
     def is_set(self) -> bool:           # watchfiles' stop event: the preview's, or this one's
         return self._stop.is_set() or self._ended.is_set()
 
-    def begun(self, stop: threading.Event) -> bool:
+    def begun(self) -> bool:
         """Wait until the watch has begun: True; False when the preview stopped first. Raises
         the error that kept it from beginning."""
-        while not (self._began.wait(READY_MS / 1000) or stop.is_set()):
+        while not (self._began.wait(READY_MS / 1000) or self._stop.is_set()):
             pass
         if self.error is not None:
             raise self.error
-        return not stop.is_set()
+        return not self._stop.is_set()
 
     def end(self) -> None:
         self._ended.set()
