@@ -28,6 +28,7 @@ from html import escape
 
 from pipeline.render.boxes import DIRECTIVE, box_open, expand_boxes
 from pipeline.render.math import to_mathml
+from pipeline.render.triggers import idle_rules
 
 _NOT_ID = re.compile(r"[^\w\- ]")
 # Every link linkify-it can make, as configured by `_github_links`, has one of these in the
@@ -82,9 +83,10 @@ class Markdown:
     """The site's Markdown renderer: `render(text) -> html`, page by page."""
 
     def __init__(self) -> None:
-        # Two parsers alike but for linkify (bare URLs as links), which doubles the cost of
-        # a page: it is used only for a text in which linkify could find a link.
-        self._plain, self._linking = self._parser(linkify=False), self._parser(linkify=True)
+        # Parsers alike but for the rules a text cannot set off (`render/triggers.py`), and
+        # linkify (bare URLs as links, which doubles the cost of a page): each made for the
+        # first text that needs it.
+        self._parsers: dict[tuple[bool, frozenset[str]], object] = {}
         self.unsupported: list[Unsupported] = _Reported(self._new_page)  # this page's
         self._page = _Page()
 
@@ -98,7 +100,7 @@ class Markdown:
 
     def render(self, text: str) -> str:
         """One text of the current page (all of it, or one of its cells) as HTML."""
-        return self._render(self._linking if _linkable(text) else self._plain, text)
+        return self._render(self._parser_for(text), text)
 
     def render_marked(self, text: str) -> tuple[str, tuple[tuple[int, int], ...] | None]:
         """A page of one text (a prose page; the page begins here): its HTML, and where in
@@ -106,7 +108,7 @@ class Markdown:
         the engine's, in which every `<` opens a tag (`render/html.url_attributes`). None
         where that cannot be told (the page holds a mark's character: U+E000, U+E001)."""
         self.begin_page()
-        md = self._linking if _linkable(text) else self._plain
+        md = self._parser_for(text)
         marks = [0]                     # how many pieces of HTML `_raw` marked
         marked = self._render(md, text, {MARK: marks})
         if not (marked.count(RAW_OPEN) == marked.count(RAW_CLOSE) == marks[0]):
@@ -122,6 +124,23 @@ class Markdown:
             html += [raw, after]
             pos += len(raw) + len(after)
         return "".join(html), tuple(spans)
+
+    def _parser_for(self, text: str):
+        return self._with(_linkable(text), idle_rules(text))
+
+    def _full(self, linkify: bool):
+        """The parser with every rule on (tests compare the others with it)."""
+        return self._with(linkify, frozenset())
+
+    def _with(self, linkify: bool, idle: frozenset[str]):
+        key = (linkify, idle)
+        md = self._parsers.get(key)
+        if md is None:
+            if len(self._parsers) >= 64:        # a long-running service's: bounded
+                self._parsers.clear()
+            md = self._parsers[key] = self._parser(linkify=linkify)
+            md.disable(list(idle))
+        return md
 
     def _render(self, md, text: str, more: dict | None = None) -> str:
         page = self._page

@@ -161,4 +161,4 @@ def test_the_parser_without_linkify_gives_what_the_one_with_it_gives_when_no_url
     md = Markdown()
     html = md.render(text)
     md.begin_page()
-    assert html == md._render(md._linking, text)
+    assert html == md._render(md._full(True), text)

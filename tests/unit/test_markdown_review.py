@@ -118,10 +118,10 @@ def test_a_text_the_pretest_lets_pass_without_linkify_is_one_linkify_would_not_c
             continue
         checked += 1
         md.begin_page()
-        linked = md._render(md._linking, text)
+        linked = md._render(md._full(True), text)
         md.begin_page()
-        assert linked == md._render(md._plain, text), text
-        assert not md._linking.linkify.test(text), text
+        assert linked == md._render(md._full(False), text), text
+        assert not md._full(True).linkify.test(text), text
     assert checked > 1000
 
 
@@ -131,9 +131,9 @@ def test_the_gate_lets_through_a_text_linkify_would_change():
     for text in ("x https://a.org", "x www.a.org", "a@b.org", "mailto:a@b.org", "见http://a.org"):
         assert _LINKABLE.search(text)
         md.begin_page()
-        linked = md._render(md._linking, text)
+        linked = md._render(md._full(True), text)
         md.begin_page()
-        assert linked != md._render(md._plain, text)
+        assert linked != md._render(md._full(False), text)
 
 
 # -- 2. boxes -------------------------------------------------------------------------------
