@@ -11,7 +11,8 @@ hyphens; a repeated heading gets `-1`, `-2`). Boxes as MyST and Quarto write the
 ```` ```{note} ````, `:::{warning}`, `::: {.callout-tip}`, their bodies parsed as part of the
 page. A directive we do not support, and a formula that cannot be converted, are shown as
 written, never dropped, and reported (`Markdown.unsupported`). Links made of bare text are
-GitHub's: `http://`, `https://`, `www.` and e-mail addresses, never a bare domain (`setup.py`).
+GitHub's: `http://`, `https://`, `www.` and e-mail addresses, never a bare domain (`setup.py`)
+(`render/autolinks.py`).
 
 A `Markdown` renders one page at a time, in one text (a prose page) or in several (a page's
 cells, one by one): heading ids are unique across the page's texts, in order, and a footnote
@@ -26,16 +27,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
+from pipeline.render.autolinks import github_links, linkable
 from pipeline.render.boxes import DIRECTIVE, box_open, expand_boxes
 from pipeline.render.math import to_mathml
 from pipeline.render.triggers import idle_rules
 
 _NOT_ID = re.compile(r"[^\w\- ]")
-# Every link linkify-it can make, as configured by `_github_links`, has one of these in the
-# text: `http(s)://` (the inline rule needs `://` too), `www.`, and `@` (e-mail, `mailto:`).
-# A text without any is rendered without linkify, which doubles the cost of a page, and
-# comes out the same (tests/unit/test_markdown_review.py).
-_LINKABLE = re.compile(r"://|www\.|@", re.IGNORECASE)
 _LEFT_AS_TEXT = re.compile(r"\[\^([^\]\s]+)\]")                 # [^2] with no definition
 DISPLAY = {"display_mode": True}                 # dollarmath's options of a display formula
 MATH_NAMES = ("$", "$$")          # an Unsupported formula's name: never a directive's
@@ -126,7 +123,7 @@ class Markdown:
         return "".join(html), tuple(spans)
 
     def _parser_for(self, text: str):
-        return self._with(_linkable(text), idle_rules(text))
+        return self._with(linkable(text), idle_rules(text))
 
     def _full(self, linkify: bool):
         """The parser with every rule on (tests compare the others with it)."""
@@ -186,7 +183,7 @@ class Markdown:
         # MyST's `(label)=` line, between blocks only (its `%` comments and `+++` are left to
         # MyST pages: `notebook/convert.py`; here they would take ordinary lines)
         md.block.ruler.before("hr", "myst_target", myst_target, {"alt": []})
-        _github_links(md.linkify)
+        github_links(md.linkify)
         core = md.core.ruler
         core.after("block", "nbpress_boxes", expand_boxes)
         core.after("inline", "nbpress_left_as_text", _refs_left_as_text)
@@ -246,47 +243,6 @@ def _raw(tokens, idx, options, env) -> str:
         return content
     marks[0] += 1
     return f"{RAW_OPEN}{content}{RAW_CLOSE}"
-
-
-def _github_links(linkify) -> None:
-    """linkify-it links what GitHub links in text: `http://`, `https://`, `mailto:`, `www.`
-    and e-mail addresses; not a bare domain (`example.com`, a file named `setup.py`), `ftp://`
-    or `//host`."""
-    linkify.set({"fuzzy_link": False, "fuzzy_email": True, "fuzzy_ip": False})
-    linkify.add("ftp:", None).add("//", None)
-    www = _Www(linkify)
-    linkify.add("www.", {"validate": www.validate, "normalize": www.normalize})
-    linkify.pretest = _linkable     # its own, 20x slower, asks the same of each text: a
-                                    # superset (as above) is right
-
-
-def _linkable(text: str) -> bool:
-    """Whether a text may hold a link linkify-it finds (`_LINKABLE`, with `in` first: six times
-    faster than the pattern, which tries every character)."""
-    return ("://" in text or "@" in text or "WWW." in text.upper()) \
-        and _LINKABLE.search(text) is not None
-
-
-class _Www:
-    """linkify-it's `www.` schema: the host and path that linkify-it's own fuzzy links (off)
-    would have found there, after what one may follow (not `.:/\\-_@`), as `http://`."""
-
-    def __init__(self, linkify) -> None:
-        self._linkify, self._tail = linkify, None
-
-    def validate(self, text: str, pos: int) -> int:     # pos: just after `www.`
-        if pos > 4 and text[pos - 5] in ".:/\\-_@":
-            return 0
-        if self._tail is None:
-            r = self._linkify.re        # the host of `www.` + this ends in a known TLD
-            self._tail = re.compile(f"(?:(?:{r['src_domain']})\\.)*(?:{r['src_tlds']})"
-                                    f"{r['src_port']}{r['src_host_terminator']}{r['src_path']}",
-                                    re.IGNORECASE)
-        found = self._tail.match(text, pos)
-        return len(found.group()) if found else 0
-
-    def normalize(self, match) -> None:
-        match.url = "http://" + match.url
 
 
 def _page_of(env: dict) -> _Page:

@@ -11,7 +11,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from pipeline.render.export import Exporter
-from pipeline.render.markdown import _LINKABLE, Markdown
+from pipeline.render.autolinks import _LINKABLE
+from pipeline.render.markdown import Markdown
 
 
 class Page(HTMLParser):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.render import markdown as engine
+from pipeline.render.autolinks import linkable
 from pipeline.render.markdown import Markdown
 from pipeline.render.triggers import idle_rules
 
@@ -35,7 +35,7 @@ class _Every(Markdown):
     """A renderer whose parsers keep every rule for every text."""
 
     def _parser_for(self, text: str):
-        return self._full(engine._linkable(text))
+        return self._full(linkable(text))
 
 
 def _full(monkeypatch) -> Markdown:
